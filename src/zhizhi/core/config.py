@@ -1,0 +1,36 @@
+"""Settings (配置) read from environment variables with the ``ZHIZHI_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings.
+
+    Every field can be set through ``ZHIZHI_<NAME>`` (e.g. ``ZHIZHI_DATABASE_URL``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ZHIZHI_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/zhizhi.db",
+        description="SQLAlchemy URL; SQLite (embedded default) or postgresql+psycopg://…",
+    )
+    data_dir: Path = Field(default=Path("var"), description="where attachments and reject files go")
+    district_code: str = Field(default="500118", description="6-digit code of the home district")
+    merge_radius_m: float = Field(default=50.0, description="similar-event merge radius, metres")
+    merge_window_h: float = Field(default=24.0, description="similar-event merge window, hours")
+    grid_target_area_m2: float = Field(default=500_000.0, description="generated grid size, m²")
+    due_soon_fraction: float = Field(default=0.8, description="share of a time limit that triggers 预警")
+    max_body_bytes: int = Field(default=5_000_000, description="largest accepted request body")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; call ``get_settings.cache_clear()`` in tests)."""
+    return Settings()

@@ -1,0 +1,188 @@
+"""Event API (事件): report, list, read, move along the loop, attach, merge, route, pre-plans."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhizhi.core import time as ztime
+from zhizhi.core.access import Actor
+from zhizhi.core.config import get_settings
+from zhizhi.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from zhizhi.core.http import current_actor, get_session
+from zhizhi.event import rules, service
+from zhizhi.event.models import Attachment, PrePlan, RoutingRule
+from zhizhi.event.schemas import (
+    EventCreate,
+    EventDetail,
+    EventPage,
+    EventRead,
+    RoutingRuleIn,
+    RoutingRuleRead,
+    SupervisionIn,
+    TransitionIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+ATTACHMENT_TYPES = {"image/jpeg", "image/png", "image/webp", "application/pdf", "video/mp4"}
+
+
+@router.get("/categories")
+def categories() -> list[dict[str, Any]]:
+    """The category catalogue (事件分类 / 立结案标准) as a tree."""
+    return service.catalogue().tree()
+
+
+@router.post("/events", status_code=201, response_model=EventRead)
+def create_event(data: EventCreate, response: Response, session: Session = Depends(get_session),
+                 actor: Actor = Depends(current_actor)) -> EventRead:
+    """Report an event (上报). 201 means it is stored: the transaction commits before the response."""
+    ev = service.create_event(session, actor, data)
+    session.commit()
+    response.headers["Location"] = f"/api/v1/events/{ev.id}"
+    return service.to_read(ev, actor)
+
+
+@router.get("/events", response_model=EventPage)
+def list_events(node: str | None = None, category_code: str | None = None, town_code: str | None = None,
+                grid_code: str | None = None, unit_code: str | None = None, overdue: bool | None = None,
+                supervised: bool | None = None, source: str | None = None, q: str | None = None,
+                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+                session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> EventPage:
+    """Events in the caller's scope, newest first, with filters."""
+    f = service.EventFilter(node, category_code, town_code, grid_code, unit_code, overdue, supervised, source, q)
+    total, rows = service.list_events(session, actor, f, limit, offset)
+    return EventPage(total=total, items=[service.to_read(e, actor) for e in rows], limit=limit, offset=offset)
+
+
+@router.get("/events/{event_id}", response_model=EventDetail)
+def get_event(event_id: int, session: Session = Depends(get_session),
+              actor: Actor = Depends(current_actor)) -> EventDetail:
+    """One event with its timeline, allowed actions, attachments, 督办 and tasks."""
+    return service.detail(session, actor, service.get_event(session, actor, event_id))
+
+
+@router.post("/events/{event_id}/transitions", response_model=EventDetail)
+def move(event_id: int, data: TransitionIn, session: Session = Depends(get_session),
+         actor: Actor = Depends(current_actor)) -> EventDetail:
+    """Make one move on the loop (受理, 立案, 派遣, 签收, 回退, 处置, 核查, 结案, 督办, 延期, 挂账, 重办 …).
+
+    403 wrong role or unit, 409 wrong node or stale ``expected_version`` (body has the current node
+    and version), 422 missing field."""
+    ev = service.transition(session, actor, event_id, data)
+    return service.detail(session, actor, ev)
+
+
+@router.post("/events/{event_id}/attachments", status_code=201)
+async def attach(event_id: int, file: UploadFile = File(...), kind: str = Form("before"),
+                 session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """Attach a photo or document (before/after); stored on disk under the data folder."""
+    ev = service.get_event(session, actor, event_id)
+    if kind not in {"before", "after", "other"}:
+        raise InvalidInput(f'kind must be before, after or other, not "{kind}"', [FieldError("kind", "unknown")])
+    ctype = (file.content_type or "").lower()
+    if ctype not in ATTACHMENT_TYPES:
+        raise InvalidInput(f'file type "{ctype}" is not accepted ({", ".join(sorted(ATTACHMENT_TYPES))})',
+                           [FieldError("file", "type not accepted")])
+    data = await file.read()
+    if not data:
+        raise InvalidInput("the file is empty", [FieldError("file", "empty")])
+    digest = hashlib.sha256(data).hexdigest()
+    folder = Path(get_settings().data_dir) / "attachments" / digest[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / digest
+    if not path.exists():
+        path.write_bytes(data)
+    name = Path(file.filename or "file").name[:200]
+    a = Attachment(event_id=ev.id, kind=kind, filename=name, content_type=ctype, size=len(data), sha256=digest,
+                   path=str(path), uploaded_at=ztime.utcnow())
+    session.add(a)
+    session.flush()
+    return {"id": a.id, "event_id": ev.id, "kind": kind, "filename": name, "size": len(data), "sha256": digest}
+
+
+@router.post("/events/{event_id}/merge", response_model=EventRead)
+def merge(event_id: int, parent_id: int = Query(..., description="event to merge into"),
+          session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> EventRead:
+    """Merge a similar report into a parent event (合并)."""
+    return service.to_read(service.merge(session, actor, event_id, parent_id), actor)
+
+
+@router.post("/events/{event_id}/preplans/{code}", status_code=201)
+def start_preplan(event_id: int, code: str, session: Session = Depends(get_session),
+                  actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """Start a pre-plan (预案) on an event: creates one task per unit."""
+    tasks = service.start_preplan(session, actor, event_id, code)
+    return {"event_id": event_id, "preplan": code,
+            "tasks": [{"id": t.id, "unit_code": t.unit_code, "role": t.role, "task": t.task,
+                       "deadline": t.deadline} for t in tasks]}
+
+
+@router.post("/tasks/{task_id}/done")
+def task_done(task_id: int, comment: str = "", session: Session = Depends(get_session),
+              actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """Mark a pre-plan task done."""
+    t = service.complete_task(session, actor, task_id, comment)
+    return {"id": t.id, "status": t.status, "done_at": t.done_at}
+
+
+@router.get("/preplans")
+def preplans(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    """The pre-plans (预案) available."""
+    return [{"code": p.code, "name": p.name, "trigger_categories": p.trigger_categories, "tasks": p.tasks}
+            for p in session.scalars(select(PrePlan).order_by(PrePlan.code))]
+
+
+@router.post("/supervisions/{supervision_id}/reply")
+def reply(supervision_id: int, data: SupervisionIn, session: Session = Depends(get_session),
+          actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    """Answer a 督办 order."""
+    s = service.reply_supervision(session, actor, supervision_id, data.reply)
+    return {"id": s.id, "reply": s.reply, "replied_at": s.replied_at}
+
+
+@router.get("/routing-rules", response_model=list[RoutingRuleRead])
+def list_rules(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[Any]:
+    """权属配置 rules of the caller's district."""
+    return list(session.scalars(select(RoutingRule).where(RoutingRule.district_code == actor.district_code)
+                                .order_by(RoutingRule.id)))
+
+
+def _must_configure(actor: Actor) -> None:
+    if actor.role not in {"center_chief", "center_duty", "system"}:
+        raise Forbidden(f'role "{actor.role}" may not change routing')
+
+
+@router.post("/routing-rules", status_code=201, response_model=RoutingRuleRead)
+def add_rule(data: RoutingRuleIn, session: Session = Depends(get_session),
+             actor: Actor = Depends(current_actor)) -> Any:
+    """Add a 权属配置 rule (category × area → unit)."""
+    _must_configure(actor)
+    return service.add_routing_rule(session, actor.district_code, data.category_code, data.area_code,
+                                    data.unit_code, data.priority, data.note)
+
+
+@router.delete("/routing-rules/{rule_id}", status_code=204)
+def delete_rule(rule_id: int, session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)) -> Response:
+    """Delete a 权属配置 rule."""
+    _must_configure(actor)
+    r = session.get(RoutingRule, rule_id)
+    if r is None or r.district_code != actor.district_code:
+        raise NotFound(f"routing rule {rule_id} not found")
+    session.delete(r)
+    return Response(status_code=204)
+
+
+@router.get("/transitions")
+def transitions() -> list[dict[str, Any]]:
+    """The state machine: every action, its label, source nodes, target node, roles and inputs."""
+    return [{"action": t.action, "label": t.label, "from": sorted(t.sources),
+             "to": t.target.value if t.target else None, "roles": sorted(t.roles), "needs": list(t.needs)}
+            for t in rules.TRANSITIONS.values()]

@@ -1,0 +1,199 @@
+"""Pure rules of the closed loop (闭环): nodes, transitions, who may make them, colours.
+
+No database here. The state machine follows the documented 数字城管 flow (CJ/T 315-2009, GB/T 30428.8
+lineage: 信息采集 → 立案 → 派遣 → 处置 → 核查 → 结案 → 评价) with the 12345 additions (签收, 回退,
+回访, 重办) and the edge cases 延期 and 挂账 (see docs/domains/event.md and
+shared/domain/governance-features.md §5).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Node(StrEnum):
+    """Node (环节) an event is at."""
+
+    REPORTED = "reported"  # 上报, waiting for 受理
+    ACCEPTED = "accepted"  # 受理, waiting for 立案
+    REJECTED = "rejected"  # 不予受理 (terminal)
+    REGISTERED = "registered"  # 立案, waiting for 派遣 (also after a 回退)
+    DISPATCHED = "dispatched"  # 派遣, waiting for 签收
+    SIGNED = "signed"  # 签收, being handled (处置中)
+    PARKED = "parked"  # 挂账: cannot be solved in time even with extension
+    HANDLED = "handled"  # 处置反馈 given, waiting for 核查
+    VERIFIED = "verified"  # 核查通过, waiting for 结案
+    CLOSED = "closed"  # 结案 (回访/评价 may follow)
+    EVALUATED = "evaluated"  # 回访评价 done (terminal unless 重办)
+    MERGED = "merged"  # merged into a parent event (follows the parent)
+
+
+OPEN_NODES = frozenset(
+    {Node.REPORTED, Node.ACCEPTED, Node.REGISTERED, Node.DISPATCHED, Node.SIGNED, Node.PARKED, Node.HANDLED,
+     Node.VERIFIED}
+)
+DONE_NODES = frozenset({Node.CLOSED, Node.EVALUATED, Node.REJECTED, Node.MERGED})
+
+# The node whose time limit (catalogue key) runs while an event waits at a node.
+LIMIT_OF_NODE: dict[Node, str] = {
+    Node.REPORTED: "accept",
+    Node.ACCEPTED: "register",
+    Node.REGISTERED: "dispatch",
+    Node.DISPATCHED: "sign",
+    Node.SIGNED: "handle",
+    Node.HANDLED: "verify",
+    Node.VERIFIED: "close",
+}
+
+
+class Role(StrEnum):
+    """Roles (角色) of the people on the loop."""
+
+    GRID_WORKER = "grid_worker"  # 网格员
+    GRID_LEADER = "grid_leader"  # 网格长
+    TOWN_DUTY = "town_duty"  # 镇街指挥中心值班员
+    BOARD_STAFF = "board_staff"  # 板块岗位人员
+    DEPT_HANDLER = "dept_handler"  # 部门处置人
+    CENTER_DUTY = "center_duty"  # 城运中心值班员
+    CENTER_CHIEF = "center_chief"  # 城运中心值班长
+    LEADER = "leader"  # 领导 (read-only, may order 领导督办)
+    SYSTEM = "system"  # the platform itself (sweeps, imports, replays)
+
+
+DISPATCHERS = frozenset({Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.SYSTEM})
+HANDLERS = frozenset({Role.DEPT_HANDLER, Role.BOARD_STAFF, Role.GRID_WORKER, Role.GRID_LEADER, Role.TOWN_DUTY,
+                      Role.SYSTEM})
+VERIFIERS = frozenset({Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.GRID_WORKER, Role.GRID_LEADER,
+                       Role.SYSTEM})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One allowed move: from any of ``sources`` to ``target`` by one of ``roles``.
+
+    ``target`` None means the node does not change (e.g. 督办, 延期申请). ``needs`` names the input
+    fields that must be non-empty (e.g. ``comment`` for a 回退 reason, ``unit_code`` for 派遣).
+    """
+
+    action: str
+    label: str
+    sources: frozenset[Node]
+    target: Node | None
+    roles: frozenset[Role]
+    needs: tuple[str, ...] = ()
+
+
+def _t(action: str, label: str, sources: set[Node], target: Node | None, roles: frozenset[Role],
+       needs: tuple[str, ...] = ()) -> Transition:
+    return Transition(action, label, frozenset(sources), target, roles, needs)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in [
+        _t("accept", "受理", {Node.REPORTED}, Node.ACCEPTED, DISPATCHERS),
+        _t("reject", "不予受理", {Node.REPORTED, Node.ACCEPTED}, Node.REJECTED, DISPATCHERS, ("comment",)),
+        _t("register", "立案", {Node.ACCEPTED}, Node.REGISTERED, DISPATCHERS),
+        _t("dispatch", "派遣", {Node.REGISTERED}, Node.DISPATCHED, DISPATCHERS, ("unit_code",)),
+        _t("sign", "签收", {Node.DISPATCHED}, Node.SIGNED, HANDLERS),
+        _t("return", "回退", {Node.DISPATCHED, Node.SIGNED}, Node.REGISTERED, HANDLERS, ("comment",)),
+        _t("handle", "处置反馈", {Node.SIGNED}, Node.HANDLED, HANDLERS, ("comment",)),
+        _t("verify_pass", "核查通过", {Node.HANDLED}, Node.VERIFIED, VERIFIERS),
+        _t("verify_fail", "核查不通过(返工)", {Node.HANDLED}, Node.SIGNED, VERIFIERS, ("comment",)),
+        _t("close", "结案", {Node.VERIFIED}, Node.CLOSED, DISPATCHERS),
+        _t("evaluate", "回访评价", {Node.CLOSED}, Node.EVALUATED, DISPATCHERS, ("satisfaction",)),
+        _t("reopen", "重办", {Node.CLOSED, Node.EVALUATED}, Node.DISPATCHED, DISPATCHERS, ("comment",)),
+        _t("park", "挂账", {Node.SIGNED}, Node.PARKED, HANDLERS | {Role.CENTER_CHIEF}, ("comment",)),
+        _t("unpark", "恢复办理", {Node.PARKED}, Node.SIGNED, HANDLERS | DISPATCHERS),
+        _t("request_extension", "延期申请", {Node.DISPATCHED, Node.SIGNED}, None, HANDLERS,
+           ("comment", "extra_amount")),
+        _t("approve_extension", "延期审批", {Node.DISPATCHED, Node.SIGNED}, None,
+           frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM})),
+        _t("deny_extension", "延期驳回", {Node.DISPATCHED, Node.SIGNED}, None,
+           frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM}), ("comment",)),
+        _t("supervise", "督办", set(OPEN_NODES), None,
+           frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.LEADER, Role.SYSTEM}), ("comment",)),
+        _t("remind", "催办", set(OPEN_NODES), None, DISPATCHERS | {Role.CENTER_CHIEF}),
+    ]
+}
+
+
+class TransitionError(ValueError):
+    """A move that is not allowed; ``status`` 409 for a wrong node, 403 for a wrong role, 422 for a
+    missing field."""
+
+    def __init__(self, message: str, status: int, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+def check_transition(action: str, node: str, role: str, given: dict[str, object]) -> Transition:
+    """Check that ``role`` may do ``action`` on an event at ``node`` with the inputs ``given``.
+
+    Returns the :class:`Transition`. Raises :class:`TransitionError`: 422 for an unknown action or a
+    missing required field, 403 for a role that may not make the move, 409 for a node it cannot be
+    made from (the message names the current node and the allowed ones).
+    """
+    tr = TRANSITIONS.get(action)
+    if tr is None:
+        raise TransitionError(f'unknown action "{action}"; known: {", ".join(TRANSITIONS)}', 422, "action")
+    if role not in tr.roles:
+        raise TransitionError(f'role "{role}" may not {tr.label} ({action})', 403, "role")
+    if node not in tr.sources:
+        allowed = ", ".join(sorted(tr.sources))
+        raise TransitionError(
+            f'cannot {tr.label} ({action}) an event at node "{node}"; allowed from: {allowed}', 409, "node"
+        )
+    for f in tr.needs:
+        v = given.get(f)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise TransitionError(f'{tr.label} ({action}) needs "{f}"', 422, f)
+    return tr
+
+
+def allowed_actions(node: str, role: str) -> list[str]:
+    """Actions ``role`` may make on an event at ``node`` (for UI buttons), in catalogue order."""
+    return [a for a, t in TRANSITIONS.items() if node in t.sources and role in t.roles]
+
+
+# 五色 (five colours) by share of the current node's limit used; thresholds are the usual
+# 五色督办 practice (大足): green < 50 %, blue < 80 %, yellow < 100 %, orange < 150 %, red ≥ 150 %.
+COLOUR_THRESHOLDS: tuple[tuple[float, str], ...] = (
+    (0.5, "green"), (0.8, "blue"), (1.0, "yellow"), (1.5, "orange"), (math.inf, "red"),
+)
+
+
+def colour(used: float, limit: float | None) -> str:
+    """五色 colour of an event from the time ``used`` at its node and that node's ``limit``.
+
+    ``used`` and ``limit`` are in the same unit (hours or days, as the limit's clock). No limit or a
+    zero limit gives ``"green"``. Returns one of green, blue, yellow, orange, red.
+    """
+    if not limit or limit <= 0:
+        return "green"
+    share = used / limit
+    for bound, name in COLOUR_THRESHOLDS:
+        if share < bound:
+            return name
+    return "red"
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres between two WGS-84 points (spherical Earth, R = 6,371,008.8 m)."""
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
+
+
+def is_similar(a_cat: str, b_cat: str, dist_m: float, hours_apart: float, radius_m: float = 50.0,
+               window_h: float = 24.0) -> bool:
+    """Similar-event rule (相似案件): same category, within ``radius_m`` metres and ``window_h`` hours.
+
+    Default 50 m / 24 h as in the 运城 数字城管 schema (governance-features.md §5).
+    """
+    return a_cat == b_cat and dist_m <= radius_m and abs(hours_apart) <= window_h

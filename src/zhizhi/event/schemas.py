@@ -1,0 +1,169 @@
+"""Pydantic in/out models of the event domain (事件)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SOURCES = ("grid_app", "web", "open311", "hotline_import", "sensor", "satellite")
+Source = Literal["grid_app", "web", "open311", "hotline_import", "sensor", "satellite"]
+Urgency = Literal["low", "normal", "high", "urgent"]
+
+
+class EventCreate(BaseModel):
+    """A new report. Give ``lon``/``lat`` (WGS-84 unless ``crs`` is ``gcj02``) or an area code
+    (``grid_code``, ``village_code`` or ``town_code``) of a loaded district."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    source: Source = "web"
+    category_code: str = Field(min_length=1, max_length=8)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    crs: Literal["wgs84", "gcj02"] = "wgs84"
+    address: str | None = Field(default=None, max_length=300)
+    grid_code: str | None = None
+    village_code: str | None = None
+    town_code: str | None = None
+    urgency: Urgency | None = None
+    reporter_name: str | None = Field(default=None, max_length=64)
+    reporter_phone: str | None = Field(default=None, max_length=20)
+    reporter_ref: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=64)
+    reported_at: datetime | None = None
+    is_drill: bool = False
+
+    @field_validator("reporter_phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        digits = v.replace("-", "").replace(" ", "")
+        if not digits.lstrip("+").isdigit() or not 5 <= len(digits) <= 20:
+            raise ValueError("phone must be 5-20 digits (dashes and spaces allowed)")
+        return digits
+
+
+class TransitionIn(BaseModel):
+    """One move on the loop: ``action`` (accept, reject, register, dispatch, sign, return, handle,
+    verify_pass, verify_fail, close, evaluate, reopen, park, unpark, request_extension,
+    approve_extension, deny_extension, supervise, remind) and what that action needs."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: str = Field(min_length=1, max_length=24)
+    comment: str = Field(default="", max_length=5000)
+    unit_code: str | None = Field(default=None, description='派遣 target unit code, or "auto" for routing')
+    satisfaction: int | None = Field(default=None, ge=1, le=5, description="回访评价 1 (very unhappy) to 5")
+    extra_amount: float | None = Field(default=None, gt=0, le=1000,
+                                       description="延期: extra time in the node limit's own unit")
+    kind: Literal["leader", "key"] | None = Field(default=None, description="督办 kind when supervising")
+    expected_version: int | None = Field(default=None, ge=1, description="optimistic lock: 409 if changed")
+
+
+class StepRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    action: str
+    from_node: str | None
+    to_node: str
+    actor_name: str
+    actor_role: str
+    unit_code: str | None
+    target_unit_code: str | None
+    comment: str
+    limit: str | None
+    used: float | None
+    overdue: bool
+
+
+class EventRead(BaseModel):
+    """An event as returned to clients (personal fields masked unless allowed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: str
+    external_id: str | None
+    category_code: str
+    category_name: str | None = None
+    title: str
+    description: str
+    lon: float | None
+    lat: float | None
+    address: str | None
+    location_generated: bool
+    out_of_area: bool
+    district_code: str
+    town_code: str | None
+    village_code: str | None
+    grid_code: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    urgency: str
+    node: str
+    unit_code: str | None
+    dispatch_mode: str | None
+    reported_at: datetime
+    closed_at: datetime | None
+    node_entered_at: datetime
+    node_deadline: datetime | None
+    node_limit: str | None
+    due_soon: bool
+    overdue: bool
+    supervised: bool
+    parked: bool
+    escalation_level: int
+    merged_into_id: int | None
+    rework_count: int
+    return_count: int
+    satisfaction: int | None
+    colour: str
+    is_drill: bool
+    version: int
+
+
+class EventDetail(EventRead):
+    timeline: list[StepRead] = []
+    allowed_actions: list[str] = []
+    attachments: list[dict[str, Any]] = []
+    supervisions: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    merge_proposals: list[dict[str, Any]] = []
+
+
+class EventPage(BaseModel):
+    total: int
+    items: list[EventRead]
+    limit: int
+    offset: int
+
+
+class RoutingRuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    category_code: str | None = None
+    area_code: str | None = None
+    unit_code: str = Field(min_length=1)
+    priority: int = 0
+    note: str = ""
+
+
+class RoutingRuleRead(RoutingRuleIn):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: int
+    district_code: str
+    mode: str
+
+
+class SupervisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reply: str = Field(min_length=1, max_length=5000)

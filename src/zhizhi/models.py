@@ -1,0 +1,9 @@
+"""Imports every domain's tables so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def import_all() -> None:
+    """Import all model modules (side effect: registers their tables on ``Base.metadata``)."""
+    import zhizhi.event.models  # noqa: F401
+    import zhizhi.org.models  # noqa: F401

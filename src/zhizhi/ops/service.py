@@ -1,0 +1,151 @@
+"""Operations use cases (运行): KPIs (核心绩效) per unit and period, and rankings (赛马比拼).
+
+KPIs are SQL aggregates over the per-event facts the loop maintains (first-passage timestamps,
+on-time flags, counters), grouped by town, village, grid, department, board or any unit; drill
+events and merged duplicates never count.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from zhizhi.core.access import Actor, scope_of
+from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.event.models import Event
+from zhizhi.event.rules import Node
+from zhizhi.ops import rules
+from zhizhi.org.models import OrgUnit
+
+DIMENSIONS = ("town", "village", "grid", "department", "board", "unit")
+
+
+@lru_cache
+def scoring_rule() -> rules.ScoringRule:
+    """The shipped 赛马比拼 rule (ops/data/ranking.yaml), validated."""
+    path = resources.files("zhizhi.ops") / "data" / "ranking.yaml"
+    return rules.ScoringRule.from_dict(yaml.safe_load(path.read_text(encoding="utf-8")), "ops/data/ranking.yaml")
+
+
+def _n(cond: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _count_columns() -> list[ColumnElement[Any]]:
+    E = Event
+    return [
+        func.count().label("reported"),
+        _n(E.registered_at.is_not(None)).label("registered"),
+        _n(E.registered_on_time.is_(True)).label("registered_on_time"),
+        _n(E.dispatch_count > 0).label("dispatched"),
+        func.sum(E.dispatch_count).label("dispatch_total"),
+        func.sum(E.return_count).label("return_total"),
+        _n(E.return_count > 0).label("returned"),
+        _n(E.handled_at.is_not(None)).label("handled"),
+        _n(E.handled_on_time.is_(True)).label("handled_on_time"),
+        _n(and_(E.registered_at.is_not(None), E.node != Node.REJECTED.value)).label("should_close"),
+        _n(E.parked.is_(True)).label("deferred"),
+        _n(E.closed_at.is_not(None)).label("closed"),
+        _n(E.closed_on_time.is_(True)).label("closed_on_time"),
+        _n(E.rework_count > 0).label("reworked"),
+        func.sum(E.rework_count).label("rework_total"),
+        _n(E.ever_overdue.is_(True)).label("overdue"),
+        _n(E.satisfaction.is_not(None)).label("evaluated"),
+        _n(E.satisfaction >= 4).label("satisfied"),
+        func.sum(E.handle_hours).label("handle_hours_sum"),
+        func.count(E.handle_hours).label("handle_hours_n"),
+    ]
+
+
+def kpis(session: Session, actor: Actor, period: str | None, by: str = "town",
+         district6: str | None = None) -> dict[str, Any]:
+    """KPIs of every unit of dimension ``by`` for events reported in ``period`` (YYYY, YYYY-MM,
+    YYYY-Qn, or None for all time), restricted to ``actor``'s scope.
+
+    Returns ``{"period", "by", "from", "to", "rows": [{"code", "name", "counts": {...}, "rates": {...}}],
+    "total": {...}}``. Raises InvalidInput for an unknown dimension or a malformed period.
+    """
+    if by not in DIMENSIONS:
+        raise InvalidInput(f'by must be one of {", ".join(DIMENSIONS)}, not "{by}"', [FieldError("by", "unknown")])
+    conds: list[ColumnElement[bool]] = [Event.is_drill.is_(False), Event.merged_into_id.is_(None)]
+    start = end = None
+    if period and period != "all":
+        try:
+            start, end = rules.period_bounds(period)
+        except ValueError as e:
+            raise InvalidInput(str(e), [FieldError("period", str(e))]) from None
+        conds += [Event.reported_at >= start, Event.reported_at < end]
+    sc = scope_of(actor)
+    scope_col = {"district": Event.district_code, "town": Event.town_code, "grid": Event.grid_code,
+                 "unit": Event.unit_code}[sc.kind]
+    conds.append(scope_col == sc.code)
+    if district6:
+        conds.append(Event.district_code == district6)
+    key: Any = {"town": Event.town_code, "village": Event.village_code, "grid": Event.grid_code}.get(by, Event.unit_code)
+    q = select(key.label("code"), *_count_columns()).where(*conds).group_by(key)
+    names: dict[str, tuple[str, str]] = {}
+    level_filter = {"department": {"department"}, "board": {"board", "post"}}.get(by)
+    rows_out = []
+    result = session.execute(q).mappings().all()
+    codes = [r["code"] for r in result if r["code"] is not None]
+    for i in range(0, len(codes), 900):
+        for code, name, level in session.execute(
+                select(OrgUnit.code, OrgUnit.name, OrgUnit.level).where(OrgUnit.code.in_(codes[i:i + 900]))):
+            names[code] = (name, level)
+    total = dict.fromkeys(rules.COUNT_FIELDS, 0.0)
+    for r in result:
+        code = r["code"]
+        if code is None:
+            continue
+        name, level = names.get(code, (code, ""))
+        if level_filter and level not in level_filter:
+            continue
+        counts = {f: float(r[f] or 0) for f in rules.COUNT_FIELDS}
+        for f in rules.COUNT_FIELDS:
+            total[f] += counts[f]
+        rows_out.append({"code": code, "name": name, "counts": {k: _num(v) for k, v in counts.items()},
+                         "rates": _round(rules.kpi_rates(counts))})
+    rows_out.sort(key=lambda r: r["code"])
+    return {"period": period or "all", "by": by, "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None, "rows": rows_out,
+            "total": {"counts": {k: _num(v) for k, v in total.items()}, "rates": _round(rules.kpi_rates(total))}}
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else round(v, 3)
+
+
+def _round(d: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: (None if v is None else round(v, 4)) for k, v in d.items()}
+
+
+def rankings(session: Session, actor: Actor, period: str | None, kind: str = "town",
+             district6: str | None = None) -> dict[str, Any]:
+    """赛马比拼 ranking of towns (``kind="town"``) or departments (``kind="department"``) for
+    ``period`` using the shipped scoring rule. Units below ``min_reported`` reports are listed unranked.
+    Returns ``{"period", "kind", "rule": {...}, "rows": [{"rank", "code", "name", "score", "rates"}]}``.
+    """
+    if kind not in {"town", "department"}:
+        raise InvalidInput(f'kind must be town or department, not "{kind}"', [FieldError("kind", "unknown")])
+    rule = scoring_rule()
+    data = kpis(session, actor, period, by=kind, district6=district6)
+    scored = []
+    for row in data["rows"]:
+        s = (rules.score(row["rates"], row["counts"], rule)
+             if row["counts"]["reported"] >= rule.min_reported else None)
+        scored.append((row, s))
+    ranks = rules.rank([(row["code"], s) for row, s in scored])
+    out = [{"rank": ranks[row["code"]], "code": row["code"], "name": row["name"], "score": s,
+            "reported": row["counts"]["reported"], "rates": row["rates"]} for row, s in scored]
+    out.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
+    return {"period": data["period"], "kind": kind,
+            "rule": {"weights": rule.weights, "deductions": rule.deductions}, "rows": out}
+
+
+__all__ = ["DIMENSIONS", "kpis", "rankings", "scoring_rule"]

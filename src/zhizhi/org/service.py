@@ -1,0 +1,382 @@
+"""Organisation use cases (组织): load districts, generate approximate boundaries, locate points.
+
+Real inputs shipped in ``org/data`` (see the SOURCES.md files there): Yongchuan's 2023 NBS divisions,
+its district boundary, town seats and the 22 village points; Chongqing's 38 district boundaries.
+Town, village and grid polygons are *generated* (no public boundaries exist) and flagged
+``generated=True``; :func:`import_boundaries` replaces them with real ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import shapely
+import yaml
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from zhizhi.core.config import get_settings
+from zhizhi.core.errors import InvalidInput, NotFound
+from zhizhi.org import rules
+from zhizhi.org.models import OrgUnit, Staff
+
+DATA = resources.files("zhizhi.org") / "data"
+Progress = Callable[[str, int, int], None]
+
+CENTER_SUFFIX = "CYZX"  # 区城运中心 (district city operation & governance center)
+TOWN_CENTER_SUFFIX = "ZHZX"  # 镇街基层治理指挥中心
+
+
+def _csv(path: Any) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@lru_cache
+def departments() -> list[dict[str, str]]:
+    """District departments (区级部门) shipped as data: ``[{abbr, name, kind}]``."""
+    doc = yaml.safe_load((DATA / "departments.yaml").read_text(encoding="utf-8"))
+    return list(doc["departments"] if isinstance(doc, dict) else doc)
+
+
+@lru_cache
+def boards() -> list[dict[str, Any]]:
+    """The 4 boards (板块) of a town center with their posts (岗位): ``[{key, name, suffix, posts}]``."""
+    doc = yaml.safe_load((DATA / "boards.yaml").read_text(encoding="utf-8"))
+    return list(doc["boards"] if isinstance(doc, dict) else doc)
+
+
+def _no_progress(_label: str, _done: int, _total: int) -> None:
+    return None
+
+
+def is_loaded(session: Session, district6: str) -> bool:
+    """True when the district ``district6`` (6-digit code) is already in the database."""
+    return session.scalar(
+        select(func.count()).select_from(OrgUnit).where(
+            OrgUnit.district_code == district6, OrgUnit.level == "district")
+    ) > 0
+
+
+def _chongqing_districts() -> dict[str, tuple[dict[str, str], BaseGeometry]]:
+    rows = {r["code"]: r for r in _csv(DATA / "chongqing" / "districts.csv")}
+    gj = json.loads((DATA / "chongqing" / "districts_wgs84.geojson").read_text(encoding="utf-8"))
+    out = {}
+    for feat in gj["features"]:
+        code = str(feat["properties"]["adcode"])
+        if code in rows:
+            out[code] = (rows[code], shape(feat["geometry"]))
+    return out
+
+
+def available_districts() -> list[str]:
+    """6-digit codes of the districts whose data is shipped (Yongchuan in detail, the rest of Chongqing
+    at district level)."""
+    return sorted(_chongqing_districts())
+
+
+def load_district(session: Session, district6: str = "500118", progress: Progress | None = None,
+                  grid_area_m2: float | None = None, with_staff: bool = True) -> dict[str, Any]:
+    """Load one district into the org tree; returns :func:`stats` for it.
+
+    ``district6``: 6-digit GB/T 2260 code. Yongchuan (500118) gets towns, villages, generated grids,
+    departments, the 4 boards of each town and demo staff; any other Chongqing district gets its
+    district node, boundary, center and departments only (no finer public data is shipped).
+    Raises NotFound for a district with no shipped data, InvalidInput if it is already loaded.
+    """
+    progress = progress or _no_progress
+    known = _chongqing_districts()
+    if district6 not in known:
+        raise NotFound(f'no data shipped for district "{district6}"; known: {", ".join(sorted(known))}')
+    if is_loaded(session, district6):
+        raise InvalidInput(f'district "{district6}" is already loaded')
+    row, boundary = known[district6]
+    if district6 == "500118":
+        gj = json.loads((DATA / "yongchuan" / "boundary_district_wgs84.geojson").read_text(encoding="utf-8"))
+        boundary = shape(gj["features"][0]["geometry"])
+    district = OrgUnit(code=row["code12"], name=row["name"], level="district", district_code=district6,
+                       geom=shapely.to_wkb(boundary), generated=False, attrs={})
+    pt = boundary.representative_point()
+    district.lon, district.lat = pt.x, pt.y
+    session.add(district)
+    session.flush()
+    center = OrgUnit(code=f"{district6}-{CENTER_SUFFIX}", name=f"{row['name']}城运中心", level="center",
+                     parent_id=district.id, district_code=district6, attrs={})
+    session.add(center)
+    for d in departments():
+        session.add(OrgUnit(code=f"{district6}-{d['abbr']}", name=d["name"], level="department",
+                            parent_id=district.id, district_code=district6, attrs={"abbr": d["abbr"]}))
+    session.flush()
+    if district6 == "500118":
+        _load_yongchuan_detail(session, district, boundary, progress,
+                               grid_area_m2 or get_settings().grid_target_area_m2)
+    if with_staff:
+        create_demo_staff(session, district6)
+    session.flush()
+    invalidate_locator()
+    return stats(session, district6)
+
+
+def _load_yongchuan_detail(session: Session, district: OrgUnit, boundary: BaseGeometry, progress: Progress,
+                           grid_area_m2: float) -> None:
+    base = DATA / "yongchuan"
+    divisions = _csv(base / "divisions.csv")
+    seats = {r["code"]: (float(r["lon"]), float(r["lat"])) for r in _csv(base / "towns_points.csv")}
+    vpoints = {r["code"]: (float(r["lon"]), float(r["lat"])) for r in _csv(base / "villages_points.csv")
+               if r["lon"] and r["lat"]}
+    urtype = {r["code"]: r["ur_code_2016"] for r in _csv(base / "villages_urcode_2016.csv")}
+    towns = [r for r in divisions if r["level"] == "town"]
+    villages = defaultdict(list)
+    for r in divisions:
+        if r["level"] == "village":
+            villages[r["parent_code"]].append(r)
+    town_geoms = _town_polygons(boundary, seats, vpoints, villages, [t["code"] for t in towns])
+    total = len(towns)
+    for i, t in enumerate(towns):
+        progress("towns", i, total)
+        tg = town_geoms[t["code"]]
+        lon, lat = seats[t["code"]]
+        town = OrgUnit(code=t["code"], name=t["name"], level="town", parent_id=district.id,
+                       district_code=district.district_code, town_code=t["code"], lon=lon, lat=lat,
+                       geom=shapely.to_wkb(tg), generated=True, attrs={})
+        session.add(town)
+        session.flush()
+        tc = t["code"]
+        center = OrgUnit(code=f"{tc}-{TOWN_CENTER_SUFFIX}", name=f"{t['name']}基层治理指挥中心", level="center",
+                         parent_id=town.id, district_code=district.district_code, town_code=tc, attrs={})
+        session.add(center)
+        session.flush()
+        for b in boards():
+            board = OrgUnit(code=f"{tc}-{b['suffix']}", name=f"{t['name']}{b['name']}板块", level="board",
+                            parent_id=center.id, district_code=district.district_code, town_code=tc,
+                            attrs={"board": b["key"]})
+            session.add(board)
+            session.flush()
+            for j, post in enumerate(b.get("posts", []), start=1):
+                session.add(OrgUnit(code=f"{tc}-{b['suffix']}-{j:02d}", name=str(post), level="post",
+                                    parent_id=board.id, district_code=district.district_code, town_code=tc,
+                                    attrs={"board": b["key"]}))
+        vs = villages[tc]
+        vgeoms = rules.village_polygons(tg, [(v["code"], vpoints.get(v["code"])) for v in vs])
+        for v in vs:
+            vg = vgeoms[v["code"]]
+            real_pt = vpoints.get(v["code"])
+            rp = vg.representative_point()
+            vlon, vlat = real_pt if real_pt else (rp.x, rp.y)
+            village = OrgUnit(code=v["code"], name=v["name"], level="village", parent_id=town.id,
+                              district_code=district.district_code, town_code=tc,
+                              urban_rural_type=urtype.get(v["code"]) or None, lon=vlon, lat=vlat,
+                              geom=shapely.to_wkb(vg), generated=True, point_generated=real_pt is None,
+                              attrs={})
+            session.add(village)
+            session.flush()
+            for k, gg in enumerate(rules.grid_polygons(vg, grid_area_m2), start=1):
+                gp = gg.representative_point()
+                session.add(OrgUnit(code=f"{v['code']}{k:03d}", name=f"{v['name']}第{k}网格", level="grid",
+                                    parent_id=village.id, district_code=district.district_code, town_code=tc,
+                                    lon=gp.x, lat=gp.y, geom=shapely.to_wkb(gg), generated=True,
+                                    point_generated=True, attrs={}))
+        session.flush()
+    progress("towns", total, total)
+
+
+def _town_polygons(boundary: BaseGeometry, seats: dict[str, tuple[float, float]],
+                   vpoints: dict[str, tuple[float, float]], villages: dict[str, list[dict[str, str]]],
+                   towns: list[str]) -> dict[str, BaseGeometry]:
+    """Generated town polygons: the Voronoi cells of each town's seat *and* its villages' real points,
+    merged per town, clipped to the district — so every real village point lies in its own town."""
+    seeds: dict[str, tuple[float, float]] = {}
+    for tc in towns:
+        seeds[f"{tc}#seat"] = seats[tc]
+        for v in villages[tc]:
+            if v["code"] in vpoints:
+                seeds[f"{tc}#{v['code']}"] = vpoints[v["code"]]
+    cells = rules.town_polygons(boundary, seeds)
+    out: dict[str, BaseGeometry] = {}
+    for tc in towns:
+        parts = [g for k, g in cells.items() if k.split("#", 1)[0] == tc]
+        out[tc] = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+    return out
+
+
+def create_demo_staff(session: Session, district6: str) -> int:
+    """Create one demo account per working unit (GENERATED people, names say so): a duty officer and a
+    chief at the district center, one handler per department, a duty officer per town center, one post
+    holder per board and one grid worker per grid. Returns the number created."""
+    units = session.scalars(select(OrgUnit).where(OrgUnit.district_code == district6)).all()
+    n = 0
+
+    def add(username: str, name: str, role: str, unit: OrgUnit) -> None:
+        nonlocal n
+        session.add(Staff(username=username, name=name, role=role, org_unit_id=unit.id))
+        n += 1
+
+    for u in units:
+        if u.level == "center" and u.town_code is None:
+            add(f"{district6}.duty", "城运中心值班员(生成)", "center_duty", u)
+            add(f"{district6}.chief", "城运中心值班长(生成)", "center_chief", u)
+            add(f"{district6}.leader", "区领导(生成)", "leader", u)
+        elif u.level == "center":
+            add(f"{u.town_code}.duty", f"{u.name}值班员(生成)", "town_duty", u)
+        elif u.level == "department":
+            add(f"{u.code}.handler", f"{u.name}处置人(生成)", "dept_handler", u)
+        elif u.level == "board":
+            add(f"{u.code}.staff", f"{u.name}岗位人员(生成)", "board_staff", u)
+        elif u.level == "grid":
+            add(f"{u.code}.worker", f"{u.name}网格员(生成)", "grid_worker", u)
+    add(f"{district6}.system", "系统", "system",
+        next(u for u in units if u.level == "center" and u.town_code is None))
+    session.flush()
+    return n
+
+
+def stats(session: Session, district6: str | None = None) -> dict[str, Any]:
+    """Counts per level and how many boundaries are generated vs real, per district.
+
+    Returns ``{"districts": {code6: {"name", "levels": {level: {"count", "generated", "real"}},
+    "staff"}}}``.
+    """
+    q = select(OrgUnit.district_code, OrgUnit.level, OrgUnit.generated, func.count()).group_by(
+        OrgUnit.district_code, OrgUnit.level, OrgUnit.generated)
+    if district6:
+        q = q.where(OrgUnit.district_code == district6)
+    out: dict[str, Any] = {}
+    for d, level, gen, n in session.execute(q):
+        lv = out.setdefault(d, {"levels": {}})["levels"].setdefault(level, {"count": 0, "generated": 0,
+                                                                           "real": 0})
+        lv["count"] += n
+        lv["generated" if gen else "real"] += n
+    names = {d: n for d, n in session.execute(
+        select(OrgUnit.district_code, OrgUnit.name).where(OrgUnit.level == "district"))}
+    staff = {d: n for d, n in session.execute(
+        select(OrgUnit.district_code, func.count(Staff.id)).join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
+        .group_by(OrgUnit.district_code))}
+    for d, v in out.items():
+        v["name"] = names.get(d)
+        v["staff"] = staff.get(d, 0)
+    return {"districts": out}
+
+
+# --- locating points -------------------------------------------------------------------------------
+
+@dataclass
+class Place:
+    """Where a point falls: codes of the district, town, village and grid (None outside), or the
+    distance in metres to the nearest loaded district when outside all of them."""
+
+    district_code: str | None
+    town_code: str | None
+    village_code: str | None
+    grid_code: str | None
+    distance_m: float = 0.0
+    nearest_district: str | None = None
+
+
+class Locator:
+    """Point-in-polygon lookups over the loaded districts, towns, villages and grids (shapely STRtree)."""
+
+    def __init__(self, units: Iterable[tuple[str, str, str, str | None, bytes]]) -> None:
+        by_level: dict[str, list[tuple[str, BaseGeometry]]] = defaultdict(list)
+        self.parent: dict[str, tuple[str, str | None]] = {}
+        for code, level, district6, town, wkb in units:
+            by_level[level].append((code, shapely.from_wkb(wkb)))
+            self.parent[code] = (district6, town)
+        self.district_geoms = dict(by_level["district"])
+        self.levels = {lv: rules.PointLocator(items) for lv, items in by_level.items() if items}
+
+    def locate(self, lon: float, lat: float) -> Place:
+        """Resolve one WGS-84 point; see :class:`Place`."""
+        def at(level: str) -> str | None:
+            loc = self.levels.get(level)
+            return loc.locate(lon, lat) if loc else None
+
+        d = at("district")
+        if d is None:
+            if not self.district_geoms:
+                return Place(None, None, None, None, float("inf"), None)
+            code, dist = self.levels["district"].nearest(lon, lat)
+            return Place(None, None, None, None, dist, self.parent[code][0])
+        grid = at("grid")
+        village = at("village")
+        town = at("town")
+        return Place(self.parent[d][0], town, village, grid)
+
+
+_LOCATOR: dict[str, Locator] = {}
+
+
+def invalidate_locator() -> None:
+    """Forget the cached locator (after loading districts or importing boundaries)."""
+    _LOCATOR.clear()
+
+
+def locator(session: Session) -> Locator:
+    """The cached :class:`Locator` for the database behind ``session``."""
+    key = str(session.get_bind().url)
+    loc = _LOCATOR.get(key)
+    if loc is None:
+        rows = session.execute(
+            select(OrgUnit.code, OrgUnit.level, OrgUnit.district_code, OrgUnit.town_code, OrgUnit.geom)
+            .where(OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"]))
+        ).all()
+        loc = Locator([(r[0], r[1], r[2], r[3], r[4]) for r in rows])
+        _LOCATOR[key] = loc
+    return loc
+
+
+def get_unit(session: Session, code: str) -> OrgUnit:
+    """The org unit with ``code``; raises NotFound naming the code."""
+    u = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if u is None:
+        raise NotFound(f'unknown unit "{code}"')
+    return u
+
+
+def import_boundaries(session: Session, path: Path, level: str) -> dict[str, Any]:
+    """Replace generated boundaries of ``level`` (town|village|grid) with real ones from a GeoJSON file.
+
+    Features match by a ``code`` property (12-digit, or 9/6-digit padded) or else by ``name``. Returns
+    ``{"matched": [...codes], "unmatched_features": [{index, reason}], "not_covered": [...codes]}``.
+    Raises InvalidInput naming the file and feature for unreadable input.
+    """
+    if level not in {"town", "village", "grid"}:
+        raise InvalidInput(f'level must be town, village or grid, not "{level}"')
+    feats = rules.load_geojson_features(path)
+    units = session.scalars(select(OrgUnit).where(OrgUnit.level == level)).all()
+    by_code = {u.code: u for u in units}
+    by_name = Counter(u.name for u in units)
+    by_name_unit = {u.name: u for u in units if by_name[u.name] == 1}
+    matched, unmatched = [], []
+    for i, (props, geom) in enumerate(feats):
+        raw = str(props.get("code") or props.get("adcode") or "").strip()
+        code = raw.ljust(12, "0") if raw.isdigit() and len(raw) in (6, 9) else raw
+        unit = by_code.get(code) or by_name_unit.get(str(props.get("name", "")).strip())
+        if unit is None:
+            unmatched.append({"index": i, "code": raw or None, "name": props.get("name"),
+                              "reason": "no unit with this code or (unique) name"})
+            continue
+        unit.geom = shapely.to_wkb(geom)
+        unit.generated = False
+        matched.append(unit.code)
+    session.flush()
+    invalidate_locator()
+    return {"file": str(path), "level": level, "matched": matched, "unmatched_features": unmatched,
+            "not_covered": sorted(set(by_code) - set(matched))}
+
+
+def delete_district(session: Session, district6: str) -> None:
+    """Remove a district's org units and staff (tests, re-loads)."""
+    ids = select(OrgUnit.id).where(OrgUnit.district_code == district6)
+    session.execute(delete(Staff).where(Staff.org_unit_id.in_(ids)))
+    session.execute(delete(OrgUnit).where(OrgUnit.district_code == district6))
+    invalidate_locator()
