@@ -29,6 +29,9 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: $(STAMP)
+	@echo "== checks: ruff, import contracts =="
+	$(BIN)/ruff check -q src tests
+	@$(BIN)/lint-imports --no-cache > .venv/lint-imports.log || (cat .venv/lint-imports.log; exit 1)
 	@echo "== tests on SQLite =="
 	ZHIZHI_DATABASE_URL= $(BIN)/python -m pytest
 

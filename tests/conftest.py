@@ -17,8 +17,17 @@ from zhizhi.core.config import get_settings
 from zhizhi.core.db import make_engine, session_factory
 from zhizhi.core.migrate import upgrade
 
-EVENT_TABLES = ("event_step", "event_attachment", "supervision", "merge_proposal", "event_task", "preplan",
-                "routing_rule", "job_run", "event")
+EVENT_TABLES = (
+    "event_step",
+    "event_attachment",
+    "supervision",
+    "merge_proposal",
+    "event_task",
+    "preplan",
+    "routing_rule",
+    "job_run",
+    "event",
+)
 
 
 def _reset_postgres(url: str) -> None:
@@ -42,6 +51,7 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def engine(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     os.environ["ZHIZHI_DATABASE_URL"] = db_url
     os.environ["ZHIZHI_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    os.environ["ZHIZHI_SWEEP_INTERVAL_S"] = "0"  # tests run the sweep themselves, at chosen times
     get_settings.cache_clear()
     eng = make_engine(db_url)
     upgrade(eng)

@@ -17,14 +17,28 @@ from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope
 from zhizhi.core.errors import ZhizhiError
 
-app = typer.Typer(help="智治 zhizhi: district digital-governance platform.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="智治 zhizhi: district digital-governance platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-org_app = typer.Typer(help="Organisation: districts, towns, villages, grids, units, staff.", no_args_is_help=True)
+org_app = typer.Typer(
+    help="Organisation: districts, towns, villages, grids, units, staff.", no_args_is_help=True
+)
 event_app = typer.Typer(help="Events on the closed loop: import, routing (权属配置).", no_args_is_help=True)
-ops_app = typer.Typer(help="Operations: KPIs (核心绩效), rankings (赛马比拼), SLA sweep.", no_args_is_help=True)
+ops_app = typer.Typer(
+    help="Operations: KPIs (核心绩效), rankings (赛马比拼), SLA sweep.", no_args_is_help=True
+)
 demo_app = typer.Typer(help="Demonstration data: replay real citizen messages.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (org_app, "org"), (event_app, "event"), (ops_app, "ops"), (demo_app, "demo")):
+for sub, name in (
+    (db_app, "db"),
+    (org_app, "org"),
+    (event_app, "event"),
+    (ops_app, "ops"),
+    (demo_app, "demo"),
+):
     app.add_typer(sub, name=name)
 
 T = TypeVar("T")
@@ -56,8 +70,14 @@ def out(obj: Any) -> None:
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr (hidden when stderr is not a terminal)."""
-    with Progress(TextColumn(label), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                  transient=True, disable=not sys.stderr.isatty()) as p:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as p:
         task = p.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -68,9 +88,12 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 # --- serve / db ------------------------------------------------------------------------------------
 
+
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="address to listen on"),
-          port: int = typer.Option(8000, help="TCP port")) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="TCP port"),
+) -> None:
     """Run the web + API server (API docs at /docs)."""
     import uvicorn
 
@@ -90,7 +113,9 @@ def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -
 
 
 @app.command()
-def setup(replay: bool = typer.Option(True, help="replay the real citizen messages when no events exist")) -> None:
+def setup(
+    replay: bool = typer.Option(True, help="replay the real citizen messages when no events exist"),
+) -> None:
     """First-run set-up used by `make run`: migrate, load Yongchuan if empty, replay if no events."""
     from zhizhi.core.migrate import upgrade
     from zhizhi.event.models import Event
@@ -110,6 +135,7 @@ def setup(replay: bool = typer.Option(True, help="replay the real citizen messag
 
 
 # --- org -------------------------------------------------------------------------------------------
+
 
 @org_app.command("load")
 def org_load(code: str = typer.Option("500118", "--code", help="6-digit district code (Chongqing)")) -> None:
@@ -134,8 +160,10 @@ def org_stats() -> None:
 
 
 @org_app.command("import-boundaries")
-def org_import_boundaries(file: Path = typer.Argument(..., help="GeoJSON FeatureCollection (WGS-84)"),
-                          level: str = typer.Option(..., help="town|village|grid")) -> None:
+def org_import_boundaries(
+    file: Path = typer.Argument(..., help="GeoJSON FeatureCollection (WGS-84)"),
+    level: str = typer.Option(..., help="town|village|grid"),
+) -> None:
     """Replace generated boundaries with real ones (match by code or name; reports what did not match)."""
     from zhizhi.org import service as org
 
@@ -148,39 +176,56 @@ def org_import_boundaries(file: Path = typer.Argument(..., help="GeoJSON Feature
 
 # --- event -----------------------------------------------------------------------------------------
 
+
 @event_app.command("import")
-def event_import(file: Path = typer.Argument(..., help="CSV or JSONL file (columns: see docs/domains/event.md)"),
-                 skip_invalid: bool = typer.Option(False, "--skip-invalid",
-                                                   help="import good rows, write bad ones to a reject file"),
-                 reject_file: Path | None = typer.Option(None, help="where rejected rows go (JSONL)"),
-                 district: str | None = typer.Option(None, help="district for out-of-area rows")) -> None:
+def event_import(
+    file: Path = typer.Argument(..., help="CSV or JSONL file (columns: see docs/domains/event.md)"),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="import good rows, write bad ones to a reject file"
+    ),
+    reject_file: Path | None = typer.Option(None, help="where rejected rows go (JSONL)"),
+    district: str | None = typer.Option(None, help="district for out-of-area rows"),
+) -> None:
     """Bulk-import events (one transaction: any bad row → nothing written, every bad row listed)."""
     from zhizhi.event import intake
 
     def body() -> None:
         with session_scope() as s, progress_bar("importing") as pb:
-            res = intake.import_file(s, file, district or get_settings().district_code, skip_invalid,
-                                     reject_file, pb)
+            res = intake.import_file(
+                s, file, district or get_settings().district_code, skip_invalid, reject_file, pb
+            )
         out(res.summary())
 
     run(body)
 
 
 @event_app.command("routing-add")
-def routing_add(unit: str = typer.Option(..., help="responsible unit code"),
-                category: str | None = typer.Option(None, help="leaf or 大类 code (omit: any)"),
-                area: str | None = typer.Option(None, help="town/village/grid code (omit: whole district)"),
-                priority: int = typer.Option(0), note: str = typer.Option(""),
-                district: str | None = typer.Option(None)) -> None:
+def routing_add(
+    unit: str = typer.Option(..., help="responsible unit code"),
+    category: str | None = typer.Option(None, help="leaf or 大类 code (omit: any)"),
+    area: str | None = typer.Option(None, help="town/village/grid code (omit: whole district)"),
+    priority: int = typer.Option(0),
+    note: str = typer.Option(""),
+    district: str | None = typer.Option(None),
+) -> None:
     """Add a 权属配置 rule: category × area → responsible unit."""
     from zhizhi.event import service
 
     def body() -> None:
         with session_scope() as s:
-            r = service.add_routing_rule(s, district or get_settings().district_code, category, area, unit,
-                                         priority, note)
-            out({"id": r.id, "category_code": r.category_code, "area_code": r.area_code,
-                 "unit_code": r.unit_code, "mode": r.mode, "priority": r.priority})
+            r = service.add_routing_rule(
+                s, district or get_settings().district_code, category, area, unit, priority, note
+            )
+            out(
+                {
+                    "id": r.id,
+                    "category_code": r.category_code,
+                    "area_code": r.area_code,
+                    "unit_code": r.unit_code,
+                    "mode": r.mode,
+                    "priority": r.priority,
+                }
+            )
 
     run(body)
 
@@ -191,13 +236,29 @@ def routing_list(district: str | None = typer.Option(None)) -> None:
     from zhizhi.event.models import RoutingRule
 
     with session_scope() as s:
-        rows = s.scalars(select(RoutingRule).where(
-            RoutingRule.district_code == (district or get_settings().district_code)).order_by(RoutingRule.id))
-        out([{"id": r.id, "category_code": r.category_code, "area_code": r.area_code, "unit_code": r.unit_code,
-              "mode": r.mode, "priority": r.priority, "note": r.note} for r in rows])
+        rows = s.scalars(
+            select(RoutingRule)
+            .where(RoutingRule.district_code == (district or get_settings().district_code))
+            .order_by(RoutingRule.id)
+        )
+        out(
+            [
+                {
+                    "id": r.id,
+                    "category_code": r.category_code,
+                    "area_code": r.area_code,
+                    "unit_code": r.unit_code,
+                    "mode": r.mode,
+                    "priority": r.priority,
+                    "note": r.note,
+                }
+                for r in rows
+            ]
+        )
 
 
 # --- ops -------------------------------------------------------------------------------------------
+
 
 def _district_actor() -> Any:
     from zhizhi.event.service import system_actor
@@ -206,8 +267,10 @@ def _district_actor() -> Any:
 
 
 @ops_app.command("kpis")
-def ops_kpis(period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-Qn (omit: all time)"),
-             by: str = typer.Option("town", help="town|village|grid|department|board|unit")) -> None:
+def ops_kpis(
+    period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-Qn (omit: all time)"),
+    by: str = typer.Option("town", help="town|village|grid|department|board|unit"),
+) -> None:
     """Print KPIs (核心绩效) per unit for a period as JSON."""
     from zhizhi.ops import service
 
@@ -219,8 +282,10 @@ def ops_kpis(period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY
 
 
 @ops_app.command("rankings")
-def ops_rankings(period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-Qn"),
-                 kind: str = typer.Option("town", help="town|department")) -> None:
+def ops_rankings(
+    period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-Qn"),
+    kind: str = typer.Option("town", help="town|department"),
+) -> None:
     """Print the 赛马比拼 ranking of towns or departments as JSON."""
     from zhizhi.ops import service
 
@@ -252,6 +317,7 @@ def ops_sweep(as_of: str | None = typer.Option(None, help="ISO time (default now
 
 
 # --- demo ------------------------------------------------------------------------------------------
+
 
 @demo_app.command("replay")
 def demo_replay(limit: int | None = typer.Option(None, help="replay only the first N messages")) -> None:

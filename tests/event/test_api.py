@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-
 from tests.conftest import as_user
 
 # 中山路社区居民委员会 (500118001001): a real village point from villages_points.csv
@@ -15,8 +14,14 @@ CGJ = as_user("500118-CGJ.handler")
 
 
 def report(client: TestClient, **kw: Any) -> dict[str, Any]:
-    body = {"category_code": "0101", "title": "路边暴露垃圾", "lon": LON, "lat": LAT,
-            "reporter_phone": "13812345678", **kw}
+    body = {
+        "category_code": "0101",
+        "title": "路边暴露垃圾",
+        "lon": LON,
+        "lat": LAT,
+        "reporter_phone": "13812345678",
+        **kw,
+    }
     r = client.post("/api/v1/events", json=body, headers=DUTY)
     assert r.status_code == 201, r.text
     return r.json()
@@ -50,7 +55,15 @@ def test_full_loop_records_every_step(client: TestClient) -> None:
     done = move(client, eid, DUTY, "close").json()
     assert done["node"] == "closed"
     assert [s["action"] for s in done["timeline"]] == [
-        "report", "accept", "register", "dispatch", "sign", "handle", "verify_pass", "close"]
+        "report",
+        "accept",
+        "register",
+        "dispatch",
+        "sign",
+        "handle",
+        "verify_pass",
+        "close",
+    ]
     assert [s["to_node"] for s in done["timeline"]][-1] == "closed"
     assert all(s["used"] is not None and s["used"] >= 0 for s in done["timeline"][1:])
     assert done["allowed_actions"] == ["evaluate", "reopen"]
@@ -104,16 +117,22 @@ def test_return_and_rework_are_counted(client: TestClient) -> None:
 
 
 def test_bad_input_is_a_problem_naming_the_field(client: TestClient) -> None:
-    r = client.post("/api/v1/events", json={"category_code": "9999", "title": "x", "lon": LON, "lat": LAT},
-                    headers=DUTY)
+    r = client.post(
+        "/api/v1/events", json={"category_code": "9999", "title": "x", "lon": LON, "lat": LAT}, headers=DUTY
+    )
     assert r.status_code == 422 and 'unknown category "9999"' in r.json()["detail"]
-    r = client.post("/api/v1/events", json={"category_code": "0101", "title": "x", "lon": 104.06, "lat": 30.67},
-                    headers=DUTY)  # Chengdu
+    r = client.post(
+        "/api/v1/events",
+        json={"category_code": "0101", "title": "x", "lon": 104.06, "lat": 30.67},
+        headers=DUTY,
+    )  # Chengdu
     assert r.status_code == 422
     assert "outside every loaded district" in r.json()["detail"] and r.json()["distance_m"] > 100_000
     r = client.post("/api/v1/events", json={"category_code": "0101", "title": "x", "lat": 500}, headers=DUTY)
     assert r.status_code == 422 and any(e["field"] == "lat" for e in r.json()["errors"])
-    r = client.post("/api/v1/events", content=b"{not json", headers={**DUTY, "content-type": "application/json"})
+    r = client.post(
+        "/api/v1/events", content=b"{not json", headers={**DUTY, "content-type": "application/json"}
+    )
     assert r.status_code == 422
     r = client.post("/api/v1/events", json={"category_code": "0101", "title": "x"}, headers={})
     assert r.status_code == 401

@@ -7,25 +7,35 @@ from zhizhi.event.rules import Node, TransitionError, check_transition
 
 
 def test_the_standard_loop_is_allowed_for_the_right_roles() -> None:
-    path = [("accept", "reported", "center_duty", "accepted"), ("register", "accepted", "town_duty", "registered"),
-            ("dispatch", "registered", "center_duty", "dispatched"), ("sign", "dispatched", "dept_handler", "signed"),
-            ("handle", "signed", "dept_handler", "handled"), ("verify_pass", "handled", "grid_worker", "verified"),
-            ("close", "verified", "center_duty", "closed"), ("evaluate", "closed", "center_duty", "evaluated")]
+    path = [
+        ("accept", "reported", "center_duty", "accepted"),
+        ("register", "accepted", "town_duty", "registered"),
+        ("dispatch", "registered", "center_duty", "dispatched"),
+        ("sign", "dispatched", "dept_handler", "signed"),
+        ("handle", "signed", "dept_handler", "handled"),
+        ("verify_pass", "handled", "grid_worker", "verified"),
+        ("close", "verified", "center_duty", "closed"),
+        ("evaluate", "closed", "center_duty", "evaluated"),
+    ]
     given = {"comment": "x", "unit_code": "U", "satisfaction": 5}
     for action, node, role, target in path:
         tr = check_transition(action, node, role, given)
         assert tr.target == Node(target)
 
 
-@pytest.mark.parametrize(("action", "node", "role", "status", "needle"), [
-    ("close", "signed", "center_duty", 409, 'at node "signed"'),
-    ("dispatch", "registered", "grid_worker", 403, 'role "grid_worker" may not 派遣'),
-    ("return", "dispatched", "dept_handler", 422, 'needs "comment"'),
-    ("fly", "reported", "center_duty", 422, 'unknown action "fly"'),
-    ("accept", "reported", "leader", 403, "may not 受理"),
-])
-def test_illegal_moves_are_refused_with_a_clear_reason(action: str, node: str, role: str, status: int,
-                                                       needle: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "node", "role", "status", "needle"),
+    [
+        ("close", "signed", "center_duty", 409, 'at node "signed"'),
+        ("dispatch", "registered", "grid_worker", 403, 'role "grid_worker" may not 派遣'),
+        ("return", "dispatched", "dept_handler", 422, 'needs "comment"'),
+        ("fly", "reported", "center_duty", 422, 'unknown action "fly"'),
+        ("accept", "reported", "leader", 403, "may not 受理"),
+    ],
+)
+def test_illegal_moves_are_refused_with_a_clear_reason(
+    action: str, node: str, role: str, status: int, needle: str
+) -> None:
     with pytest.raises(TransitionError) as exc:
         check_transition(action, node, role, {})
     assert exc.value.status == status
@@ -43,10 +53,20 @@ def test_allowed_actions_for_buttons() -> None:
     assert rules.allowed_actions("closed", "leader") == []
 
 
-@pytest.mark.parametrize(("used", "limit", "colour"), [
-    (0, 4, "green"), (1.99, 4, "green"), (2, 4, "blue"), (3.2, 4, "yellow"), (4, 4, "orange"),
-    (5.99, 4, "orange"), (6, 4, "red"), (3, None, "green"), (3, 0, "green"),
-])
+@pytest.mark.parametrize(
+    ("used", "limit", "colour"),
+    [
+        (0, 4, "green"),
+        (1.99, 4, "green"),
+        (2, 4, "blue"),
+        (3.2, 4, "yellow"),
+        (4, 4, "orange"),
+        (5.99, 4, "orange"),
+        (6, 4, "red"),
+        (3, None, "green"),
+        (3, 0, "green"),
+    ],
+)
 def test_five_colours(used: float, limit: float | None, colour: str) -> None:
     assert rules.colour(used, limit) == colour
 

@@ -292,7 +292,6 @@ def test_whole_yongchuan_grids(district: MultiPolygon, generated) -> None:
     # slivers; a village of one cell is whole; here every cell is within a factor 1.5 of the target.
     assert areas.min() > TARGET / 1.5 and areas.max() < 1.5 * TARGET
     assert sum(g.geom_type == "MultiPolygon" for g in cells) == 3
-    assert seconds < 10  # about 0.5 s on the development machine
 
 
 def test_grid_polygons_small_village_and_bad_target(generated) -> None:
@@ -360,16 +359,13 @@ def test_locator_rejects_bad_input() -> None:
         loc.nearest(float("nan"), 0.0)
 
 
-def test_locate_many_is_fast(generated, district: MultiPolygon) -> None:
+def test_locate_many_agrees_with_contains(generated, district: MultiPolygon) -> None:
     loc = rules.PointLocator(list(generated[0].items()))
     rng = np.random.default_rng(0)
     x0, y0, x1, y1 = district.bounds
     lons, lats = rng.uniform(x0, x1, 200_000), rng.uniform(y0, y1, 200_000)
-    t0 = time.perf_counter()
     got = loc.locate_many(lons, lats)
-    elapsed = time.perf_counter() - t0
     assert sum(g is not None for g in got) == int(shapely.contains_xy(district, lons, lats).sum())
-    assert elapsed < 5  # about 0.16 s here (0.8 s per million points)
 
 
 # ---------------------------------------------------------------------------------------- GeoJSON

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     merge_window_h: float = Field(default=24.0, description="similar-event merge window, hours")
     grid_target_area_m2: float = Field(default=500_000.0, description="generated grid size, m²")
     due_soon_fraction: float = Field(default=0.8, description="share of a time limit that triggers 预警")
+    sweep_interval_s: float = Field(default=60.0, description="SLA sweep period of the server, s; 0 = off")
     max_body_bytes: int = Field(default=5_000_000, description="largest accepted request body")
 
 

@@ -7,8 +7,8 @@ used. Services ``flush``; the request (or CLI command) commits or rolls back.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

@@ -94,5 +94,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problem_response(status: int, detail: str, **extra: Any) -> JSONResponse:
     """A problem-details response built by hand (middleware)."""
-    return JSONResponse({"type": "about:blank", "title": "Error", "status": status, "detail": detail, **extra},
-                        status_code=status, media_type=PROBLEM)
+    return JSONResponse(
+        {"type": "about:blank", "title": "Error", "status": status, "detail": detail, **extra},
+        status_code=status,
+        media_type=PROBLEM,
+    )

@@ -40,8 +40,12 @@ def categories() -> list[dict[str, Any]]:
 
 
 @router.post("/events", status_code=201, response_model=EventRead)
-def create_event(data: EventCreate, response: Response, session: Session = Depends(get_session),
-                 actor: Actor = Depends(current_actor)) -> EventRead:
+def create_event(
+    data: EventCreate,
+    response: Response,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> EventRead:
     """Report an event (上报). 201 means it is stored: the transaction commits before the response."""
     ev = service.create_event(session, actor, data)
     session.commit()
@@ -50,27 +54,44 @@ def create_event(data: EventCreate, response: Response, session: Session = Depen
 
 
 @router.get("/events", response_model=EventPage)
-def list_events(node: str | None = None, category_code: str | None = None, town_code: str | None = None,
-                grid_code: str | None = None, unit_code: str | None = None, overdue: bool | None = None,
-                supervised: bool | None = None, source: str | None = None, q: str | None = None,
-                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
-                session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> EventPage:
+def list_events(
+    node: str | None = None,
+    category_code: str | None = None,
+    town_code: str | None = None,
+    grid_code: str | None = None,
+    unit_code: str | None = None,
+    overdue: bool | None = None,
+    supervised: bool | None = None,
+    source: str | None = None,
+    q: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> EventPage:
     """Events in the caller's scope, newest first, with filters."""
-    f = service.EventFilter(node, category_code, town_code, grid_code, unit_code, overdue, supervised, source, q)
+    f = service.EventFilter(
+        node, category_code, town_code, grid_code, unit_code, overdue, supervised, source, q
+    )
     total, rows = service.list_events(session, actor, f, limit, offset)
     return EventPage(total=total, items=[service.to_read(e, actor) for e in rows], limit=limit, offset=offset)
 
 
 @router.get("/events/{event_id}", response_model=EventDetail)
-def get_event(event_id: int, session: Session = Depends(get_session),
-              actor: Actor = Depends(current_actor)) -> EventDetail:
+def get_event(
+    event_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+) -> EventDetail:
     """One event with its timeline, allowed actions, attachments, 督办 and tasks."""
     return service.detail(session, actor, service.get_event(session, actor, event_id))
 
 
 @router.post("/events/{event_id}/transitions", response_model=EventDetail)
-def move(event_id: int, data: TransitionIn, session: Session = Depends(get_session),
-         actor: Actor = Depends(current_actor)) -> EventDetail:
+def move(
+    event_id: int,
+    data: TransitionIn,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> EventDetail:
     """Make one move on the loop (受理, 立案, 派遣, 签收, 回退, 处置, 核查, 结案, 督办, 延期, 挂账, 重办 …).
 
     403 wrong role or unit, 409 wrong node or stale ``expected_version`` (body has the current node
@@ -80,16 +101,25 @@ def move(event_id: int, data: TransitionIn, session: Session = Depends(get_sessi
 
 
 @router.post("/events/{event_id}/attachments", status_code=201)
-async def attach(event_id: int, file: UploadFile = File(...), kind: str = Form("before"),
-                 session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+async def attach(
+    event_id: int,
+    file: UploadFile = File(...),
+    kind: str = Form("before"),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
     """Attach a photo or document (before/after); stored on disk under the data folder."""
     ev = service.get_event(session, actor, event_id)
     if kind not in {"before", "after", "other"}:
-        raise InvalidInput(f'kind must be before, after or other, not "{kind}"', [FieldError("kind", "unknown")])
+        raise InvalidInput(
+            f'kind must be before, after or other, not "{kind}"', [FieldError("kind", "unknown")]
+        )
     ctype = (file.content_type or "").lower()
     if ctype not in ATTACHMENT_TYPES:
-        raise InvalidInput(f'file type "{ctype}" is not accepted ({", ".join(sorted(ATTACHMENT_TYPES))})',
-                           [FieldError("file", "type not accepted")])
+        raise InvalidInput(
+            f'file type "{ctype}" is not accepted ({", ".join(sorted(ATTACHMENT_TYPES))})',
+            [FieldError("file", "type not accepted")],
+        )
     data = await file.read()
     if not data:
         raise InvalidInput("the file is empty", [FieldError("file", "empty")])
@@ -100,33 +130,62 @@ async def attach(event_id: int, file: UploadFile = File(...), kind: str = Form("
     if not path.exists():
         path.write_bytes(data)
     name = Path(file.filename or "file").name[:200]
-    a = Attachment(event_id=ev.id, kind=kind, filename=name, content_type=ctype, size=len(data), sha256=digest,
-                   path=str(path), uploaded_at=ztime.utcnow())
+    a = Attachment(
+        event_id=ev.id,
+        kind=kind,
+        filename=name,
+        content_type=ctype,
+        size=len(data),
+        sha256=digest,
+        path=str(path),
+        uploaded_at=ztime.utcnow(),
+    )
     session.add(a)
     session.flush()
-    return {"id": a.id, "event_id": ev.id, "kind": kind, "filename": name, "size": len(data), "sha256": digest}
+    return {
+        "id": a.id,
+        "event_id": ev.id,
+        "kind": kind,
+        "filename": name,
+        "size": len(data),
+        "sha256": digest,
+    }
 
 
 @router.post("/events/{event_id}/merge", response_model=EventRead)
-def merge(event_id: int, parent_id: int = Query(..., description="event to merge into"),
-          session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> EventRead:
+def merge(
+    event_id: int,
+    parent_id: int = Query(..., description="event to merge into"),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> EventRead:
     """Merge a similar report into a parent event (合并)."""
     return service.to_read(service.merge(session, actor, event_id, parent_id), actor)
 
 
 @router.post("/events/{event_id}/preplans/{code}", status_code=201)
-def start_preplan(event_id: int, code: str, session: Session = Depends(get_session),
-                  actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+def start_preplan(
+    event_id: int, code: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+) -> dict[str, Any]:
     """Start a pre-plan (预案) on an event: creates one task per unit."""
     tasks = service.start_preplan(session, actor, event_id, code)
-    return {"event_id": event_id, "preplan": code,
-            "tasks": [{"id": t.id, "unit_code": t.unit_code, "role": t.role, "task": t.task,
-                       "deadline": t.deadline} for t in tasks]}
+    return {
+        "event_id": event_id,
+        "preplan": code,
+        "tasks": [
+            {"id": t.id, "unit_code": t.unit_code, "role": t.role, "task": t.task, "deadline": t.deadline}
+            for t in tasks
+        ],
+    }
 
 
 @router.post("/tasks/{task_id}/done")
-def task_done(task_id: int, comment: str = "", session: Session = Depends(get_session),
-              actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+def task_done(
+    task_id: int,
+    comment: str = "",
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
     """Mark a pre-plan task done."""
     t = service.complete_task(session, actor, task_id, comment)
     return {"id": t.id, "status": t.status, "done_at": t.done_at}
@@ -135,13 +194,20 @@ def task_done(task_id: int, comment: str = "", session: Session = Depends(get_se
 @router.get("/preplans")
 def preplans(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
     """The pre-plans (预案) available."""
-    return [{"code": p.code, "name": p.name, "trigger_categories": p.trigger_categories, "tasks": p.tasks}
-            for p in session.scalars(select(PrePlan).order_by(PrePlan.code))]
+    service.ensure_preplans(session)
+    return [
+        {"code": p.code, "name": p.name, "trigger_categories": p.trigger_categories, "tasks": p.tasks}
+        for p in session.scalars(select(PrePlan).order_by(PrePlan.code))
+    ]
 
 
 @router.post("/supervisions/{supervision_id}/reply")
-def reply(supervision_id: int, data: SupervisionIn, session: Session = Depends(get_session),
-          actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+def reply(
+    supervision_id: int,
+    data: SupervisionIn,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
     """Answer a 督办 order."""
     s = service.reply_supervision(session, actor, supervision_id, data.reply)
     return {"id": s.id, "reply": s.reply, "replied_at": s.replied_at}
@@ -150,8 +216,13 @@ def reply(supervision_id: int, data: SupervisionIn, session: Session = Depends(g
 @router.get("/routing-rules", response_model=list[RoutingRuleRead])
 def list_rules(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[Any]:
     """权属配置 rules of the caller's district."""
-    return list(session.scalars(select(RoutingRule).where(RoutingRule.district_code == actor.district_code)
-                                .order_by(RoutingRule.id)))
+    return list(
+        session.scalars(
+            select(RoutingRule)
+            .where(RoutingRule.district_code == actor.district_code)
+            .order_by(RoutingRule.id)
+        )
+    )
 
 
 def _must_configure(actor: Actor) -> None:
@@ -160,17 +231,26 @@ def _must_configure(actor: Actor) -> None:
 
 
 @router.post("/routing-rules", status_code=201, response_model=RoutingRuleRead)
-def add_rule(data: RoutingRuleIn, session: Session = Depends(get_session),
-             actor: Actor = Depends(current_actor)) -> Any:
+def add_rule(
+    data: RoutingRuleIn, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+) -> Any:
     """Add a 权属配置 rule (category × area → unit)."""
     _must_configure(actor)
-    return service.add_routing_rule(session, actor.district_code, data.category_code, data.area_code,
-                                    data.unit_code, data.priority, data.note)
+    return service.add_routing_rule(
+        session,
+        actor.district_code,
+        data.category_code,
+        data.area_code,
+        data.unit_code,
+        data.priority,
+        data.note,
+    )
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, session: Session = Depends(get_session),
-                actor: Actor = Depends(current_actor)) -> Response:
+def delete_rule(
+    rule_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+) -> Response:
     """Delete a 权属配置 rule."""
     _must_configure(actor)
     r = session.get(RoutingRule, rule_id)
@@ -183,6 +263,14 @@ def delete_rule(rule_id: int, session: Session = Depends(get_session),
 @router.get("/transitions")
 def transitions() -> list[dict[str, Any]]:
     """The state machine: every action, its label, source nodes, target node, roles and inputs."""
-    return [{"action": t.action, "label": t.label, "from": sorted(t.sources),
-             "to": t.target.value if t.target else None, "roles": sorted(t.roles), "needs": list(t.needs)}
-            for t in rules.TRANSITIONS.values()]
+    return [
+        {
+            "action": t.action,
+            "label": t.label,
+            "from": sorted(t.sources),
+            "to": t.target.value if t.target else None,
+            "roles": sorted(t.roles),
+            "needs": list(t.needs),
+        }
+        for t in rules.TRANSITIONS.values()
+    ]

@@ -16,10 +16,12 @@ costs one YAML parse.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -172,7 +174,7 @@ class Catalogue:
         """
         leaf = self.leaf(code)
         if node not in NODES:
-            raise CatalogueError(f'unknown node "{node}" (expected one of {", ".join(NODES)})')
+            raise CatalogueError(_unknown("node", node, NODES))
         lim = leaf.limits[node]
         return lim.amount, lim.clock
 
@@ -200,6 +202,10 @@ def _read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: invalid YAML: {exc}") from None
+
+
+def _unknown(kind: str, value: Any, allowed: Iterable[str]) -> str:
+    return f'unknown {kind} "{value}" (expected one of {", ".join(allowed)})'
 
 
 class _Checker:
@@ -242,7 +248,7 @@ class _Checker:
         self.keys(m, frozenset({"amount", "clock", "unit"}), code, fld)
         clock = m.get("clock")
         if clock not in CLOCKS:
-            raise self.fail(code, f"{fld}.clock", f'unknown clock "{clock}" (expected one of {", ".join(CLOCKS)})')
+            raise self.fail(code, f"{fld}.clock", _unknown("clock", clock, CLOCKS))
         amount = m.get("amount")
         if isinstance(amount, bool) or not isinstance(amount, int | float):
             raise self.fail(code, f"{fld}.amount", f"must be a number, not {amount!r}")
@@ -262,7 +268,7 @@ class _Checker:
         out: dict[str, Limit] = {}
         for node, raw in m.items():
             if node not in NODES:
-                raise self.fail(code, f"{fld}.{node}", f'unknown node "{node}" (expected one of {", ".join(NODES)})')
+                raise self.fail(code, f"{fld}.{node}", _unknown("node", node, NODES))
             out[node] = self.limit(raw, code, f"{fld}.{node}")
         if complete:
             missing = [n for n in NODES if n not in out]
@@ -311,7 +317,7 @@ def _build(path: Path, departments: frozenset[str], boards: frozenset[str]) -> C
     urgency_limits: dict[str, dict[str, Limit]] = {}
     for urg, raw in ck.mapping(doc.get("urgency_limits", {}), None, "urgency_limits").items():
         if urg not in URGENCIES:
-            raise ck.fail(None, f"urgency_limits.{urg}", f'unknown urgency "{urg}" (expected one of {", ".join(URGENCIES)})')
+            raise ck.fail(None, f"urgency_limits.{urg}", _unknown("urgency", urg, URGENCIES))
         urgency_limits[urg] = ck.limits(raw, None, f"urgency_limits.{urg}", complete=False)
 
     roots_raw = doc.get("roots")
@@ -354,14 +360,16 @@ def _build(path: Path, departments: frozenset[str], boards: frozenset[str]) -> C
                 if leaf.code in leaves or leaf.code in groups or leaf.code == gcode:
                     raise ck.fail(leaf.code, "code", "duplicate code")
                 if leaf.name in by_name:
-                    raise ck.fail(leaf.code, "name", f'duplicate name "{leaf.name}" (also {by_name[leaf.name].code})')
+                    other = by_name[leaf.name].code
+                    raise ck.fail(leaf.code, "name", f'duplicate name "{leaf.name}" (also {other})')
                 leaves[leaf.code] = leaf
                 by_name[leaf.name] = leaf
                 lcodes.append(leaf.code)
             groups[gcode] = Group(gcode, gname, key, tuple(lcodes))
             gcodes.append(gcode)
         roots.append(Root(key, rname, tuple(gcodes)))
-    return Catalogue(str(path), version, tuple(roots), groups, default_limits, urgency_limits, leaves, by_name)
+    return Catalogue(str(path), version, tuple(roots), groups, default_limits, urgency_limits, leaves,
+                     by_name)
 
 
 def _build_leaf(ck: _Checker, raw: Any, where: str, root: str, gcode: str, gname: str,
@@ -382,14 +390,14 @@ def _build_leaf(ck: _Checker, raw: Any, where: str, root: str, gcode: str, gname
             raise ck.fail(code, req, "missing (set it on the leaf or in the group defaults)")
     board = merged["board"]
     if board not in boards:
-        raise ck.fail(code, "board", f'unknown board "{board}" (expected one of {", ".join(sorted(boards))})')
+        raise ck.fail(code, "board", _unknown("board", board, sorted(boards)))
     unit = merged["default_unit"]
     if unit != TOWN and unit not in departments:
         raise ck.fail(code, "default_unit", f'unknown department abbr "{unit}" (not in departments.yaml, '
                       f'and not "{TOWN}")')
     urgency = merged["urgency"]
     if urgency not in URGENCIES:
-        raise ck.fail(code, "urgency", f'unknown urgency "{urgency}" (expected one of {", ".join(URGENCIES)})')
+        raise ck.fail(code, "urgency", _unknown("urgency", urgency, URGENCIES))
     own = ck.limits(m.get("limits", {}), code, "limits", complete=False)
     resolved = {**default_limits, **urgency_limits.get(urgency, {}), **own}
     source = m.get("source")
@@ -402,7 +410,7 @@ def _build_leaf(ck: _Checker, raw: Any, where: str, root: str, gcode: str, gname
         board=str(board), default_unit=str(unit), urgency=str(urgency),
         allow_out_of_area=ck.flag(merged.get("allow_out_of_area", False), code, "allow_out_of_area"),
         confidential=ck.flag(merged.get("confidential", False), code, "confidential"),
-        limits={n: resolved[n] for n in NODES}, own_limits=frozenset(own), source=source,
+        limits=MappingProxyType({n: resolved[n] for n in NODES}), own_limits=frozenset(own), source=source,
     )
 
 
@@ -451,6 +459,11 @@ def load_catalogue(path: str | Path | None = None, departments_path: str | Path 
 # message classification
 
 
+def _fold(text: str) -> str:
+    """Text as the rules compare it: NFKC (full-width → half-width) and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 def _has(text: str, keyword: str) -> bool:
     """``keyword`` occurs in ``text``; "A+B" means both A and B occur (in any order)."""
     return all(part in text for part in keyword.split("+"))
@@ -459,7 +472,8 @@ def _has(text: str, keyword: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class MessageRule:
     """One ordered keyword rule: any of ``keywords`` in the text (and none of ``unless``) → ``leaf``.
-    A keyword "A+B" needs both parts. ``title_only`` rules are skipped on the detail pass."""
+    A keyword "A+B" needs both parts. ``title_only`` rules are skipped on the detail pass. Keywords are
+    stored folded (see :func:`_fold`) and :meth:`matches` expects folded text."""
 
     leaf: str
     keywords: tuple[str, ...]
@@ -485,11 +499,11 @@ class MessageRules:
 
     def classify(self, title: str, detail: str = "", category_l1: str | None = None) -> str:
         """Leaf code for one message; see :func:`classify_message`."""
-        title = title or ""
+        title = _fold(title or "")
         for rule in self.rules:
             if rule.matches(title):
                 return rule.leaf
-        head = (detail or "")[: self.detail_chars]
+        head = _fold((detail or "")[: self.detail_chars])
         for rule in self.rules:
             if not rule.title_only and rule.matches(head):
                 return rule.leaf
@@ -518,8 +532,8 @@ def _rule(ck: _Checker, raw: Any, fld: str, catalogue: Catalogue) -> MessageRule
         raise ck.fail(str(leaf), f"{fld}.leaf", f'unknown category "{leaf}"')
     unless = m.get("unless", [])
     return MessageRule(
-        leaf=leaf, keywords=ck.texts(m.get("keywords"), leaf, f"{fld}.keywords"),
-        unless=ck.texts(unless, leaf, f"{fld}.unless") if unless else (),
+        leaf=leaf, keywords=tuple(_fold(k) for k in ck.texts(m.get("keywords"), leaf, f"{fld}.keywords")),
+        unless=tuple(_fold(k) for k in ck.texts(unless, leaf, f"{fld}.unless")) if unless else (),
         title_only=ck.flag(m.get("title_only", False), leaf, f"{fld}.title_only"),
     )
 
@@ -550,7 +564,7 @@ def _build_rules(path: Path, catalogue: Catalogue) -> MessageRules:
         if l1 not in l1_groups:
             raise ck.fail(leaf, f"l1_fallback.{l1}", f'message class "{l1}" has no l1_groups entry')
         if leaf[:2] not in l1_groups[l1] and leaf not in l1_groups[l1]:
-            raise ck.fail(leaf, f"l1_fallback.{l1}", f'fallback leaf is outside the groups accepted for "{l1}"')
+            raise ck.fail(leaf, f"l1_fallback.{l1}", f'fallback leaf is not accepted for "{l1}"')
         l1_fallback[str(l1)] = leaf
     hotline = tuple(_rule(ck, r, f"hotline_rules[{i}]", catalogue)
                     for i, r in enumerate(doc.get("hotline_rules") or []))
@@ -600,8 +614,3 @@ def classify_message(title: str, detail: str = "", category_l1: str | None = Non
     (event/data/SOURCES.md); docs/domains/catalogue.md gives the accuracy.
     """
     return _default_rules().classify(title, detail, category_l1)
-
-
-def iter_leaf_codes(catalogue: Catalogue, group_codes: Iterable[str]) -> list[str]:
-    """Leaf codes of the given 大类 codes, in catalogue order. Raises CatalogueError for an unknown group."""
-    return [c for g in group_codes for c in catalogue.group(g).leaf_codes]

@@ -8,12 +8,14 @@ what GeoReport clients parse.
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,13 +27,17 @@ from zhizhi.event.models import Event
 from zhizhi.event.rules import DONE_NODES
 from zhizhi.event.schemas import EventCreate
 
+DEFAULT_WINDOW_DAYS = 90
+"""GeoReport v2: without ``start_date`` the search covers the 90 days before ``end_date`` (or now)."""
+
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 
-def _fmt(fmt: str) -> str:
-    if fmt not in {"json", "xml"}:
-        raise ZhizhiError(f'format must be json or xml, not "{fmt}"', status=404, title="Not found")
-    return fmt
+def _bad_format(fmt: str) -> Response | None:
+    """A GeoReport 404 (as JSON, the format cannot be honoured) for a format other than json/xml."""
+    if fmt in {"json", "xml"}:
+        return None
+    return _error("json", 404, f'format must be json or xml, not "{fmt}"')
 
 
 def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> str:
@@ -58,37 +64,49 @@ def _error(fmt: str, status: int, description: str) -> Response:
 
 
 def _service_row(leaf: Any) -> dict[str, Any]:
-    return {"service_code": leaf.code, "service_name": leaf.name, "description": "；".join(leaf.register_conditions),
-            "metadata": "false", "type": "realtime", "keywords": leaf.name, "group": leaf.group_name}
+    return {"service_code": leaf.code, "service_name": leaf.name,
+            "description": "；".join(leaf.register_conditions), "metadata": "false", "type": "realtime",
+            "keywords": leaf.name, "group": leaf.group_name}
 
 
 @router.get("/services.{fmt}")
 def services(fmt: str) -> Response:
     """All service types (= category leaves)."""
-    fmt = _fmt(fmt)
+    if (bad := _bad_format(fmt)) is not None:
+        return bad
     return _out(fmt, "services", "service", [_service_row(leaf) for leaf in service.catalogue().leaves()])
 
 
 @router.get("/services/{code}.{fmt}")
 def service_definition(code: str, fmt: str) -> Response:
     """Definition of one service: no extra attributes are required."""
-    fmt = _fmt(fmt)
+    if (bad := _bad_format(fmt)) is not None:
+        return bad
     try:
         service.catalogue().leaf(code)
     except Exception:
         return _error(fmt, 404, f'unknown service_code "{code}"')
     if fmt == "xml":
-        return Response(f'<?xml version="1.0" encoding="utf-8"?><service_definition><service_code>{escape(code)}'
-                        "</service_code><attributes></attributes></service_definition>", media_type="text/xml")
+        return Response('<?xml version="1.0" encoding="utf-8"?><service_definition>'
+                        f"<service_code>{escape(code)}</service_code><attributes></attributes>"
+                        "</service_definition>", media_type="text/xml; charset=utf-8")
     return JSONResponse({"service_code": code, "attributes": []})
 
 
+def _confidential_codes() -> list[str]:
+    """Category leaves marked ``confidential`` (visible only to the handling chain, e.g. 举报)."""
+    return [leaf.code for leaf in service.catalogue().leaves() if leaf.confidential]
+
+
 def _request_row(ev: Event) -> dict[str, Any]:
+    """One event as a GeoReport request. Reads are public: a confidential category keeps only its
+    status and times (no text, place or handling unit)."""
     try:
-        name = service.catalogue().leaf(ev.category_code).name
+        leaf = service.catalogue().leaf(ev.category_code)
+        name, secret = leaf.name, bool(leaf.confidential)
     except Exception:
-        name = ev.category_code
-    return {
+        name, secret = ev.category_code, False
+    row = {
         "service_request_id": str(ev.id),
         "status": "closed" if ev.node in DONE_NODES else "open",
         "status_notes": ev.node,
@@ -107,13 +125,44 @@ def _request_row(ev: Event) -> dict[str, Any]:
         "long": ev.lon,
         "media_url": "",
     }
+    if secret:
+        row.update(description="", agency_responsible="", address="", lat=None, long=None)
+    return row
+
+
+# EventCreate field → the GeoReport form field a client sent it as.
+_FORM_NAME = {"category_code": "service_code", "lon": "long", "lat": "lat", "title": "description",
+              "description": "description", "address": "address_string",
+              "reporter_name": "first_name/last_name",
+              "reporter_phone": "phone", "reporter_ref": "account_id/device_id/email"}
+
+
+def _validation_text(e: ValidationError) -> str:
+    """One line naming each bad form field, e.g. ``lat: Input should be less than or equal to 90``."""
+    parts = []
+    for err in e.errors():
+        f = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{_FORM_NAME.get(f, f)}: {err['msg']}")
+    return "; ".join(parts)[:500]
+
+
+def _person_name(first: str, last: str) -> str | None:
+    """The reporter's name from GeoReport first/last name: Chinese order without a space (王小明),
+    else "first last"."""
+    first, last = first.strip(), last.strip()
+    if not (first or last):
+        return None
+    if not (first + last).isascii():
+        return last + first
+    return " ".join(x for x in (first, last) if x)
 
 
 @router.post("/requests.{fmt}")
 async def post_request(fmt: str, request: Request, session: Session = Depends(get_session)) -> Response:
     """Create a service request from a form-encoded body (service_code, lat, long or address_string,
     description, first_name, last_name, phone, email, device_id, account_id). 201 once stored."""
-    fmt = _fmt(fmt)
+    if (bad := _bad_format(fmt)) is not None:
+        return bad
     try:
         form = await request.form()
     except Exception:
@@ -128,26 +177,32 @@ async def post_request(fmt: str, request: Request, session: Session = Depends(ge
         lon = float(f["long"]) if f.get("long") else None
     except ValueError:
         return _error(fmt, 400, "lat and long must be decimal degrees (WGS-84)")
+    if not all(math.isfinite(v) for v in (lat, lon) if v is not None):
+        return _error(fmt, 400, "lat and long must be finite decimal degrees (WGS-84)")
     if lat is None or lon is None:
         return _error(fmt, 400, "lat and long are required: addresses alone cannot be placed yet")
     desc = f.get("description", "")
-    name = " ".join(x for x in (f.get("last_name", ""), f.get("first_name", "")) if x) or None
     try:
-        data = EventCreate(source="open311", category_code=f["service_code"], title=(desc or f["service_code"])[:60],
+        data = EventCreate(source="open311", category_code=f["service_code"],
+                           title=desc.strip()[:60] or f["service_code"],
                            description=desc, lon=lon, lat=lat, address=f.get("address_string") or None,
-                           reporter_name=name, reporter_phone=f.get("phone") or None,
+                           reporter_name=_person_name(f.get("first_name", ""), f.get("last_name", "")),
+                           reporter_phone=f.get("phone") or None,
                            reporter_ref=f.get("account_id") or f.get("device_id") or f.get("email") or None)
         ev = service.create_event(session, None, data)
         session.commit()
+    except ValidationError as e:
+        session.rollback()
+        return _error(fmt, 400, _validation_text(e))
     except ZhizhiError as e:
         session.rollback()
         return _error(fmt, 400 if e.status == 422 else e.status, e.detail)
     except ValueError as e:
         session.rollback()
         return _error(fmt, 400, str(e).splitlines()[0][:300])
-    return _out(fmt, "service_requests", "request",
-                [{"service_request_id": str(ev.id), "service_notice": "已受理登记，请留意处理进度", "account_id": None}],
-                201)
+    ack = {"service_request_id": str(ev.id), "service_notice": "已受理登记，请留意处理进度",
+           "account_id": None}
+    return _out(fmt, "service_requests", "request", [ack], 201)
 
 
 def _parse_dt(s: str, name: str) -> datetime:
@@ -162,7 +217,8 @@ def get_requests(fmt: str, service_request_id: str | None = None, service_code: 
                  start_date: str | None = None, end_date: str | None = None, status: str | None = None,
                  session: Session = Depends(get_session)) -> Response:
     """Service requests, newest first (at most 1,000; default the last 90 days as GeoReport says)."""
-    fmt = _fmt(fmt)
+    if (bad := _bad_format(fmt)) is not None:
+        return bad
     q = select(Event).where(Event.is_drill.is_(False))
     try:
         if service_request_id:
@@ -171,10 +227,12 @@ def get_requests(fmt: str, service_request_id: str | None = None, service_code: 
         else:
             if service_code:
                 q = q.where(Event.category_code.in_(service_code.split(",")))
-            if start_date:
-                q = q.where(Event.reported_at >= _parse_dt(start_date, "start_date"))
-            if end_date:
-                q = q.where(Event.reported_at <= _parse_dt(end_date, "end_date"))
+            end = _parse_dt(end_date, "end_date") if end_date else None
+            start = (_parse_dt(start_date, "start_date") if start_date
+                     else (end or ztime.utcnow()) - timedelta(days=DEFAULT_WINDOW_DAYS))
+            q = q.where(Event.reported_at >= start)
+            if end is not None:
+                q = q.where(Event.reported_at <= end)
             if status:
                 sts = set(status.split(","))
                 if not sts <= {"open", "closed"}:
@@ -188,6 +246,8 @@ def get_requests(fmt: str, service_request_id: str | None = None, service_code: 
         return _error(fmt, 400, "service_request_id must be a comma-separated list of integers")
     except ZhizhiError as e:
         return _error(fmt, 400, e.detail)
+    if not service_request_id:  # searches never list confidential matters
+        q = q.where(Event.category_code.notin_(_confidential_codes()))
     rows = session.scalars(q.order_by(Event.reported_at.desc()).limit(1000)).all()
     return _out(fmt, "service_requests", "request", [_request_row(e) for e in rows])
 
@@ -195,7 +255,8 @@ def get_requests(fmt: str, service_request_id: str | None = None, service_code: 
 @router.get("/requests/{request_id}.{fmt}")
 def get_request(request_id: str, fmt: str, session: Session = Depends(get_session)) -> Response:
     """One service request (as a one-element list, per GeoReport v2)."""
-    fmt = _fmt(fmt)
+    if (bad := _bad_format(fmt)) is not None:
+        return bad
     ev = session.get(Event, int(request_id)) if request_id.isdigit() else None
     if ev is None or ev.is_drill:
         return _error(fmt, 404, f'service request "{request_id}" not found')

@@ -31,8 +31,16 @@ class Node(StrEnum):
 
 
 OPEN_NODES = frozenset(
-    {Node.REPORTED, Node.ACCEPTED, Node.REGISTERED, Node.DISPATCHED, Node.SIGNED, Node.PARKED, Node.HANDLED,
-     Node.VERIFIED}
+    {
+        Node.REPORTED,
+        Node.ACCEPTED,
+        Node.REGISTERED,
+        Node.DISPATCHED,
+        Node.SIGNED,
+        Node.PARKED,
+        Node.HANDLED,
+        Node.VERIFIED,
+    }
 )
 DONE_NODES = frozenset({Node.CLOSED, Node.EVALUATED, Node.REJECTED, Node.MERGED})
 
@@ -63,10 +71,12 @@ class Role(StrEnum):
 
 
 DISPATCHERS = frozenset({Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.SYSTEM})
-HANDLERS = frozenset({Role.DEPT_HANDLER, Role.BOARD_STAFF, Role.GRID_WORKER, Role.GRID_LEADER, Role.TOWN_DUTY,
-                      Role.SYSTEM})
-VERIFIERS = frozenset({Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.GRID_WORKER, Role.GRID_LEADER,
-                       Role.SYSTEM})
+HANDLERS = frozenset(
+    {Role.DEPT_HANDLER, Role.BOARD_STAFF, Role.GRID_WORKER, Role.GRID_LEADER, Role.TOWN_DUTY, Role.SYSTEM}
+)
+VERIFIERS = frozenset(
+    {Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.GRID_WORKER, Role.GRID_LEADER, Role.SYSTEM}
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +95,14 @@ class Transition:
     needs: tuple[str, ...] = ()
 
 
-def _t(action: str, label: str, sources: set[Node], target: Node | None, roles: frozenset[Role],
-       needs: tuple[str, ...] = ()) -> Transition:
+def _t(
+    action: str,
+    label: str,
+    sources: set[Node],
+    target: Node | None,
+    roles: frozenset[Role],
+    needs: tuple[str, ...] = (),
+) -> Transition:
     return Transition(action, label, frozenset(sources), target, roles, needs)
 
 
@@ -107,14 +123,37 @@ TRANSITIONS: dict[str, Transition] = {
         _t("reopen", "重办", {Node.CLOSED, Node.EVALUATED}, Node.DISPATCHED, DISPATCHERS, ("comment",)),
         _t("park", "挂账", {Node.SIGNED}, Node.PARKED, HANDLERS | {Role.CENTER_CHIEF}, ("comment",)),
         _t("unpark", "恢复办理", {Node.PARKED}, Node.SIGNED, HANDLERS | DISPATCHERS),
-        _t("request_extension", "延期申请", {Node.DISPATCHED, Node.SIGNED}, None, HANDLERS,
-           ("comment", "extra_amount")),
-        _t("approve_extension", "延期审批", {Node.DISPATCHED, Node.SIGNED}, None,
-           frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM})),
-        _t("deny_extension", "延期驳回", {Node.DISPATCHED, Node.SIGNED}, None,
-           frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM}), ("comment",)),
-        _t("supervise", "督办", set(OPEN_NODES), None,
-           frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.LEADER, Role.SYSTEM}), ("comment",)),
+        _t(
+            "request_extension",
+            "延期申请",
+            {Node.DISPATCHED, Node.SIGNED},
+            None,
+            HANDLERS,
+            ("comment", "extra_amount"),
+        ),
+        _t(
+            "approve_extension",
+            "延期审批",
+            {Node.DISPATCHED, Node.SIGNED},
+            None,
+            frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM}),
+        ),
+        _t(
+            "deny_extension",
+            "延期驳回",
+            {Node.DISPATCHED, Node.SIGNED},
+            None,
+            frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM}),
+            ("comment",),
+        ),
+        _t(
+            "supervise",
+            "督办",
+            set(OPEN_NODES),
+            None,
+            frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.LEADER, Role.SYSTEM}),
+            ("comment",),
+        ),
         _t("remind", "催办", set(OPEN_NODES), None, DISPATCHERS | {Role.CENTER_CHIEF}),
     ]
 }
@@ -162,7 +201,11 @@ def allowed_actions(node: str, role: str) -> list[str]:
 # 五色 (five colours) by share of the current node's limit used; thresholds are the usual
 # 五色督办 practice (大足): green < 50 %, blue < 80 %, yellow < 100 %, orange < 150 %, red ≥ 150 %.
 COLOUR_THRESHOLDS: tuple[tuple[float, str], ...] = (
-    (0.5, "green"), (0.8, "blue"), (1.0, "yellow"), (1.5, "orange"), (math.inf, "red"),
+    (0.5, "green"),
+    (0.8, "blue"),
+    (1.0, "yellow"),
+    (1.5, "orange"),
+    (math.inf, "red"),
 )
 
 
@@ -190,8 +233,9 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * r * math.asin(min(1.0, math.sqrt(a)))
 
 
-def is_similar(a_cat: str, b_cat: str, dist_m: float, hours_apart: float, radius_m: float = 50.0,
-               window_h: float = 24.0) -> bool:
+def is_similar(
+    a_cat: str, b_cat: str, dist_m: float, hours_apart: float, radius_m: float = 50.0, window_h: float = 24.0
+) -> bool:
     """Similar-event rule (相似案件): same category, within ``radius_m`` metres and ``window_h`` hours.
 
     Default 50 m / 24 h as in the 运城 数字城管 schema (governance-features.md §5).

@@ -59,8 +59,9 @@ class TransitionIn(BaseModel):
     comment: str = Field(default="", max_length=5000)
     unit_code: str | None = Field(default=None, description='派遣 target unit code, or "auto" for routing')
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="回访评价 1 (very unhappy) to 5")
-    extra_amount: float | None = Field(default=None, gt=0, le=1000,
-                                       description="延期: extra time in the node limit's own unit")
+    extra_amount: float | None = Field(
+        default=None, gt=0, le=1000, description="延期: extra time in the node limit's own unit"
+    )
     kind: Literal["leader", "key"] | None = Field(default=None, description="督办 kind when supervising")
     expected_version: int | None = Field(default=None, ge=1, description="optimistic lock: 409 if changed")
 

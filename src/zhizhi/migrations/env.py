@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
+from sqlalchemy.engine import Connection
 
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import Base
@@ -19,8 +20,12 @@ def _url() -> str:
 
 
 def run_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=_url().startswith("sqlite"))
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=_url().startswith("sqlite"),
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -37,9 +42,10 @@ def run_online() -> None:
         _run(connectable)
 
 
-def _run(conn: object) -> None:
-    context.configure(connection=conn, target_metadata=target_metadata,
-                      render_as_batch=conn.dialect.name == "sqlite")  # type: ignore[attr-defined]
+def _run(conn: Connection) -> None:
+    context.configure(
+        connection=conn, target_metadata=target_metadata, render_as_batch=conn.dialect.name == "sqlite"
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -18,25 +18,35 @@ router = APIRouter(prefix="/api/v1", tags=["ops"])
 
 
 @router.get("/kpis")
-def get_kpis(period: str | None = Query(None, description="YYYY, YYYY-MM or YYYY-Qn; omit for all time"),
-             by: str = Query("town", description="town|village|grid|department|board|unit"),
-             district: str | None = None, session: Session = Depends(get_session),
-             actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+def get_kpis(
+    period: str | None = Query(None, description="YYYY, YYYY-MM or YYYY-Qn; omit for all time"),
+    by: str = Query("town", description="town|village|grid|department|board|unit"),
+    district: str | None = None,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
     """核心绩效 per unit for the period, within the caller's scope."""
     return service.kpis(session, actor, period, by, district)
 
 
 @router.get("/rankings")
-def get_rankings(period: str | None = None, kind: str = Query("town", description="town|department"),
-                 district: str | None = None, session: Session = Depends(get_session),
-                 actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+def get_rankings(
+    period: str | None = None,
+    kind: str = Query("town", description="town|department"),
+    district: str | None = None,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
     """赛马比拼 ranking of towns or departments for the period."""
     return service.rankings(session, actor, period, kind, district)
 
 
 @router.post("/ops/sweep")
-def run_sweep(as_of: datetime | None = None, session: Session = Depends(get_session),
-              actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+def run_sweep(
+    as_of: datetime | None = None,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
     """Run the SLA sweep now (or as of a time); district-center staff only."""
     if actor.role not in {"center_duty", "center_chief", "system"}:
         raise Forbidden(f'role "{actor.role}" may not run the sweep')

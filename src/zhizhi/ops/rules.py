@@ -15,9 +15,26 @@ from typing import Any
 from zhizhi.core.time import LOCAL_TZ
 
 COUNT_FIELDS = (
-    "reported", "registered", "registered_on_time", "dispatched", "dispatch_total", "return_total",
-    "returned", "handled", "handled_on_time", "should_close", "deferred", "closed", "closed_on_time",
-    "reworked", "rework_total", "overdue", "evaluated", "satisfied", "handle_hours_sum", "handle_hours_n",
+    "reported",
+    "registered",
+    "registered_on_time",
+    "dispatched",
+    "dispatch_total",
+    "return_total",
+    "returned",
+    "handled",
+    "handled_on_time",
+    "should_close",
+    "deferred",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "rework_total",
+    "overdue",
+    "evaluated",
+    "satisfied",
+    "handle_hours_sum",
+    "handle_hours_n",
 )
 
 
@@ -74,8 +91,11 @@ class ScoringRule:
                 raise ValueError(f"{source}: deductions.{k}: must be a number ≥ 0")
         if not w:
             raise ValueError(f"{source}: weights: at least one weight is needed")
-        return cls({k: float(v) for k, v in w.items()}, {k: float(v) for k, v in ded.items()},
-                   int(d.get("min_reported", 1)))
+        return cls(
+            {k: float(v) for k, v in w.items()},
+            {k: float(v) for k, v in ded.items()},
+            int(d.get("min_reported", 1)),
+        )
 
 
 def score(rates: dict[str, float | None], counts: dict[str, float], rule: ScoringRule) -> float | None:

@@ -30,7 +30,9 @@ DIMENSIONS = ("town", "village", "grid", "department", "board", "unit")
 def scoring_rule() -> rules.ScoringRule:
     """The shipped 赛马比拼 rule (ops/data/ranking.yaml), validated."""
     path = resources.files("zhizhi.ops") / "data" / "ranking.yaml"
-    return rules.ScoringRule.from_dict(yaml.safe_load(path.read_text(encoding="utf-8")), "ops/data/ranking.yaml")
+    return rules.ScoringRule.from_dict(
+        yaml.safe_load(path.read_text(encoding="utf-8")), "ops/data/ranking.yaml"
+    )
 
 
 def _n(cond: ColumnElement[bool]) -> ColumnElement[int]:
@@ -63,8 +65,9 @@ def _count_columns() -> list[ColumnElement[Any]]:
     ]
 
 
-def kpis(session: Session, actor: Actor, period: str | None, by: str = "town",
-         district6: str | None = None) -> dict[str, Any]:
+def kpis(
+    session: Session, actor: Actor, period: str | None, by: str = "town", district6: str | None = None
+) -> dict[str, Any]:
     """KPIs of every unit of dimension ``by`` for events reported in ``period`` (YYYY, YYYY-MM,
     YYYY-Qn, or None for all time), restricted to ``actor``'s scope.
 
@@ -72,7 +75,9 @@ def kpis(session: Session, actor: Actor, period: str | None, by: str = "town",
     "total": {...}}``. Raises InvalidInput for an unknown dimension or a malformed period.
     """
     if by not in DIMENSIONS:
-        raise InvalidInput(f'by must be one of {", ".join(DIMENSIONS)}, not "{by}"', [FieldError("by", "unknown")])
+        raise InvalidInput(
+            f'by must be one of {", ".join(DIMENSIONS)}, not "{by}"', [FieldError("by", "unknown")]
+        )
     conds: list[ColumnElement[bool]] = [Event.is_drill.is_(False), Event.merged_into_id.is_(None)]
     start = end = None
     if period and period != "all":
@@ -82,12 +87,18 @@ def kpis(session: Session, actor: Actor, period: str | None, by: str = "town",
             raise InvalidInput(str(e), [FieldError("period", str(e))]) from None
         conds += [Event.reported_at >= start, Event.reported_at < end]
     sc = scope_of(actor)
-    scope_col = {"district": Event.district_code, "town": Event.town_code, "grid": Event.grid_code,
-                 "unit": Event.unit_code}[sc.kind]
+    scope_col = {
+        "district": Event.district_code,
+        "town": Event.town_code,
+        "grid": Event.grid_code,
+        "unit": Event.unit_code,
+    }[sc.kind]
     conds.append(scope_col == sc.code)
     if district6:
         conds.append(Event.district_code == district6)
-    key: Any = {"town": Event.town_code, "village": Event.village_code, "grid": Event.grid_code}.get(by, Event.unit_code)
+    key: Any = {"town": Event.town_code, "village": Event.village_code, "grid": Event.grid_code}.get(
+        by, Event.unit_code
+    )
     q = select(key.label("code"), *_count_columns()).where(*conds).group_by(key)
     names: dict[str, tuple[str, str]] = {}
     level_filter = {"department": {"department"}, "board": {"board", "post"}}.get(by)
@@ -96,7 +107,8 @@ def kpis(session: Session, actor: Actor, period: str | None, by: str = "town",
     codes = [r["code"] for r in result if r["code"] is not None]
     for i in range(0, len(codes), 900):
         for code, name, level in session.execute(
-                select(OrgUnit.code, OrgUnit.name, OrgUnit.level).where(OrgUnit.code.in_(codes[i:i + 900]))):
+            select(OrgUnit.code, OrgUnit.name, OrgUnit.level).where(OrgUnit.code.in_(codes[i : i + 900]))
+        ):
             names[code] = (name, level)
     total = dict.fromkeys(rules.COUNT_FIELDS, 0.0)
     for r in result:
@@ -109,12 +121,23 @@ def kpis(session: Session, actor: Actor, period: str | None, by: str = "town",
         counts = {f: float(r[f] or 0) for f in rules.COUNT_FIELDS}
         for f in rules.COUNT_FIELDS:
             total[f] += counts[f]
-        rows_out.append({"code": code, "name": name, "counts": {k: _num(v) for k, v in counts.items()},
-                         "rates": _round(rules.kpi_rates(counts))})
+        rows_out.append(
+            {
+                "code": code,
+                "name": name,
+                "counts": {k: _num(v) for k, v in counts.items()},
+                "rates": _round(rules.kpi_rates(counts)),
+            }
+        )
     rows_out.sort(key=lambda r: r["code"])
-    return {"period": period or "all", "by": by, "from": start.isoformat() if start else None,
-            "to": end.isoformat() if end else None, "rows": rows_out,
-            "total": {"counts": {k: _num(v) for k, v in total.items()}, "rates": _round(rules.kpi_rates(total))}}
+    return {
+        "period": period or "all",
+        "by": by,
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "rows": rows_out,
+        "total": {"counts": {k: _num(v) for k, v in total.items()}, "rates": _round(rules.kpi_rates(total))},
+    }
 
 
 def _num(v: float) -> float | int:
@@ -125,8 +148,9 @@ def _round(d: dict[str, float | None]) -> dict[str, float | None]:
     return {k: (None if v is None else round(v, 4)) for k, v in d.items()}
 
 
-def rankings(session: Session, actor: Actor, period: str | None, kind: str = "town",
-             district6: str | None = None) -> dict[str, Any]:
+def rankings(
+    session: Session, actor: Actor, period: str | None, kind: str = "town", district6: str | None = None
+) -> dict[str, Any]:
     """赛马比拼 ranking of towns (``kind="town"``) or departments (``kind="department"``) for
     ``period`` using the shipped scoring rule. Units below ``min_reported`` reports are listed unranked.
     Returns ``{"period", "kind", "rule": {...}, "rows": [{"rank", "code", "name", "score", "rates"}]}``.
@@ -137,15 +161,31 @@ def rankings(session: Session, actor: Actor, period: str | None, kind: str = "to
     data = kpis(session, actor, period, by=kind, district6=district6)
     scored = []
     for row in data["rows"]:
-        s = (rules.score(row["rates"], row["counts"], rule)
-             if row["counts"]["reported"] >= rule.min_reported else None)
+        s = (
+            rules.score(rules.kpi_rates(row["counts"]), row["counts"], rule)  # exact rates, not display
+            if row["counts"]["reported"] >= rule.min_reported
+            else None
+        )
         scored.append((row, s))
     ranks = rules.rank([(row["code"], s) for row, s in scored])
-    out = [{"rank": ranks[row["code"]], "code": row["code"], "name": row["name"], "score": s,
-            "reported": row["counts"]["reported"], "rates": row["rates"]} for row, s in scored]
+    out = [
+        {
+            "rank": ranks[row["code"]],
+            "code": row["code"],
+            "name": row["name"],
+            "score": s,
+            "reported": row["counts"]["reported"],
+            "rates": row["rates"],
+        }
+        for row, s in scored
+    ]
     out.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
-    return {"period": data["period"], "kind": kind,
-            "rule": {"weights": rule.weights, "deductions": rule.deductions}, "rows": out}
+    return {
+        "period": data["period"],
+        "kind": kind,
+        "rule": {"weights": rule.weights, "deductions": rule.deductions},
+        "rows": out,
+    }
 
 
 __all__ = ["DIMENSIONS", "kpis", "rankings", "scoring_rule"]

@@ -24,18 +24,33 @@ def org_stats(session: Session = Depends(get_session)) -> dict[str, Any]:
 
 
 def _unit(u: OrgUnit, geometry: bool) -> dict[str, Any]:
-    out = {"code": u.code, "name": u.name, "level": u.level, "district_code": u.district_code,
-           "town_code": u.town_code, "lon": u.lon, "lat": u.lat, "generated": u.generated,
-           "point_generated": u.point_generated, "attrs": u.attrs}
+    out = {
+        "code": u.code,
+        "name": u.name,
+        "level": u.level,
+        "district_code": u.district_code,
+        "town_code": u.town_code,
+        "lon": u.lon,
+        "lat": u.lat,
+        "generated": u.generated,
+        "point_generated": u.point_generated,
+        "attrs": u.attrs,
+    }
     if geometry and u.geom is not None:
         out["geometry"] = shapely.geometry.mapping(shapely.from_wkb(u.geom))
     return out
 
 
 @router.get("/units")
-def list_units(level: str | None = None, parent: str | None = Query(default=None, description="parent code"),
-               district: str | None = None, geometry: bool = False, limit: int = Query(500, ge=1, le=5000),
-               offset: int = Query(0, ge=0), session: Session = Depends(get_session)) -> dict[str, Any]:
+def list_units(
+    level: str | None = None,
+    parent: str | None = Query(default=None, description="parent code"),
+    district: str | None = None,
+    geometry: bool = False,
+    limit: int = Query(500, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
     """Org units filtered by level, parent code and district; ``geometry=true`` adds GeoJSON."""
     q = select(OrgUnit)
     if level:
@@ -56,8 +71,12 @@ def get_unit(code: str, session: Session = Depends(get_session)) -> dict[str, An
 
 
 @router.get("/locate")
-def locate(lon: float = Query(ge=-180, le=180), lat: float = Query(ge=-90, le=90),
-           crs: Literal["wgs84", "gcj02"] = "wgs84", session: Session = Depends(get_session)) -> dict[str, Any]:
+def locate(
+    lon: float = Query(ge=-180, le=180),
+    lat: float = Query(ge=-90, le=90),
+    crs: Literal["wgs84", "gcj02"] = "wgs84",
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
     """Which district/town/village/grid a point falls in (GCJ-02 input converted with ``crs=gcj02``)."""
     if crs == "gcj02":
         lon, lat = rules.gcj02_to_wgs84(lon, lat)

@@ -62,10 +62,12 @@ def _no_progress(_label: str, _done: int, _total: int) -> None:
 
 def is_loaded(session: Session, district6: str) -> bool:
     """True when the district ``district6`` (6-digit code) is already in the database."""
-    return session.scalar(
-        select(func.count()).select_from(OrgUnit).where(
-            OrgUnit.district_code == district6, OrgUnit.level == "district")
-    ) > 0
+    n = session.scalar(
+        select(func.count())
+        .select_from(OrgUnit)
+        .where(OrgUnit.district_code == district6, OrgUnit.level == "district")
+    )
+    return (n or 0) > 0
 
 
 def _chongqing_districts() -> dict[str, tuple[dict[str, str], BaseGeometry]]:
@@ -75,7 +77,9 @@ def _chongqing_districts() -> dict[str, tuple[dict[str, str], BaseGeometry]]:
     for feat in gj["features"]:
         code = str(feat["properties"]["adcode"])
         if code in rows:
-            out[code] = (rows[code], shape(feat["geometry"]))
+            geom = shape(feat["geometry"])
+            # 6 of the shipped outlines self-intersect (九龙坡, 长寿, 铜梁, 潼南, 忠县, 奉节): repair them
+            out[code] = (rows[code], geom if geom.is_valid else shapely.make_valid(geom))
     return out
 
 
@@ -85,8 +89,13 @@ def available_districts() -> list[str]:
     return sorted(_chongqing_districts())
 
 
-def load_district(session: Session, district6: str = "500118", progress: Progress | None = None,
-                  grid_area_m2: float | None = None, with_staff: bool = True) -> dict[str, Any]:
+def load_district(
+    session: Session,
+    district6: str = "500118",
+    progress: Progress | None = None,
+    grid_area_m2: float | None = None,
+    with_staff: bool = True,
+) -> dict[str, Any]:
     """Load one district into the org tree; returns :func:`stats` for it.
 
     ``district6``: 6-digit GB/T 2260 code. Yongchuan (500118) gets towns, villages, generated grids,
@@ -104,22 +113,44 @@ def load_district(session: Session, district6: str = "500118", progress: Progres
     if district6 == "500118":
         gj = json.loads((DATA / "yongchuan" / "boundary_district_wgs84.geojson").read_text(encoding="utf-8"))
         boundary = shape(gj["features"][0]["geometry"])
-    district = OrgUnit(code=row["code12"], name=row["name"], level="district", district_code=district6,
-                       geom=shapely.to_wkb(boundary), generated=False, attrs={})
+    district = OrgUnit(
+        code=row["code12"],
+        name=row["name"],
+        level="district",
+        district_code=district6,
+        geom=shapely.to_wkb(boundary),
+        generated=False,
+        attrs={},
+    )
     pt = boundary.representative_point()
     district.lon, district.lat = pt.x, pt.y
     session.add(district)
     session.flush()
-    center = OrgUnit(code=f"{district6}-{CENTER_SUFFIX}", name=f"{row['name']}城运中心", level="center",
-                     parent_id=district.id, district_code=district6, attrs={})
+    center = OrgUnit(
+        code=f"{district6}-{CENTER_SUFFIX}",
+        name=f"{row['name']}城运中心",
+        level="center",
+        parent_id=district.id,
+        district_code=district6,
+        attrs={},
+    )
     session.add(center)
     for d in departments():
-        session.add(OrgUnit(code=f"{district6}-{d['abbr']}", name=d["name"], level="department",
-                            parent_id=district.id, district_code=district6, attrs={"abbr": d["abbr"]}))
+        session.add(
+            OrgUnit(
+                code=f"{district6}-{d['abbr']}",
+                name=d["name"].replace("永川区", row["name"]),
+                level="department",
+                parent_id=district.id,
+                district_code=district6,
+                attrs={"abbr": d["abbr"]},
+            )
+        )
     session.flush()
     if district6 == "500118":
-        _load_yongchuan_detail(session, district, boundary, progress,
-                               grid_area_m2 or get_settings().grid_target_area_m2)
+        _load_yongchuan_detail(
+            session, district, boundary, progress, grid_area_m2 or get_settings().grid_target_area_m2
+        )
     if with_staff:
         create_demo_staff(session, district6)
     session.flush()
@@ -127,45 +158,88 @@ def load_district(session: Session, district6: str = "500118", progress: Progres
     return stats(session, district6)
 
 
-def _load_yongchuan_detail(session: Session, district: OrgUnit, boundary: BaseGeometry, progress: Progress,
-                           grid_area_m2: float) -> None:
+def _load_yongchuan_detail(
+    session: Session, district: OrgUnit, boundary: BaseGeometry, progress: Progress, grid_area_m2: float
+) -> None:
     base = DATA / "yongchuan"
     divisions = _csv(base / "divisions.csv")
     seats = {r["code"]: (float(r["lon"]), float(r["lat"])) for r in _csv(base / "towns_points.csv")}
-    vpoints = {r["code"]: (float(r["lon"]), float(r["lat"])) for r in _csv(base / "villages_points.csv")
-               if r["lon"] and r["lat"]}
+    vpoints = {
+        r["code"]: (float(r["lon"]), float(r["lat"]))
+        for r in _csv(base / "villages_points.csv")
+        if r["lon"] and r["lat"]
+    }
     urtype = {r["code"]: r["ur_code_2016"] for r in _csv(base / "villages_urcode_2016.csv")}
     towns = [r for r in divisions if r["level"] == "town"]
     villages = defaultdict(list)
     for r in divisions:
         if r["level"] == "village":
             villages[r["parent_code"]].append(r)
-    town_geoms = _town_polygons(boundary, seats, vpoints, villages, [t["code"] for t in towns])
+    # real village points anchor their town, so each lies in its own generated town and village
+    anchors = {
+        t["code"]: [vpoints[v["code"]] for v in villages[t["code"]] if v["code"] in vpoints] for t in towns
+    }
+    town_geoms = rules.town_polygons(
+        boundary,
+        {t["code"]: seats[t["code"]] for t in towns},
+        anchors={k: v for k, v in anchors.items() if v},
+    )
     total = len(towns)
     for i, t in enumerate(towns):
         progress("towns", i, total)
         tg = town_geoms[t["code"]]
         lon, lat = seats[t["code"]]
-        town = OrgUnit(code=t["code"], name=t["name"], level="town", parent_id=district.id,
-                       district_code=district.district_code, town_code=t["code"], lon=lon, lat=lat,
-                       geom=shapely.to_wkb(tg), generated=True, attrs={})
+        town = OrgUnit(
+            code=t["code"],
+            name=t["name"],
+            level="town",
+            parent_id=district.id,
+            district_code=district.district_code,
+            town_code=t["code"],
+            lon=lon,
+            lat=lat,
+            geom=shapely.to_wkb(tg),
+            generated=True,
+            attrs={},
+        )
         session.add(town)
         session.flush()
         tc = t["code"]
-        center = OrgUnit(code=f"{tc}-{TOWN_CENTER_SUFFIX}", name=f"{t['name']}基层治理指挥中心", level="center",
-                         parent_id=town.id, district_code=district.district_code, town_code=tc, attrs={})
+        center = OrgUnit(
+            code=f"{tc}-{TOWN_CENTER_SUFFIX}",
+            name=f"{t['name']}基层治理指挥中心",
+            level="center",
+            parent_id=town.id,
+            district_code=district.district_code,
+            town_code=tc,
+            attrs={},
+        )
         session.add(center)
         session.flush()
         for b in boards():
-            board = OrgUnit(code=f"{tc}-{b['suffix']}", name=f"{t['name']}{b['name']}板块", level="board",
-                            parent_id=center.id, district_code=district.district_code, town_code=tc,
-                            attrs={"board": b["key"]})
+            board = OrgUnit(
+                code=f"{tc}-{b['suffix']}",
+                name=f"{t['name']}{b['name']}板块",
+                level="board",
+                parent_id=center.id,
+                district_code=district.district_code,
+                town_code=tc,
+                attrs={"board": b["key"]},
+            )
             session.add(board)
             session.flush()
             for j, post in enumerate(b.get("posts", []), start=1):
-                session.add(OrgUnit(code=f"{tc}-{b['suffix']}-{j:02d}", name=str(post), level="post",
-                                    parent_id=board.id, district_code=district.district_code, town_code=tc,
-                                    attrs={"board": b["key"]}))
+                session.add(
+                    OrgUnit(
+                        code=f"{tc}-{b['suffix']}-{j:02d}",
+                        name=str(post),
+                        level="post",
+                        parent_id=board.id,
+                        district_code=district.district_code,
+                        town_code=tc,
+                        attrs={"board": b["key"]},
+                    )
+                )
         vs = villages[tc]
         vgeoms = rules.village_polygons(tg, [(v["code"], vpoints.get(v["code"])) for v in vs])
         for v in vs:
@@ -173,40 +247,43 @@ def _load_yongchuan_detail(session: Session, district: OrgUnit, boundary: BaseGe
             real_pt = vpoints.get(v["code"])
             rp = vg.representative_point()
             vlon, vlat = real_pt if real_pt else (rp.x, rp.y)
-            village = OrgUnit(code=v["code"], name=v["name"], level="village", parent_id=town.id,
-                              district_code=district.district_code, town_code=tc,
-                              urban_rural_type=urtype.get(v["code"]) or None, lon=vlon, lat=vlat,
-                              geom=shapely.to_wkb(vg), generated=True, point_generated=real_pt is None,
-                              attrs={})
+            village = OrgUnit(
+                code=v["code"],
+                name=v["name"],
+                level="village",
+                parent_id=town.id,
+                district_code=district.district_code,
+                town_code=tc,
+                urban_rural_type=urtype.get(v["code"]) or None,
+                lon=vlon,
+                lat=vlat,
+                geom=shapely.to_wkb(vg),
+                generated=True,
+                point_generated=real_pt is None,
+                attrs={},
+            )
             session.add(village)
             session.flush()
             for k, gg in enumerate(rules.grid_polygons(vg, grid_area_m2), start=1):
                 gp = gg.representative_point()
-                session.add(OrgUnit(code=f"{v['code']}{k:03d}", name=f"{v['name']}第{k}网格", level="grid",
-                                    parent_id=village.id, district_code=district.district_code, town_code=tc,
-                                    lon=gp.x, lat=gp.y, geom=shapely.to_wkb(gg), generated=True,
-                                    point_generated=True, attrs={}))
+                session.add(
+                    OrgUnit(
+                        code=f"{v['code']}{k:03d}",
+                        name=f"{v['name']}第{k}网格",
+                        level="grid",
+                        parent_id=village.id,
+                        district_code=district.district_code,
+                        town_code=tc,
+                        lon=gp.x,
+                        lat=gp.y,
+                        geom=shapely.to_wkb(gg),
+                        generated=True,
+                        point_generated=True,
+                        attrs={},
+                    )
+                )
         session.flush()
     progress("towns", total, total)
-
-
-def _town_polygons(boundary: BaseGeometry, seats: dict[str, tuple[float, float]],
-                   vpoints: dict[str, tuple[float, float]], villages: dict[str, list[dict[str, str]]],
-                   towns: list[str]) -> dict[str, BaseGeometry]:
-    """Generated town polygons: the Voronoi cells of each town's seat *and* its villages' real points,
-    merged per town, clipped to the district — so every real village point lies in its own town."""
-    seeds: dict[str, tuple[float, float]] = {}
-    for tc in towns:
-        seeds[f"{tc}#seat"] = seats[tc]
-        for v in villages[tc]:
-            if v["code"] in vpoints:
-                seeds[f"{tc}#{v['code']}"] = vpoints[v["code"]]
-    cells = rules.town_polygons(boundary, seeds)
-    out: dict[str, BaseGeometry] = {}
-    for tc in towns:
-        parts = [g for k, g in cells.items() if k.split("#", 1)[0] == tc]
-        out[tc] = shapely.union_all(parts) if len(parts) > 1 else parts[0]
-    return out
 
 
 def create_demo_staff(session: Session, district6: str) -> int:
@@ -234,40 +311,58 @@ def create_demo_staff(session: Session, district6: str) -> int:
             add(f"{u.code}.staff", f"{u.name}岗位人员(生成)", "board_staff", u)
         elif u.level == "grid":
             add(f"{u.code}.worker", f"{u.name}网格员(生成)", "grid_worker", u)
-    add(f"{district6}.system", "系统", "system",
-        next(u for u in units if u.level == "center" and u.town_code is None))
+    add(
+        f"{district6}.system",
+        "系统",
+        "system",
+        next(u for u in units if u.level == "center" and u.town_code is None),
+    )
     session.flush()
     return n
 
 
 def stats(session: Session, district6: str | None = None) -> dict[str, Any]:
-    """Counts per level and how many boundaries are generated vs real, per district.
+    """Counts per level and where each level's boundaries come from, per district.
 
-    Returns ``{"districts": {code6: {"name", "levels": {level: {"count", "generated", "real"}},
-    "staff"}}}``.
+    Returns ``{"districts": {code6: {"name", "staff", "levels": {level: {"count", "boundary_generated",
+    "boundary_real", "no_boundary"}}}}}``: ``boundary_generated`` counts polygons zhizhi built (no
+    public boundary exists), ``boundary_real`` ones loaded from a published source.
     """
-    q = select(OrgUnit.district_code, OrgUnit.level, OrgUnit.generated, func.count()).group_by(
-        OrgUnit.district_code, OrgUnit.level, OrgUnit.generated)
+    has_geom = OrgUnit.geom.is_not(None)
+    q = select(OrgUnit.district_code, OrgUnit.level, OrgUnit.generated, has_geom, func.count()).group_by(
+        OrgUnit.district_code, OrgUnit.level, OrgUnit.generated, has_geom
+    )
     if district6:
         q = q.where(OrgUnit.district_code == district6)
     out: dict[str, Any] = {}
-    for d, level, gen, n in session.execute(q):
-        lv = out.setdefault(d, {"levels": {}})["levels"].setdefault(level, {"count": 0, "generated": 0,
-                                                                           "real": 0})
+    for d, level, gen, geom, n in session.execute(q):
+        lv = out.setdefault(d, {"levels": {}})["levels"].setdefault(
+            level, {"count": 0, "boundary_generated": 0, "boundary_real": 0, "no_boundary": 0}
+        )
         lv["count"] += n
-        lv["generated" if gen else "real"] += n
-    names = {d: n for d, n in session.execute(
-        select(OrgUnit.district_code, OrgUnit.name).where(OrgUnit.level == "district"))}
-    staff = {d: n for d, n in session.execute(
-        select(OrgUnit.district_code, func.count(Staff.id)).join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
-        .group_by(OrgUnit.district_code))}
+        lv["no_boundary" if not geom else "boundary_generated" if gen else "boundary_real"] += n
+    names = {
+        d: n
+        for d, n in session.execute(
+            select(OrgUnit.district_code, OrgUnit.name).where(OrgUnit.level == "district")
+        )
+    }
+    staff = {
+        d: n
+        for d, n in session.execute(
+            select(OrgUnit.district_code, func.count(Staff.id))
+            .join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
+            .group_by(OrgUnit.district_code)
+        )
+    }
     for d, v in out.items():
         v["name"] = names.get(d)
         v["staff"] = staff.get(d, 0)
-    return {"districts": out}
+    return {"districts": dict(sorted(out.items()))}
 
 
 # --- locating points -------------------------------------------------------------------------------
+
 
 @dataclass
 class Place:
@@ -296,6 +391,7 @@ class Locator:
 
     def locate(self, lon: float, lat: float) -> Place:
         """Resolve one WGS-84 point; see :class:`Place`."""
+
         def at(level: str) -> str | None:
             loc = self.levels.get(level)
             return loc.locate(lon, lat) if loc else None
@@ -322,14 +418,15 @@ def invalidate_locator() -> None:
 
 def locator(session: Session) -> Locator:
     """The cached :class:`Locator` for the database behind ``session``."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     loc = _LOCATOR.get(key)
     if loc is None:
         rows = session.execute(
-            select(OrgUnit.code, OrgUnit.level, OrgUnit.district_code, OrgUnit.town_code, OrgUnit.geom)
-            .where(OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"]))
+            select(OrgUnit.code, OrgUnit.level, OrgUnit.district_code, OrgUnit.town_code, OrgUnit.geom).where(
+                OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"])
+            )
         ).all()
-        loc = Locator([(r[0], r[1], r[2], r[3], r[4]) for r in rows])
+        loc = Locator([(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[4] is not None])
         _LOCATOR[key] = loc
     return loc
 
@@ -362,16 +459,27 @@ def import_boundaries(session: Session, path: Path, level: str) -> dict[str, Any
         code = raw.ljust(12, "0") if raw.isdigit() and len(raw) in (6, 9) else raw
         unit = by_code.get(code) or by_name_unit.get(str(props.get("name", "")).strip())
         if unit is None:
-            unmatched.append({"index": i, "code": raw or None, "name": props.get("name"),
-                              "reason": "no unit with this code or (unique) name"})
+            unmatched.append(
+                {
+                    "index": i,
+                    "code": raw or None,
+                    "name": props.get("name"),
+                    "reason": "no unit with this code or (unique) name",
+                }
+            )
             continue
         unit.geom = shapely.to_wkb(geom)
         unit.generated = False
         matched.append(unit.code)
     session.flush()
     invalidate_locator()
-    return {"file": str(path), "level": level, "matched": matched, "unmatched_features": unmatched,
-            "not_covered": sorted(set(by_code) - set(matched))}
+    return {
+        "file": str(path),
+        "level": level,
+        "matched": matched,
+        "unmatched_features": unmatched,
+        "not_covered": sorted(set(by_code) - set(matched)),
+    }
 
 
 def delete_district(session: Session, district6: str) -> None:

@@ -1,0 +1,100 @@
+"""Shared pieces of the event use cases: the catalogue, actors, node limits and entering a node."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhizhi.core import time as ztime
+from zhizhi.core.access import Actor
+from zhizhi.core.errors import FieldError, InvalidInput, NotFound
+from zhizhi.event import rules
+from zhizhi.event.catalogue import Catalogue, CatalogueError, load_catalogue
+from zhizhi.event.models import (
+    Event,
+)
+from zhizhi.event.rules import Node
+from zhizhi.org import service as org
+from zhizhi.org.models import OrgUnit, Staff
+
+SYSTEM = Actor(id=None, username="system", name="系统", role="system", unit_code="", district_code="")
+
+
+def catalogue() -> Catalogue:
+    """The shipped category catalogue (validated once, cached)."""
+    return load_catalogue()
+
+
+def system_actor(district6: str) -> Actor:
+    """The platform itself acting in ``district6`` (sweeps, imports, replays)."""
+    return Actor(
+        id=None,
+        username="system",
+        name="系统",
+        role="system",
+        unit_code=f"{district6}-{org.CENTER_SUFFIX}",
+        district_code=district6,
+    )
+
+
+def actor_for(session: Session, username: str) -> Actor:
+    """The :class:`Actor` of an active staff member; raises NotFound naming the user."""
+    row = session.execute(
+        select(Staff, OrgUnit)
+        .join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
+        .where(Staff.username == username, Staff.active.is_(True))
+    ).first()
+    if row is None:
+        raise NotFound(f'unknown or disabled user "{username}"')
+    s, u = row
+    return Actor(
+        id=s.id,
+        username=s.username,
+        name=s.name,
+        role=s.role,
+        unit_code=u.code,
+        district_code=u.district_code,
+        town_code=u.town_code,
+    )
+
+
+def _limit(category: str, node: Node) -> tuple[float, str] | None:
+    key = rules.LIMIT_OF_NODE.get(node)
+    if key is None:
+        return None
+    amount, clock = catalogue().limit(category, key)
+    return float(amount), str(clock)
+
+
+def _fmt_limit(lim: tuple[float, str] | None) -> str | None:
+    return None if lim is None else f"{lim[0]:g} {lim[1]}"
+
+
+def _parse_limit(s: str | None) -> tuple[float, str] | None:
+    if not s:
+        return None
+    a, c = s.split(" ", 1)
+    return float(a), c
+
+
+def _enter(ev: Event, node: Node, at: datetime) -> None:
+    ev.node = node.value
+    ev.node_seq = (ev.node_seq or 0) + 1
+    ev.node_entered_at = at
+    lim = _limit(ev.category_code, node) if node in rules.OPEN_NODES and node != Node.PARKED else None
+    ev.node_limit = _fmt_limit(lim)
+    ev.node_deadline = ztime.deadline(at, lim[0], lim[1]) if lim else None
+    ev.due_soon = False
+    ev.overdue = False
+    ev.colour = "green"
+
+
+def validate_category(code: str, field: str = "category_code") -> Any:
+    """The catalogue leaf ``code``; raises InvalidInput naming the field for unknown or non-leaf codes."""
+    try:
+        return catalogue().leaf(code)
+    except CatalogueError as e:
+        raise InvalidInput(str(e), [FieldError(field, str(e))]) from None

@@ -1,0 +1,122 @@
+"""Pre-plans (预案): tasks for several units on one event."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhizhi.core import time as ztime
+from zhizhi.core.access import Actor
+from zhizhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from zhizhi.event import rules
+from zhizhi.event.models import (
+    EventStep,
+    EventTask,
+    PrePlan,
+)
+from zhizhi.event.rules import Node
+from zhizhi.event.service.read import get_event
+from zhizhi.org import service as org
+
+# --- pre-plans (预案) ------------------------------------------------------------------------------
+
+
+@lru_cache
+def shipped_preplans() -> list[dict[str, Any]]:
+    """Pre-plans shipped in ``event/data/preplans.yaml``."""
+    doc = yaml.safe_load(
+        (resources.files("zhizhi.event") / "data" / "preplans.yaml").read_text(encoding="utf-8")
+    )
+    return list(doc["preplans"])
+
+
+def ensure_preplans(session: Session) -> None:
+    """Insert the shipped pre-plans that are not in the database yet."""
+    have = set(session.scalars(select(PrePlan.code)).all())
+    for p in shipped_preplans():
+        if p["code"] not in have:
+            session.add(
+                PrePlan(
+                    code=p["code"],
+                    name=p["name"],
+                    trigger_categories=p.get("trigger_categories", []),
+                    tasks=p["tasks"],
+                )
+            )
+    session.flush()
+
+
+def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> list[EventTask]:
+    """Start pre-plan ``code`` on an event: one task per (unit, role, task) row, with a deadline.
+
+    Unit ``town`` means the event's town center; ``grid`` the event's grid; otherwise a department
+    abbreviation of the event's district. Raises NotFound/Forbidden/Conflict/InvalidInput."""
+    if actor.role not in rules.DISPATCHERS:
+        raise Forbidden(f'role "{actor.role}" may not start a pre-plan')
+    ev = get_event(session, actor, event_id)
+    ensure_preplans(session)
+    plan = session.scalar(select(PrePlan).where(PrePlan.code == code))
+    if plan is None:
+        raise NotFound(f'unknown pre-plan "{code}"')
+    if Node(ev.node) not in rules.OPEN_NODES:
+        raise Conflict(f"event {ev.id} is at node {ev.node}; a pre-plan needs an open event")
+    t = ztime.utcnow()
+    out = []
+    for row in plan.tasks:
+        u = row["unit"]
+        if u == "town":
+            unit = f"{ev.town_code}-{org.TOWN_CENTER_SUFFIX}" if ev.town_code else None
+        elif u == "grid":
+            unit = ev.grid_code
+        else:
+            unit = f"{ev.district_code}-{u}"
+        if unit is None:
+            raise InvalidInput(f'pre-plan "{code}" needs a {u} but event {ev.id} has none')
+        task = EventTask(
+            event_id=ev.id,
+            preplan_id=plan.id,
+            unit_code=unit,
+            role=row.get("role", ""),
+            task=row["task"],
+            created_at=t,
+            deadline=ztime.deadline(t, float(row.get("hours", 2)), "continuous"),
+        )
+        session.add(task)
+        out.append(task)
+    session.add(
+        EventStep(
+            event_id=ev.id,
+            at=t,
+            action="preplan",
+            from_node=ev.node,
+            to_node=ev.node,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_role=actor.role,
+            unit_code=actor.unit_code,
+            comment=f"启动预案 {plan.name}",
+            data={"preplan": code, "tasks": len(out)},
+        )
+    )
+    session.flush()
+    return out
+
+
+def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "") -> EventTask:
+    """Mark a pre-plan task done (by its unit or a dispatcher)."""
+    task = session.get(EventTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    get_event(session, actor, task.event_id)
+    if actor.role not in rules.DISPATCHERS and actor.unit_code != task.unit_code:
+        raise Forbidden(f"task {task_id} belongs to {task.unit_code}")
+    if task.status == "done":
+        raise Conflict(f"task {task_id} is already done")
+    task.status, task.done_at, task.comment = "done", ztime.utcnow(), comment
+    session.flush()
+    return task

@@ -1,0 +1,207 @@
+"""Reading events within the actor's data scope (数据权限), and serialising them (masked)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from zhizhi.core.access import Actor, Scope, can_full_view, mask_name, mask_phone, scope_of
+from zhizhi.core.errors import NotFound
+from zhizhi.event import rules
+from zhizhi.event.catalogue import CatalogueError
+from zhizhi.event.models import (
+    Event,
+    EventStep,
+    EventTask,
+    MergeProposal,
+    Supervision,
+)
+from zhizhi.event.schemas import EventDetail, EventRead, StepRead
+from zhizhi.event.service.common import catalogue
+
+# --- reading with scope ----------------------------------------------------------------------------
+
+
+CHAIN_ROLES = frozenset({"center_duty", "center_chief", "system"})
+
+
+def confidential_codes() -> list[str]:
+    """Category codes flagged ``confidential`` in the catalogue (保密事项, e.g. 未成年人保护, 举报)."""
+    return [leaf.code for leaf in catalogue().leaves() if leaf.confidential]
+
+
+def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
+    """Restrict an event query to ``actor``'s data scope (core.access.scope_of).
+
+    District roles see the district; town roles their town; grid workers their grid and what they
+    reported; a department what was dispatched to it, once sent to it, or tasked to it by a pre-plan.
+    Confidential categories are further limited to the handling chain: the district center, the
+    reporter and the unit the event is assigned to (explicit grants come with accounts, issue 3).
+    """
+    sc: Scope = scope_of(actor)
+    tasked = Event.id.in_(select(EventTask.event_id).where(EventTask.unit_code == actor.unit_code))
+    if sc.kind == "district":
+        q = q.where(Event.district_code == sc.code)
+    elif sc.kind == "town":
+        q = q.where(Event.town_code == sc.code)
+    elif sc.kind == "grid":
+        q = q.where(or_(Event.grid_code == sc.code, Event.reporter_id == actor.id))
+    else:
+        q = q.where(
+            or_(
+                and_(Event.unit_code == sc.code, Event.dispatch_count > 0),
+                Event.id.in_(select(EventStep.event_id).where(EventStep.target_unit_code == sc.code)),
+                tasked,
+            )
+        )
+    if actor.role not in CHAIN_ROLES:
+        secret = confidential_codes()
+        if secret:
+            q = q.where(
+                or_(
+                    Event.category_code.notin_(secret),
+                    Event.reporter_id == actor.id,
+                    and_(Event.unit_code == actor.unit_code, Event.dispatch_count > 0),
+                    tasked,
+                )
+            )
+    return q
+
+
+def get_event(session: Session, actor: Actor, event_id: int) -> Event:
+    """One event within ``actor``'s scope; NotFound otherwise (existence does not leak)."""
+    ev = session.scalar(scoped(actor, select(Event).where(Event.id == event_id)))
+    if ev is None:
+        raise NotFound(f"event {event_id} not found")
+    return ev
+
+
+@dataclass
+class EventFilter:
+    node: str | None = None
+    category_code: str | None = None
+    town_code: str | None = None
+    grid_code: str | None = None
+    unit_code: str | None = None
+    overdue: bool | None = None
+    supervised: bool | None = None
+    source: str | None = None
+    q: str | None = None
+
+
+def list_events(
+    session: Session, actor: Actor, f: EventFilter, limit: int = 50, offset: int = 0
+) -> tuple[int, Sequence[Event]]:
+    """Events in scope matching ``f``, newest first; returns ``(total, page)``."""
+    q = scoped(actor, select(Event))
+    conds = []
+    for col, val in (
+        (Event.node, f.node),
+        (Event.category_code, f.category_code),
+        (Event.town_code, f.town_code),
+        (Event.grid_code, f.grid_code),
+        (Event.unit_code, f.unit_code),
+        (Event.source, f.source),
+        (Event.overdue, f.overdue),
+        (Event.supervised, f.supervised),
+    ):
+        if val is not None:
+            conds.append(col == val)
+    if f.q:
+        conds.append(Event.title.contains(f.q))
+    if conds:
+        q = q.where(and_(*conds))
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.scalars(
+        q.order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return total, rows
+
+
+def to_read(ev: Event, actor: Actor | None) -> EventRead:
+    """Serialise an event, masking personal fields unless ``actor`` may see them in full."""
+    out = EventRead.model_validate(ev)
+    try:
+        out.category_name = catalogue().leaf(ev.category_code).name
+    except CatalogueError:
+        out.category_name = None
+    if not can_full_view(actor):
+        out.reporter_phone = mask_phone(ev.reporter_phone)
+        out.reporter_name = mask_name(ev.reporter_name)
+    return out
+
+
+def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
+    """The event with its timeline, allowed actions, attachments, 督办, tasks and merge proposals."""
+    from zhizhi.event.models import Attachment
+
+    base = to_read(ev, actor).model_dump()
+    steps = session.scalars(select(EventStep).where(EventStep.event_id == ev.id).order_by(EventStep.id)).all()
+    atts = session.scalars(select(Attachment).where(Attachment.event_id == ev.id)).all()
+    sups = session.scalars(
+        select(Supervision).where(Supervision.event_id == ev.id).order_by(Supervision.id)
+    ).all()
+    tasks = session.scalars(select(EventTask).where(EventTask.event_id == ev.id).order_by(EventTask.id)).all()
+    props = session.scalars(
+        select(MergeProposal).where(or_(MergeProposal.event_id == ev.id, MergeProposal.parent_id == ev.id))
+    ).all()
+    return EventDetail(
+        **base,
+        timeline=[StepRead.model_validate(s) for s in steps],
+        allowed_actions=rules.allowed_actions(ev.node, actor.role),
+        attachments=[
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "uploaded_at": a.uploaded_at,
+            }
+            for a in atts
+        ],
+        supervisions=[_sup_dict(s) for s in sups],
+        tasks=[
+            {
+                "id": t.id,
+                "unit_code": t.unit_code,
+                "role": t.role,
+                "task": t.task,
+                "status": t.status,
+                "deadline": t.deadline,
+                "done_at": t.done_at,
+            }
+            for t in tasks
+        ],
+        merge_proposals=[
+            {
+                "id": p.id,
+                "event_id": p.event_id,
+                "parent_id": p.parent_id,
+                "distance_m": round(p.distance_m, 1),
+                "hours_apart": round(p.hours_apart, 2),
+                "status": p.status,
+            }
+            for p in props
+        ],
+    )
+
+
+def _sup_dict(s: Supervision) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "kind": s.kind,
+        "level": s.level,
+        "reason": s.reason,
+        "issued_at": s.issued_at,
+        "issued_by": s.issued_by,
+        "target_unit_code": s.target_unit_code,
+        "reply_due_at": s.reply_due_at,
+        "reply": s.reply,
+        "replied_at": s.replied_at,
+    }

@@ -1,0 +1,135 @@
+"""Ownership configuration (权属配置): which unit an event goes to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.event.models import (
+    Event,
+    RoutingRule,
+)
+from zhizhi.event.service.common import catalogue
+from zhizhi.org import service as org
+from zhizhi.org.models import OrgUnit
+
+# --- routing ---------------------------------------------------------------------------------------
+
+
+def _unit_mode(unit: OrgUnit) -> str:
+    return "horizontal" if unit.level == "department" else "vertical"
+
+
+class Router:
+    """Ownership configuration (权属配置) resolver for one district, built once from its rules.
+
+    The most specific rule wins (grid > village > town > whole district; leaf > 大类 > any
+    category; then priority), else the catalogue's default unit: a district department, or
+    ``town`` → the town's center (纵向交办).
+    """
+
+    def __init__(self, district6: str, rules_: Sequence[RoutingRule]) -> None:
+        self.district6 = district6
+        self.rules = [(r.category_code, r.area_code, r.priority, r.unit_code, r.mode) for r in rules_]
+        self.cat = catalogue()
+
+    def route(
+        self, category: str, town: str | None, village: str | None, grid: str | None
+    ) -> tuple[str, str]:
+        """``(unit_code, mode)`` for an event of ``category`` at the given area codes.
+
+        Raises InvalidInput when no unit can be found (a 属地 category outside every town)."""
+        area_rank = {grid: 4, village: 3, town: 2, None: 1}
+        best: tuple[tuple[int, int, int], str, str] | None = None
+        for cat, area, prio, unit, mode in self.rules:
+            if area not in area_rank:
+                continue
+            if cat is None:
+                crank = 1
+            elif cat == category:
+                crank = 3
+            elif category.startswith(cat):
+                crank = 2
+            else:
+                continue
+            key = (area_rank[area], crank, prio)
+            if best is None or key > best[0]:
+                best = (key, unit, mode)
+        if best is not None:
+            return best[1], best[2]
+        leaf = self.cat.leaf(category)
+        if leaf.default_unit == "town":
+            if not town:
+                raise InvalidInput(
+                    "no town for this location: give a unit_code to dispatch it",
+                    [FieldError("unit_code", "required: no routing outside the towns")],
+                )
+            return f"{town}-{org.TOWN_CENTER_SUFFIX}", "vertical"
+        return f"{self.district6}-{leaf.default_unit}", "horizontal"
+
+
+def router_for(session: Session, district6: str) -> Router:
+    """A :class:`Router` over the current rules of ``district6``."""
+    return Router(
+        district6, session.scalars(select(RoutingRule).where(RoutingRule.district_code == district6)).all()
+    )
+
+
+def route(session: Session, ev: Event) -> tuple[str, str]:
+    """Responsible unit and mode (horizontal 横向分拨 / vertical 纵向交办) for ``ev``; see :class:`Router`."""
+    return router_for(session, ev.district_code).route(
+        ev.category_code, ev.town_code, ev.village_code, ev.grid_code
+    )
+
+
+def add_routing_rule(
+    session: Session,
+    district6: str,
+    category_code: str | None,
+    area_code: str | None,
+    unit_code: str,
+    priority: int = 0,
+    note: str = "",
+) -> RoutingRule:
+    """Add a 权属配置 rule; refuses unknown categories, areas and units by name (InvalidInput)."""
+    errs = []
+    if category_code:
+        cat = catalogue()
+        known = {leaf.code for leaf in cat.leaves()} | {leaf.code[:2] for leaf in cat.leaves()}
+        if category_code not in known:
+            errs.append(FieldError("category_code", f'unknown category "{category_code}"'))
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+    if unit is None or unit.district_code != district6:
+        errs.append(FieldError("unit_code", f'unknown unit "{unit_code}" in district {district6}'))
+    if (
+        area_code
+        and session.scalar(
+            select(OrgUnit.id).where(
+                OrgUnit.code == area_code,
+                OrgUnit.district_code == district6,
+                OrgUnit.level.in_(["town", "village", "grid"]),
+            )
+        )
+        is None
+    ):
+        errs.append(
+            FieldError("area_code", f'unknown town/village/grid "{area_code}" in district {district6}')
+        )
+    if errs:
+        raise InvalidInput("; ".join(f"{e.field}: {e.reason}" for e in errs), errs)
+    assert unit is not None
+    r = RoutingRule(
+        district_code=district6,
+        category_code=category_code or None,
+        area_code=area_code or None,
+        unit_code=unit_code,
+        mode=_unit_mode(unit),
+        priority=priority,
+        note=note,
+    )
+    session.add(r)
+    session.flush()
+    return r
