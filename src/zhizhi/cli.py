@@ -266,17 +266,78 @@ def _district_actor() -> Any:
     return system_actor(get_settings().district_code)
 
 
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c, justify="left" if c in {"代码 code", "名称 name"} else "right")
+    for r in rows:
+        t.add_row(*[str(x) for x in r])
+    Console(width=160).print(t)
+
+
 @ops_app.command("kpis")
 def ops_kpis(
     period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-Qn (omit: all time)"),
     by: str = typer.Option("town", help="town|village|grid|department|board|unit"),
+    as_json: bool = typer.Option(False, "--json", help="print the full result as JSON"),
 ) -> None:
-    """Print KPIs (核心绩效) per unit for a period as JSON."""
+    """Print KPIs (核心绩效) per unit for a period: a table, or JSON with --json."""
     from zhizhi.ops import service
 
     def body() -> None:
         with session_scope() as s:
-            out(service.kpis(s, _district_actor(), period, by))
+            data = service.kpis(s, _district_actor(), period, by)
+        if as_json:
+            out(data)
+            return
+        rows = []
+        for r in [*data["rows"], {"code": "", "name": "合计 total", **data["total"]}]:
+            c, k = r["counts"], r["rates"]
+            rows.append(
+                [
+                    r["code"],
+                    r["name"],
+                    c["reported"],
+                    c["registered"],
+                    c["closed"],
+                    _pct(k["ontime_register_rate"]),
+                    _pct(k["accurate_dispatch_rate"]),
+                    _pct(k["ontime_handle_rate"]),
+                    _pct(k["close_rate"]),
+                    _pct(k["ontime_close_rate"]),
+                    _pct(k["rework_rate"]),
+                    c["overdue"],
+                    "—" if k["avg_handle_hours"] is None else f"{k['avg_handle_hours']:.1f}",
+                    _pct(k["satisfaction_rate"]),
+                ]
+            )
+        _table(
+            f"核心绩效 KPIs · {data['period']} · by {by}",
+            [
+                "代码 code",
+                "名称 name",
+                "上报",
+                "立案",
+                "结案",
+                "按时立案率",
+                "准确派遣率",
+                "按期处置率",
+                "结案率",
+                "按期结案率",
+                "返工率",
+                "超期数",
+                "平均处置时长h",
+                "满意率",
+            ],
+            rows,
+        )
 
     run(body)
 
@@ -285,13 +346,34 @@ def ops_kpis(
 def ops_rankings(
     period: str | None = typer.Option(None, help="YYYY, YYYY-MM or YYYY-Qn"),
     kind: str = typer.Option("town", help="town|department"),
+    as_json: bool = typer.Option(False, "--json", help="print the full result as JSON"),
 ) -> None:
-    """Print the 赛马比拼 ranking of towns or departments as JSON."""
+    """Print the 赛马比拼 ranking of towns or departments: a table, or JSON with --json."""
     from zhizhi.ops import service
 
     def body() -> None:
         with session_scope() as s:
-            out(service.rankings(s, _district_actor(), period, kind))
+            data = service.rankings(s, _district_actor(), period, kind)
+        if as_json:
+            out(data)
+            return
+        rows = [
+            [
+                r["rank"] or "—",
+                r["code"],
+                r["name"],
+                "—" if r["score"] is None else f"{r['score']:.2f}",
+                r["reported"],
+                _pct(r["rates"]["ontime_close_rate"]),
+                _pct(r["rates"]["close_rate"]),
+            ]
+            for r in data["rows"]
+        ]
+        _table(
+            f"赛马比拼 ranking · {data['period']} · {kind}",
+            ["名次", "代码 code", "名称 name", "得分", "上报", "按期结案率", "结案率"],
+            rows,
+        )
 
     run(body)
 
