@@ -180,7 +180,8 @@ def bulk_insert(engine: Engine, cols: dict[str, list[Any]], chunk: int = 100_000
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("PRAGMA cache_size=-262144")
+        cache = cur.execute("PRAGMA cache_size").fetchone()[0]
+        cur.execute("PRAGMA cache_size=-262144")  # load only; restored below (the connection is pooled)
         indexes = cur.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='event' "
                               "AND sql IS NOT NULL").fetchall()
         for name, _ in indexes:
@@ -193,6 +194,7 @@ def bulk_insert(engine: Engine, cols: dict[str, list[Any]], chunk: int = 100_000
         for _, create in indexes:
             cur.execute(create)
         raw.commit()
+        cur.execute(f"PRAGMA cache_size={int(cache)}")
         cur.close()
     finally:
         raw.close()
