@@ -73,6 +73,9 @@ def _clean_events(request: pytest.FixtureRequest) -> Iterator[None]:
     with eng.begin() as c:
         for t in EVENT_TABLES:
             c.execute(text(f"DELETE FROM {t}"))
+    from zhizhi.event.service import invalidate_routing
+
+    invalidate_routing()  # routing rules were deleted behind the router cache
 
 
 @pytest.fixture

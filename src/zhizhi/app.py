@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from zhizhi import __version__
 from zhizhi.core.config import get_settings
-from zhizhi.core.db import get_engine, session_scope
+from zhizhi.core.db import get_engine, session_scope, write_lock
 from zhizhi.core.http import install_actor_resolver, install_problem_handlers, problem_response
 from zhizhi.event import api as event_api
 from zhizhi.event import open311
@@ -37,7 +37,7 @@ async def _sweep_forever(engine: Engine, every_s: float) -> None:
 
 
 def _sweep_once(engine: Engine) -> None:
-    with session_scope(engine) as s:
+    with write_lock(engine), session_scope(engine) as s:
         event_tasks.sweep(s)
 
 

@@ -6,8 +6,9 @@ used. Services ``flush``; the request (or CLI command) commits or rolls back.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +42,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # NORMAL in WAL mode survives a killed process (only power loss can drop the last commits).
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
     cur.close()
 
 
@@ -114,3 +116,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[object]:
+    """Serialise writers inside this process on SQLite (one lock per database file).
+
+    SQLite allows one writer at a time; without this, concurrent request threads wait in SQLite's
+    busy handler, which sleeps in steps of up to 100 ms. A Python lock wakes the next writer at once.
+    PostgreSQL needs no such lock: a null context is returned.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    lock = _WRITE_LOCKS.get(key)
+    if lock is None:
+        lock = _WRITE_LOCKS.setdefault(key, threading.Lock())
+    return lock

@@ -3,20 +3,27 @@ RFC 9457 problem-details handlers. Imports no domain: ``app.py`` installs the ac
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhizhi.core.access import Actor
-from zhizhi.core.db import session_factory
+from zhizhi.core.db import session_factory, write_lock
 from zhizhi.core.errors import FieldError, InvalidInput, Unauthorized, ZhizhiError
 
 PROBLEM = "application/problem+json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ACTOR_TTL_S = 30.0
+_actors: dict[tuple[str, str], tuple[float, Actor]] = {}
 ActorResolver = Callable[[Session, str], Actor]
 _resolver: dict[str, ActorResolver] = {}
 
@@ -27,33 +34,54 @@ def install_actor_resolver(fn: ActorResolver) -> None:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: commit when the handler returns, roll back on any error."""
-    session = session_factory(request.app.state.engine)()
+    """One session per request: commit when the handler returns, roll back on any error.
+
+    Requests that may write (not GET/HEAD/OPTIONS) hold the SQLite write lock (core.db.write_lock)."""
+    engine = request.app.state.engine
+    guard = write_lock(engine) if request.method not in SAFE_METHODS else nullcontext()
+    with guard:
+        session = session_factory(engine)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def _resolve(engine: Engine, username: str) -> Actor:
+    session = session_factory(engine)()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        return _resolver["fn"](session, username)
     finally:
         session.close()
 
 
-def current_actor(request: Request, x_zhizhi_user: str | None = Header(default=None)) -> Actor:
+async def current_actor(request: Request, x_zhizhi_user: str | None = Header(default=None)) -> Actor:
     """The acting staff member named by the ``X-Zhizhi-User`` header.
 
     Interim identity until accounts, sessions and tokens land (issue 3): it trusts the header, so
-    run the server on loopback only. Raises 401 when it is missing or unknown.
+    run the server on loopback only. Raises 401 when it is missing or unknown. Lookups are cached
+    for :data:`ACTOR_TTL_S` seconds (a disabled user is refused at most that much later).
     """
     if not x_zhizhi_user:
         raise Unauthorized("missing X-Zhizhi-User header naming the acting staff member")
-    session = session_factory(request.app.state.engine)()
+    engine = request.app.state.engine
+    key = (str(engine.url), x_zhizhi_user)
+    hit = _actors.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < ACTOR_TTL_S:
+        return hit[1]
     try:
-        return _resolver["fn"](session, x_zhizhi_user)
+        actor = await run_in_threadpool(_resolve, engine, x_zhizhi_user)
     except ZhizhiError:
         raise Unauthorized("unknown or disabled user") from None
-    finally:
-        session.close()
+    if len(_actors) > 10_000:
+        _actors.clear()
+    _actors[key] = (now, actor)
+    return actor
 
 
 def _problem(exc: ZhizhiError, request: Request) -> JSONResponse:

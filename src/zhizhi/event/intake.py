@@ -252,11 +252,16 @@ def _drop_existing(session: Session, good: list[tuple[int, EventCreate]],
     if not keys:
         return good
     have: dict[tuple[str, str | None], int] = {}
-    ext = sorted({k[1] for k in keys})
-    for i in range(0, len(ext), 900):
-        for eid, src, xid in session.execute(select(Event.id, Event.source, Event.external_id).where(
-                Event.external_id.in_(ext[i:i + 900]))):
-            have[(src, xid)] = eid
+    by_source: dict[str, list[str]] = {}
+    for src_, xid_ in keys:
+        by_source.setdefault(src_, []).append(str(xid_))
+    for source, ext in ((k, sorted(v)) for k, v in by_source.items()):
+        for i in range(0, len(ext), 900):
+            # (source, external_id) is the unique index: both columns make it a direct lookup
+            q = select(Event.id, Event.source, Event.external_id).where(
+                Event.source == source, Event.external_id.in_(ext[i:i + 900]))
+            for eid, src, xid in session.execute(q):
+                have[(src, xid)] = eid
     out = []
     for line, d in good:
         dup = have.get((d.source, d.external_id)) if d.external_id else None

@@ -30,6 +30,9 @@ class Event(Base):
     passage, on-time flags, counters); the full history is in :class:`EventStep`. ``version`` is an
     optimistic-lock counter: two actors moving the same event at once, one wins, the other gets 409.
     Personal fields: ``reporter_name``, ``reporter_phone``.
+
+    Indexes serve the hot paths only (scoped lists, the sweep, merges, imports): every index slows the
+    bulk intake (docs/benchmarks.md).
     """
 
     __tablename__ = "event"
@@ -39,7 +42,7 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(64))
     category_code: Mapped[str] = mapped_column(String(8), index=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -49,9 +52,9 @@ class Event(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     location_generated: Mapped[bool] = mapped_column(Boolean, default=False)
     out_of_area: Mapped[bool] = mapped_column(Boolean, default=False)
-    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    district_code: Mapped[str] = mapped_column(String(6))
     town_code: Mapped[str | None] = mapped_column(String(12))
-    village_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    village_code: Mapped[str | None] = mapped_column(String(12))
     grid_code: Mapped[str | None] = mapped_column(String(16), index=True)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reporter_ref: Mapped[str | None] = mapped_column(String(64))
@@ -68,11 +71,11 @@ class Event(Base):
     signed_at: Mapped[datetime | None] = mapped_column(TS)
     handled_at: Mapped[datetime | None] = mapped_column(TS)
     verified_at: Mapped[datetime | None] = mapped_column(TS)
-    closed_at: Mapped[datetime | None] = mapped_column(TS, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(TS)
     evaluated_at: Mapped[datetime | None] = mapped_column(TS)
     node_seq: Mapped[int] = mapped_column(Integer, default=0)
     node_entered_at: Mapped[datetime] = mapped_column(TS)
-    node_deadline: Mapped[datetime | None] = mapped_column(TS, index=True)
+    node_deadline: Mapped[datetime | None] = mapped_column(TS)
     node_limit: Mapped[str | None] = mapped_column(String(32))
     handle_deadline: Mapped[datetime | None] = mapped_column(TS)
     due_soon: Mapped[bool] = mapped_column(Boolean, default=False)

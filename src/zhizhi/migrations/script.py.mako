@@ -7,9 +7,9 @@ Create Date: ${create_date}
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
+import sqlalchemy as sa  # noqa: F401
 
-import zhizhi.core.db
+import zhizhi.core.db  # noqa: F401
 from alembic import op
 ${imports if imports else ""}
 

@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -36,7 +36,8 @@ def scoring_rule() -> rules.ScoringRule:
 
 
 def _n(cond: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((cond, 1), else_=0))
+    """COUNT(*) FILTER (WHERE cond): SQLite ≥ 3.30 and PostgreSQL; faster than SUM(CASE …)."""
+    return func.count().filter(cond)
 
 
 def _count_columns() -> list[ColumnElement[Any]]:

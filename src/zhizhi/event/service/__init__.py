@@ -18,31 +18,18 @@ from zhizhi.event.service.loop import merge, reply_supervision, transition
 from zhizhi.event.service.preplan import complete_task, ensure_preplans, shipped_preplans, start_preplan
 from zhizhi.event.service.read import EventFilter, detail, get_event, list_events, scoped, to_read
 from zhizhi.event.service.report import create_event
-from zhizhi.event.service.routing import Router, add_routing_rule, route, router_for
+from zhizhi.event.service.routing import (
+    Router,
+    add_routing_rule,
+    delete_routing_rule,
+    invalidate_routing,
+    route,
+    router_for,
+)
 
 __all__ = [
-    "SYSTEM",
-    "EventFilter",
-    "Router",
-    "_parse_limit",
-    "actor_for",
-    "add_routing_rule",
-    "catalogue",
-    "complete_task",
-    "create_event",
-    "detail",
-    "ensure_preplans",
-    "get_event",
-    "list_events",
-    "merge",
-    "reply_supervision",
-    "route",
-    "router_for",
-    "scoped",
-    "shipped_preplans",
-    "start_preplan",
-    "system_actor",
-    "to_read",
-    "transition",
-    "validate_category",
+    "SYSTEM", "EventFilter", "Router", "_parse_limit", "actor_for", "add_routing_rule", "catalogue",
+    "complete_task", "create_event", "delete_routing_rule", "detail", "ensure_preplans", "get_event",
+    "invalidate_routing", "list_events", "merge", "reply_supervision", "route", "router_for", "scoped",
+    "shipped_preplans", "start_preplan", "system_actor", "to_read", "transition", "validate_category",
 ]

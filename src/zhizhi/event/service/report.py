@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -188,33 +189,44 @@ def create_event(
 
 
 def _propose_merges(session: Session, ev: Event) -> None:
+    """Propose merging ``ev`` with the earliest similar open event (same category, within the merge
+    radius and window; rules.is_similar). One proposal per new report, so a burst of reports of the
+    same thing all point at the first one instead of at each other."""
+    if ev.lon is None or ev.lat is None:
+        return
     s = get_settings()
     window = timedelta(hours=s.merge_window_h)
     dlat = s.merge_radius_m / 111_000.0
-    cands = session.scalars(
-        select(Event).where(
+    dlon = dlat / max(0.2, math.cos(math.radians(ev.lat)))
+    rows = session.execute(
+        select(Event.id, Event.lon, Event.lat, Event.reported_at)
+        .where(
             Event.id != ev.id,
             Event.category_code == ev.category_code,
             Event.merged_into_id.is_(None),
             Event.node.notin_([Node.REJECTED.value, Node.MERGED.value]),
             Event.reported_at.between(ev.reported_at - window, ev.reported_at + window),
-            Event.lat.between((ev.lat or 0) - dlat, (ev.lat or 0) + dlat),
+            Event.lat.between(ev.lat - dlat, ev.lat + dlat),
+            Event.lon.between(ev.lon - dlon, ev.lon + dlon),
         )
+        .order_by(Event.reported_at, Event.id)
+        .limit(50)
     ).all()
-    for c in cands:
-        if c.lon is None or c.lat is None or ev.lon is None or ev.lat is None:
+    for cid, clon, clat, cat in rows:
+        if clon is None or clat is None:
             continue
-        d = rules.haversine_m(ev.lon, ev.lat, c.lon, c.lat)
-        hours = (ev.reported_at - c.reported_at).total_seconds() / 3600
-        if rules.is_similar(ev.category_code, c.category_code, d, hours, s.merge_radius_m, s.merge_window_h):
-            parent, child = (c, ev) if c.reported_at <= ev.reported_at else (ev, c)
+        d = rules.haversine_m(ev.lon, ev.lat, clon, clat)
+        hours = (ev.reported_at - cat).total_seconds() / 3600
+        if rules.is_similar(ev.category_code, ev.category_code, d, hours, s.merge_radius_m, s.merge_window_h):
+            parent_id, child_id = (cid, ev.id) if cat <= ev.reported_at else (ev.id, cid)
             session.add(
                 MergeProposal(
-                    event_id=child.id,
-                    parent_id=parent.id,
+                    event_id=child_id,
+                    parent_id=parent_id,
                     distance_m=d,
                     hours_apart=abs(hours),
                     created_at=ztime.utcnow(),
                 )
             )
-    session.flush()
+            session.flush()
+            return

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.event.models import (
     Event,
     RoutingRule,
@@ -71,11 +72,39 @@ class Router:
         return f"{self.district6}-{leaf.default_unit}", "horizontal"
 
 
+_ROUTERS: dict[tuple[str, str], tuple[float, Router]] = {}
+ROUTER_TTL_S = 30.0
+
+
+def invalidate_routing() -> None:
+    """Forget cached routers (called when rules change, and again when that change commits)."""
+    _ROUTERS.clear()
+
+
 def router_for(session: Session, district6: str) -> Router:
-    """A :class:`Router` over the current rules of ``district6``."""
-    return Router(
+    """A :class:`Router` over the current rules of ``district6`` (cached for ``ROUTER_TTL_S`` seconds;
+    a rule changed in this process takes effect at once, one changed by another process within that
+    time)."""
+    key = (str(session.get_bind().engine.url), district6)
+    hit = _ROUTERS.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < ROUTER_TTL_S:
+        return hit[1]
+    r = Router(
         district6, session.scalars(select(RoutingRule).where(RoutingRule.district_code == district6)).all()
     )
+    _ROUTERS[key] = (now, r)
+    return r
+
+
+def _on_rules_changed(session: Session) -> None:
+    invalidate_routing()
+    if not event.contains(session, "after_commit", _after_commit):
+        event.listen(session, "after_commit", _after_commit, once=True)
+
+
+def _after_commit(_session: Session) -> None:
+    invalidate_routing()
 
 
 def route(session: Session, ev: Event) -> tuple[str, str]:
@@ -132,4 +161,15 @@ def add_routing_rule(
     )
     session.add(r)
     session.flush()
+    _on_rules_changed(session)
     return r
+
+
+def delete_routing_rule(session: Session, district6: str, rule_id: int) -> None:
+    """Delete a 权属配置 rule of ``district6``; NotFound if there is none with that id."""
+    r = session.get(RoutingRule, rule_id)
+    if r is None or r.district_code != district6:
+        raise NotFound(f"routing rule {rule_id} not found")
+    session.delete(r)
+    session.flush()
+    _on_rules_changed(session)
