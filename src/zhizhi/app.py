@@ -6,15 +6,19 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import swagger_ui
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from zhizhi import __version__
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope, write_lock
-from zhizhi.core.http import install_actor_resolver, install_problem_handlers, problem_response
+from zhizhi.core.http import BodyLimit, install_actor_resolver, install_problem_handlers
 from zhizhi.event import api as event_api
 from zhizhi.event import open311
 from zhizhi.event import service as event_service
@@ -23,6 +27,7 @@ from zhizhi.ops import api as ops_api
 from zhizhi.org import api as org_api
 
 log = logging.getLogger("zhizhi")
+SWAGGER_DIR = Path(swagger_ui.__file__).parent / "static"
 
 
 async def _sweep_forever(engine: Engine, every_s: float) -> None:
@@ -37,8 +42,31 @@ async def _sweep_forever(engine: Engine, every_s: float) -> None:
 
 
 def _sweep_once(engine: Engine) -> None:
-    with write_lock(engine), session_scope(engine) as s:
-        event_tasks.sweep(s)
+    """One sweep, committed batch by batch; on SQLite the write lock is released between batches so
+    requests are never held up for more than one batch."""
+    lock = write_lock(engine)
+    with session_scope(engine) as s:
+
+        def between_batches() -> None:
+            s.commit()
+            lock.__exit__(None, None, None)
+            lock.__enter__()
+
+        with lock:
+            event_tasks.sweep(s, between_batches=between_batches)
+            s.commit()
+
+
+def validate_policy_data() -> None:
+    """Load and validate the policy data (category catalogue, message rules, pre-plans, ranking rule)
+    so a bad edit stops the start with a message naming the file and field, not a later request."""
+    from zhizhi.event.catalogue import load_message_rules
+    from zhizhi.ops.service import scoring_rule
+
+    event_service.catalogue()
+    load_message_rules()
+    event_service.shipped_preplans()
+    scoring_rule()
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -46,6 +74,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     the background every ``ZHIZHI_SWEEP_INTERVAL_S`` seconds (0 turns it off)."""
     engine = engine or get_engine()
     every = get_settings().sweep_interval_s
+    validate_policy_data()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +85,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         title="zhizhi 智治",
         version=__version__,
         description="District digital governance: the event closed loop (闭环), KPIs, Open311.",
@@ -63,18 +94,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     install_actor_resolver(event_service.actor_for)
     install_problem_handlers(app)
-    limit = get_settings().max_body_bytes
 
     @app.middleware("http")
-    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return problem_response(413, f"request body larger than {limit} bytes")
+    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
+
+    app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
 
     for r in (org_api.router, event_api.router, ops_api.router, open311.router):
         app.include_router(r)
@@ -82,6 +111,19 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
         return INDEX
+
+    # Swagger UI served from the installed swagger-ui-py package: no CDN (intranets are offline)
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER_DIR), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="zhizhi 智治 API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -58,7 +58,7 @@ def test_csv_import_places_routes_and_times_every_row(session: Session, tmp_path
     assert a is not None and b is not None and c is not None
     assert (a.category_code, a.title, a.description, a.source, a.external_id) == (
         "0101", "路边暴露垃圾", "", "hotline_import", "H-1")
-    assert (a.town_code, a.village_code, a.node, a.unit_code, a.dispatch_mode) == (
+    assert (a.town_code, a.village_code, a.node, a.suggested_unit_code, a.dispatch_mode) == (
         "500118001000", "500118001001", "reported", "500118-CGJ", "horizontal")
     assert a.grid_code is not None and a.grid_code.startswith("500118001001")
     assert a.reporter_phone == "13812345678"
@@ -74,7 +74,7 @@ def test_csv_import_places_routes_and_times_every_row(session: Session, tmp_path
                                                                         None, None)
     assert b.description == "工地门口\n堆放渣土"
     assert b.reported_at == datetime(2026, 11, 3, 2, 15, tzinfo=UTC)
-    assert (c.urgency, c.unit_code) == ("high", "500118-CGJ")  # 路面积水 is urgency high
+    assert (c.urgency, c.suggested_unit_code, c.unit_code) == ("high", "500118-CGJ", None)  # 路面积水 is urgency high
     steps = session.scalars(select(EventStep).where(EventStep.event_id.in_(res.event_ids))
                             .order_by(EventStep.event_id)).all()
     assert [(s.action, s.to_node, s.at) for s in steps] == [

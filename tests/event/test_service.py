@@ -90,7 +90,7 @@ def test_sweep_reminds_at_80_percent_then_supervises_at_the_deadline(session: Se
     remind = session.scalars(select(EventStep).where(EventStep.event_id == ev.id,
                                                      EventStep.action == "remind")).one()
     assert (remind.at, remind.used, remind.actor_role, remind.target_unit_code) == (
-        utc(local(9, 24)), 0.4, "system", "500118-CGJ")
+        utc(local(9, 24)), 0.4, "system", None)  # not dispatched yet: the reminder is the center's
     assert remind.data == {"auto": True, "node_seq": 1}
 
     c = tasks.sweep(session, t0 + timedelta(minutes=24))  # again: nothing new
@@ -352,8 +352,9 @@ def test_merge_then_the_child_follows_the_parent(client: TestClient) -> None:
     assert follow["comment"] == f"随主事件 {a['id']} accept"
     assert child["node"] == "merged"
     # a merged child is not swept (a and c are)
-    assert client.post("/api/v1/ops/sweep", params={"as_of": "2099-01-01T00:00:00Z"},
-                       headers=DUTY).json()["checked"] == 2
+    assert client.post("/api/v1/ops/sweep", headers=DUTY).json()["checked"] == 2
+    future = client.post("/api/v1/ops/sweep", params={"as_of": "2099-01-01T00:00:00Z"}, headers=DUTY)
+    assert future.status_code == 422 and "cannot be in the future" in future.json()["detail"]
     child = client.get(f"/api/v1/events/{b['id']}", headers=DUTY).json()
     assert (child["supervisions"], child["overdue"]) == ([], False)
 
@@ -370,28 +371,28 @@ def test_routing_rules_pick_the_most_specific_unit(client: TestClient) -> None:
     assert (rule["district_code"], rule["mode"], rule["category_code"], rule["area_code"]) == (
         "500118", "vertical", "0101", TOWN)
     ev = post_event(client)
-    assert (ev["unit_code"], ev["dispatch_mode"]) == (f"{TOWN}-MS", "vertical")
+    assert (ev["suggested_unit_code"], ev["dispatch_mode"]) == (f"{TOWN}-MS", "vertical")
     for a in ("accept", "register"):
         client.post(f"/api/v1/events/{ev['id']}/transitions", json={"action": a}, headers=DUTY)
     d = act(client, ev["id"], DUTY, "dispatch", unit_code="auto").json()
     assert (d["node"], d["unit_code"], d["dispatch_mode"]) == ("dispatched", f"{TOWN}-MS", "vertical")
     # another category in the town keeps the catalogue default
-    assert post_event(client, cat="0102")["unit_code"] == "500118-CGJ"
+    assert post_event(client, cat="0102")["suggested_unit_code"] == "500118-CGJ"
     # a 大类 rule for the whole district loses to the town's leaf rule, wins elsewhere
     assert client.post("/api/v1/routing-rules", json={"category_code": "01", "unit_code": "500118-ZJW",
                                                        "priority": 9}, headers=DUTY).status_code == 201
-    assert post_event(client)["unit_code"] == f"{TOWN}-MS"
-    assert post_event(client, cat="0102")["unit_code"] == "500118-ZJW"
+    assert post_event(client)["suggested_unit_code"] == f"{TOWN}-MS"
+    assert post_event(client, cat="0102")["suggested_unit_code"] == "500118-ZJW"
     # a grid rule beats the town rule
     r = client.post("/api/v1/routing-rules", json={"category_code": "0101", "area_code": grid,
                                                     "unit_code": f"{TOWN}-PA"}, headers=CHIEF)
     assert r.status_code == 201
-    assert post_event(client)["unit_code"] == f"{TOWN}-PA"
+    assert post_event(client)["suggested_unit_code"] == f"{TOWN}-PA"
     rules_ = client.get("/api/v1/routing-rules", headers=DUTY).json()
     assert [(x["category_code"], x["area_code"], x["unit_code"]) for x in rules_] == [
         ("0101", TOWN, f"{TOWN}-MS"), ("01", None, "500118-ZJW"), ("0101", grid, f"{TOWN}-PA")]
     assert client.delete(f"/api/v1/routing-rules/{rules_[2]['id']}", headers=DUTY).status_code == 204
-    assert post_event(client)["unit_code"] == f"{TOWN}-MS"
+    assert post_event(client)["suggested_unit_code"] == f"{TOWN}-MS"
     assert client.delete(f"/api/v1/routing-rules/{rules_[2]['id']}", headers=DUTY).status_code == 404
 
 
@@ -513,7 +514,7 @@ def test_sweep_survives_a_move_made_while_it_runs(engine: Any, session: Session,
 
 def test_confidential_reports_stay_in_the_handling_chain(client: TestClient) -> None:
     ev = post_event(client, cat="9401", description="举报某商户偷排污水")
-    assert ev["unit_code"] == "500118-ZWB"
+    assert ev["suggested_unit_code"] == "500118-ZWB"
     assert client.get(f"/api/v1/events/{ev['id']}", headers=as_user(f"{ev['grid_code']}.worker")
                       ).status_code == 404
     assert client.get("/api/v1/events", headers=as_user(f"{TOWN}.duty")).json()["total"] == 0

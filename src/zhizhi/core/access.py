@@ -58,9 +58,11 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_name(name: str | None) -> str | None:
-    """Mask a person's name keeping the first character (``张**``)."""
+    """Mask a person's name keeping the first character (``张**``); a one-character name becomes ``*``."""
     if not name:
         return name
+    if len(name) == 1:
+        return "*"
     return name[0] + "*" * (len(name) - 1)
 
 

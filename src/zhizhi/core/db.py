@@ -49,7 +49,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str | None = None) -> Engine:
     """Create an engine for ``url`` (default: settings). Creates the SQLite file's folder."""
     url = url or get_settings().database_url
-    kwargs: dict[str, Any] = {"future": True}
+    # hide_parameters: errors and logs never carry row values (reporter names, phones)
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

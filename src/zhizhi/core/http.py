@@ -3,8 +3,10 @@ RFC 9457 problem-details handlers. Imports no domain: ``app.py`` installs the ac
 
 from __future__ import annotations
 
+import json
+import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -12,6 +14,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,12 +88,29 @@ async def current_actor(request: Request, x_zhizhi_user: str | None = Header(def
 
 
 def _problem(exc: ZhizhiError, request: Request) -> JSONResponse:
+    if request.url.path.startswith("/open311/"):
+        # GeoReport v2 clients parse an error list, not a problem object
+        return JSONResponse([{"code": exc.status, "description": exc.detail}], status_code=exc.status)
     return JSONResponse(exc.problem(str(request.url.path)), status_code=exc.status, media_type=PROBLEM)
 
 
+def _field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    out = []
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            pos = e.get("ctx", {}).get("error", "")
+            out.append(FieldError("body", f"malformed JSON ({pos})" if pos else "malformed JSON"))
+            continue
+        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        out.append(FieldError(".".join(loc) or "body", msg))
+    return out
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Make every error an RFC 9457 problem: ours, validation errors, HTTP errors, and anything else
-    (500 without a stack trace)."""
+    """Make every error an RFC 9457 problem (a GeoReport error list under /open311): ours, validation
+    errors, HTTP errors, database constraint and range errors, and anything else (500 without a
+    stack trace)."""
 
     @app.exception_handler(ZhizhiError)
     async def _zhizhi(request: Request, exc: ZhizhiError) -> JSONResponse:
@@ -98,10 +118,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errs = []
-        for e in exc.errors():
-            loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
-            errs.append(FieldError(".".join(loc) or "body", str(e.get("msg", "invalid"))))
+        errs = _field_errors(exc.errors())
         detail = "; ".join(f"{fe.field}: {fe.reason}" for fe in errs) or "invalid request"
         return _problem(InvalidInput(detail, errs), request)
 
@@ -111,11 +128,32 @@ def install_problem_handlers(app: FastAPI) -> None:
         err = ZhizhiError(str(exc.detail), status=exc.status_code, title=titles.get(exc.status_code, "Error"))
         return _problem(err, request)
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        err = ZhizhiError(
+            "the change conflicts with data stored meanwhile (a duplicate or a removed "
+            "reference); reload and try again",
+            status=409,
+            title="Conflict",
+        )
+        return _problem(err, request)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        return _problem(InvalidInput("a number or date in the request is out of range"), request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        return _problem(InvalidInput("a value in the request is out of range for its field"), request)
+
     @app.exception_handler(Exception)
     async def _any(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - last resort
-        import logging
-
-        logging.getLogger("zhizhi").exception("unhandled error on %s", request.url.path)
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(exc, StatementError) and isinstance(getattr(exc, "orig", None) or cause, OverflowError):
+            return _problem(InvalidInput("a number or date in the request is out of range"), request)
+        logging.getLogger("zhizhi").error(
+            "unhandled %s on %s", type(exc).__name__, request.url.path, exc_info=exc
+        )
         err = ZhizhiError("internal error; it has been logged", status=500, title="Internal error")
         return _problem(err, request)
 
@@ -127,3 +165,88 @@ def problem_response(status: int, detail: str, **extra: Any) -> JSONResponse:
         status_code=status,
         media_type=PROBLEM,
     )
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``limit`` bytes with 413, whether the client
+    declares a Content-Length or streams a chunked body (counted as it arrives)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _send_413(scope, send, self.limit)
+            return
+        seen = 0
+        too_big = False
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen, too_big
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    too_big = True
+                    raise _TooLarge()
+            return message
+
+        started = False
+        replaced = False
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            # the app may catch the overflow while reading the body and answer 400: answer 413 instead
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                if too_big:
+                    replaced = True
+                    await _send_413(scope, send, self.limit)
+                    return
+            if replaced:
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded_send)
+        except Exception:
+            if too_big and not started:
+                await _send_413(scope, send, self.limit)
+            elif not too_big:
+                raise
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_413(scope: dict[str, Any], send: Any, limit: int) -> None:
+    path = scope.get("path", "")
+    detail = f"request body larger than {limit} bytes"
+    if path.startswith("/open311/"):
+        body = json.dumps([{"code": 413, "description": detail}]).encode()
+        ctype = b"application/json"
+    else:
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Content too large",
+                "status": 413,
+                "detail": detail,
+                "instance": path,
+            }
+        ).encode()
+        ctype = PROBLEM.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FsPath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +32,26 @@ from zhizhi.event.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
+MAX_ID = 2**31 - 1  # event.id is INTEGER (32-bit on PostgreSQL)
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="event id")]
+NODES = tuple(n.value for n in rules.Node)
+
 ATTACHMENT_TYPES = {"image/jpeg", "image/png", "image/webp", "application/pdf", "video/mp4"}
+
+
+def _looks_like(ctype: str, data: bytes) -> bool:
+    """Whether ``data`` starts with the magic bytes of ``ctype`` (the declared type is not trusted)."""
+    if ctype == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff")
+    if ctype == "image/png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if ctype == "image/webp":
+        return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if ctype == "application/pdf":
+        return data.startswith(b"%PDF-")
+    if ctype == "video/mp4":
+        return data[4:8] == b"ftyp"
+    return False
 
 
 @router.get("/categories")
@@ -61,7 +80,7 @@ async def create_event(
 
 @router.get("/events", response_model=EventPage)
 def list_events(
-    node: str | None = None,
+    node: str | None = Query(None, description=f"one of {', '.join(NODES)}"),
     category_code: str | None = None,
     town_code: str | None = None,
     grid_code: str | None = None,
@@ -69,13 +88,16 @@ def list_events(
     overdue: bool | None = None,
     supervised: bool | None = None,
     source: str | None = None,
-    q: str | None = None,
+    q: str | None = Query(None, max_length=100, description="text in the title"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10**9),
     session: Session = Depends(get_session),
     actor: Actor = Depends(current_actor),
 ) -> EventPage:
     """Events in the caller's scope, newest first, with filters."""
+    if node is not None and node not in NODES:
+        why = f'unknown node "{node}"; one of {", ".join(NODES)}'
+        raise InvalidInput(why, [FieldError("node", why)])
     f = service.EventFilter(
         node, category_code, town_code, grid_code, unit_code, overdue, supervised, source, q
     )
@@ -85,7 +107,7 @@ def list_events(
 
 @router.get("/events/{event_id}", response_model=EventDetail)
 def get_event(
-    event_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+    event_id: EventId, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
 ) -> EventDetail:
     """One event with its timeline, allowed actions, attachments, 督办 and tasks."""
     return service.detail(session, actor, service.get_event(session, actor, event_id))
@@ -93,7 +115,7 @@ def get_event(
 
 @router.post("/events/{event_id}/transitions", response_model=EventDetail)
 def move(
-    event_id: int,
+    event_id: EventId,
     data: TransitionIn,
     session: Session = Depends(get_session),
     actor: Actor = Depends(current_actor),
@@ -108,7 +130,7 @@ def move(
 
 @router.post("/events/{event_id}/attachments", status_code=201)
 async def attach(
-    event_id: int,
+    event_id: EventId,
     file: UploadFile = File(...),
     kind: str = Form("before"),
     session: Session = Depends(get_session),
@@ -129,13 +151,16 @@ async def attach(
     data = await file.read()
     if not data:
         raise InvalidInput("the file is empty", [FieldError("file", "empty")])
+    if not _looks_like(ctype, data):
+        why = f'the file\'s content is not {ctype} (declared type and content differ)'
+        raise InvalidInput(why, [FieldError("file", why)])
     digest = hashlib.sha256(data).hexdigest()
-    folder = Path(get_settings().data_dir) / "attachments" / digest[:2]
+    folder = FsPath(get_settings().data_dir) / "attachments" / digest[:2]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / digest
     if not path.exists():
         path.write_bytes(data)
-    name = Path(file.filename or "file").name[:200]
+    name = FsPath(file.filename or "file").name[:200]
     a = Attachment(
         event_id=ev.id,
         kind=kind,
@@ -160,8 +185,8 @@ async def attach(
 
 @router.post("/events/{event_id}/merge", response_model=EventRead)
 def merge(
-    event_id: int,
-    parent_id: int = Query(..., description="event to merge into"),
+    event_id: EventId,
+    parent_id: int = Query(..., ge=1, le=MAX_ID, description="event to merge into"),
     session: Session = Depends(get_session),
     actor: Actor = Depends(current_actor),
 ) -> EventRead:
@@ -171,7 +196,10 @@ def merge(
 
 @router.post("/events/{event_id}/preplans/{code}", status_code=201)
 def start_preplan(
-    event_id: int, code: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+    event_id: EventId,
+    code: str,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
 ) -> dict[str, Any]:
     """Start a pre-plan (预案) on an event: creates one task per unit."""
     tasks = service.start_preplan(session, actor, event_id, code)
@@ -187,7 +215,7 @@ def start_preplan(
 
 @router.post("/tasks/{task_id}/done")
 def task_done(
-    task_id: int,
+    task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     comment: str = "",
     session: Session = Depends(get_session),
     actor: Actor = Depends(current_actor),
@@ -209,7 +237,7 @@ def preplans(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
 
 @router.post("/supervisions/{supervision_id}/reply")
 def reply(
-    supervision_id: int,
+    supervision_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     data: SupervisionIn,
     session: Session = Depends(get_session),
     actor: Actor = Depends(current_actor),
@@ -255,7 +283,9 @@ def add_rule(
 
 @router.delete("/routing-rules/{rule_id}", status_code=204)
 def delete_rule(
-    rule_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+    rule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
 ) -> Response:
     """Delete a 权属配置 rule."""
     _must_configure(actor)

@@ -3,14 +3,28 @@
 Columns (CSV header or JSON keys) are the fields of :class:`~zhizhi.event.schemas.EventCreate`:
 ``category_code, title`` (required), ``description, lon, lat, crs (wgs84|gcj02), address, grid_code,
 village_code, town_code, urgency, reporter_name, reporter_phone, reporter_ref, external_id,
-reported_at (ISO 8601; naive = Asia/Shanghai), source`` (default ``hotline_import``).
+reported_at (ISO 8601; naive = Asia/Shanghai), source`` (default ``hotline_import``). A column (or
+key) named ``error`` is ignored: it is where a reject file puts the reasons (below).
 
 An empty cell (or JSON null) means "not given". A bad row is one that fails validation, has an
-unknown category or area, lies outside the loaded districts, is dated in the future, repeats a
-``(source, external_id)`` of an earlier row or an existing event, or cannot be read at all (invalid
-JSON line, more CSV values than columns). One transaction: with any bad row nothing is written and
-every bad row is reported (line, column, reason). With ``skip_invalid`` the good rows are imported
-and the bad ones written to a reject file (JSONL: line, errors, the row as read).
+unknown category or area, lies outside the loaded districts, is dated in the future or before
+2000-01-01, repeats a ``(source, external_id)`` of an earlier row or an existing event, or cannot
+be read at all (invalid JSON line, more CSV values than columns). One transaction: with any bad row
+nothing is written and every bad row is reported (line, column, reason).
+
+Reject file (退回文件). With ``skip_invalid`` the good rows are imported and the bad ones written to
+a reject file in the input's own format, so that a clerk can fix the rows and import the reject
+file as it is (its ``error`` column is ignored):
+
+* CSV input: a CSV (UTF-8 with BOM, which spreadsheet programs recognise) with the input's header
+  preceded by an ``error`` column, then every bad row with its cells as read and, in ``error``,
+  its reasons (``line 3, column lon: …; …``, lines of the input file). A row with more values
+  than columns keeps all of them (delete the extra ones).
+* JSONL input: every bad object as read, with an ``"error"`` key first; lines that were not a
+  JSON object at all come last, copied as they were (their reasons are in the import summary).
+
+The reject file is ``<input stem>.rejects<input suffix>`` beside the input unless given; it may
+not be the input file itself nor a directory (:func:`reject_path_problem`).
 Rows are validated, placed (vectorised point-in-polygon) and routed first, then inserted with
 executemany; each event gets its ``report`` timeline row.
 """
@@ -22,7 +36,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +57,11 @@ from zhizhi.org import service as org
 from zhizhi.org.models import OrgUnit
 
 FIELDS = set(EventCreate.model_fields)
+ERROR_COLUMN = "error"
+"""The column (CSV) or key (JSONL) of a reject file that holds a row's reasons; import ignores it."""
+EARLIEST = datetime(2000, 1, 1, tzinfo=ztime.LOCAL_TZ)
+"""Rows reported before this instant (2000-01-01 北京时间) are bad: no such records exist, and year-1
+dates would overflow the UTC conversion."""
 Progress = Callable[[int, int], None]
 # Core tables: a bulk INSERT through them skips the ORM's per-row bookkeeping (~8 µs a row).
 EVENT: Table = Event.metadata.tables[Event.__tablename__]
@@ -69,10 +88,20 @@ class ImportResult:
 @dataclass(frozen=True)
 class BadLine:
     """A line that could not be read as a row at all (invalid JSON, not an object, too many CSV
-    values): its raw ``text`` and the ``error``."""
+    values): its raw ``text``, the ``error`` and, for CSV, the ``values`` as read."""
 
     text: str
     error: FieldError
+    values: tuple[str, ...] = ()
+
+
+@dataclass
+class SourceFormat:
+    """What :func:`read_rows` found: ``kind`` "csv" or "jsonl" and, for CSV, the ``header`` as
+    written (stripped names, blank ones kept) without the ``error`` column."""
+
+    kind: str = "csv"
+    header: list[str] = field(default_factory=list)
 
 
 def _decode(path: Path) -> str:
@@ -95,20 +124,24 @@ def _given(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None and not (isinstance(v, str) and not v.strip())}
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
+def read_rows(path: Path, fmt: SourceFormat | None = None) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
     """Yield ``(line_number, row)`` from a CSV (UTF-8, optional BOM) or JSONL file.
 
     The kind is taken from the content: a first non-blank character ``{`` means JSONL. Line numbers
     are 1-based physical lines of the file (a CSV record spanning lines is numbered by its first
-    line; blank lines are skipped but counted). A line that cannot be read as a row is yielded as a
-    :class:`BadLine`. Raises InvalidInput naming the file (and line) when the file as a whole
-    cannot be read: unreadable, not UTF-8, empty, a JSON array, CSV header problems (unknown,
-    duplicate or missing required columns) or malformed CSV quoting."""
+    line; blank lines are skipped but counted). The ``error`` column or key (:data:`ERROR_COLUMN`)
+    is dropped. A line that cannot be read as a row is yielded as a :class:`BadLine`. ``fmt``, if
+    given, is filled with the kind and CSV header once they are known. Raises InvalidInput naming
+    the file (and line) when the file as a whole cannot be read: unreadable, not UTF-8, empty, a
+    JSON array, CSV header problems (unknown, duplicate or missing required columns) or malformed
+    CSV quoting."""
     text = _decode(path)
+    fmt = fmt if fmt is not None else SourceFormat()
     first = text.lstrip()[0]
     if first == "[":
         raise InvalidInput(f"{path}: a JSON array; write one JSON object per line (JSONL) instead")
     if first == "{":
+        fmt.kind = "jsonl"
         # split on \n only: U+2028 and friends are legal inside JSON strings (str.splitlines breaks them)
         for i, line in enumerate(text.split("\n"), start=1):
             line = line.rstrip("\r")
@@ -124,6 +157,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
                 why = "each line must be a JSON object"
                 yield i, BadLine(line, FieldError("json", why, line=i, column="json"))
                 continue
+            obj.pop(ERROR_COLUMN, None)
             yield i, obj
         return
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -133,7 +167,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
         while not header:
             header = [h.strip() for h in next(reader)]
         hline = last_end = reader.line_num
-        unknown = [h for h in header if h and h not in FIELDS]
+        unknown = [h for h in header if h and h not in FIELDS and h != ERROR_COLUMN]
         if unknown:
             raise InvalidInput(f'{path}: line {hline}: unknown column(s) {", ".join(unknown)}; '
                                f'known: {", ".join(sorted(FIELDS))}',
@@ -146,20 +180,47 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
             if missing not in header:
                 raise InvalidInput(f'{path}: line {hline}: required column "{missing}" is missing', [
                     FieldError(missing, "required column missing", line=hline, column=missing)])
+        fmt.header = [h for h in header if h != ERROR_COLUMN]
+        keep = [h != ERROR_COLUMN for h in header]
         for values in reader:
             last_end = reader.line_num
             if not values:
                 continue
             i = reader.line_num - sum(v.count("\n") for v in values)
             if len(values) > len(header):
+                own = tuple(v for v, k in zip(values, keep + [True] * len(values), strict=False) if k)
                 yield i, BadLine(",".join(values), FieldError(
-                    "row", f"{len(values)} values for {len(header)} columns", line=i, column="row"))
+                    "row", f"{len(values)} values for {len(header)} columns", line=i, column="row"), own)
                 continue
-            yield i, {h: v for h, v in zip(header, values, strict=False) if h}
+            yield i, {h: v for h, v in zip(header, values, strict=False) if h and h != ERROR_COLUMN}
     except StopIteration:
         return
     except csv.Error as e:
         raise InvalidInput(f"{path}: line {last_end + 1}: malformed CSV ({e})") from None
+
+
+def reject_path_problem(path: Path, reject_path: Path) -> str | None:
+    """Why ``reject_path`` cannot take the rejects of importing ``path``, or None if it can.
+
+    Refused: the input file itself (same resolved path, or the same file through a link), which
+    the rejects would overwrite, and an existing directory."""
+    if reject_path.is_dir():
+        return "is a directory; give a file name"
+    same = reject_path.resolve() == path.resolve()
+    if not same and reject_path.exists() and path.exists():
+        try:
+            same = reject_path.samefile(path)
+        except OSError:
+            same = False
+    if same:
+        return "is the input file; the rejects would overwrite it, give another name"
+    return None
+
+
+def default_reject_path(path: Path, kind: str) -> Path:
+    """``<stem>.rejects<suffix>`` beside ``path`` (suffix ``.csv``/``.jsonl`` by ``kind`` if none)."""
+    suffix = path.suffix or (".jsonl" if kind == "jsonl" else ".csv")
+    return path.with_name(f"{path.stem}.rejects{suffix}")
 
 
 def import_file(session: Session, path: Path, district6: str, skip_invalid: bool = False,
@@ -168,13 +229,21 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
     """Validate, place, route and insert every row of ``path`` (see module docstring).
 
     Empty cells and JSON nulls count as not given. Besides field errors, a row is bad when its
-    category is unknown, it cannot be placed, its ``reported_at`` is in the future, or its
-    ``(source, external_id)`` repeats an earlier row or an existing event. Raises InvalidInput
-    listing every bad row (line, column, reason; sorted by line) when any row is bad and
-    ``skip_invalid`` is false; nothing is written then."""
+    category is unknown, it cannot be placed, its ``reported_at`` is in the future or before
+    :data:`EARLIEST`, or its ``(source, external_id)`` repeats an earlier row or an existing event.
+    Raises InvalidInput listing every bad row (line, column, reason; sorted by line) when any row is
+    bad and ``skip_invalid`` is false; nothing is written then. With ``skip_invalid`` the bad rows
+    go to ``reject_path`` (default :func:`default_reject_path`) in the input's format (module
+    docstring); InvalidInput if it is the input file or a directory, or cannot be written (nothing
+    is imported then)."""
+    if reject_path is not None:
+        why = reject_path_problem(path, reject_path)
+        if why:
+            raise InvalidInput(f"reject file {reject_path}: {why}")
     res = ImportResult(file=str(path))
+    fmt = SourceFormat()
     good: list[tuple[int, EventCreate]] = []
-    bad_lines: dict[int, Any] = {}
+    bad_lines: dict[int, dict[str, Any] | BadLine] = {}  # line -> the row as read
     originals: dict[int, dict[str, Any]] = {}
     cat = service.catalogue()
     latest = ztime.utcnow() + timedelta(minutes=5)
@@ -184,13 +253,13 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
         res.errors.append(FieldError(col, reason, line=line, column=col))
         bad_lines[line] = row
 
-    for line, row in read_rows(path):
+    for line, raw in read_rows(path, fmt):
         res.rows += 1
-        if isinstance(row, BadLine):
-            res.errors.append(row.error)
-            bad_lines[line] = row.text
+        if isinstance(raw, BadLine):
+            res.errors.append(raw.error)
+            bad_lines[line] = raw
             continue
-        row = _given(row)
+        row = _given(raw)
         row.setdefault("source", default_source)
         try:
             data = EventCreate.model_validate(row)
@@ -198,23 +267,31 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
             for err in e.errors():
                 col = ".".join(str(p) for p in err["loc"]) or "row"
                 res.errors.append(FieldError(col, err["msg"], line=line, column=col))
-            bad_lines[line] = row
+            bad_lines[line] = raw
             continue
         try:
             cat.leaf(data.category_code)
         except CatalogueError as e:
-            bad(line, row, "category_code", str(e))
+            bad(line, raw, "category_code", str(e))
             continue
-        if data.reported_at is not None and ztime.to_utc(data.reported_at) > latest:
-            bad(line, row, "reported_at", "in the future")
-            continue
+        if data.reported_at is not None:
+            # compare aware times without converting: year 1 or 9999 would overflow to_utc
+            at = data.reported_at
+            if at.tzinfo is None or at.utcoffset() is None:
+                at = at.replace(tzinfo=ztime.LOCAL_TZ)
+            if at > latest:
+                bad(line, raw, "reported_at", "in the future")
+                continue
+            if at < EARLIEST:
+                bad(line, raw, "reported_at", "before 2000-01-01")
+                continue
         if data.external_id:
             key = (data.source, data.external_id)
             if key in seen_ext:
-                bad(line, row, "external_id", f'"{data.external_id}" repeats line {seen_ext[key]}')
+                bad(line, raw, "external_id", f'"{data.external_id}" repeats line {seen_ext[key]}')
                 continue
             seen_ext[key] = line
-        originals[line] = row
+        originals[line] = raw
         good.append((line, data))
     good = _drop_existing(session, good, originals, bad)
     placed = _place(session, good, res, bad_lines, originals)
@@ -225,15 +302,9 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
         raise InvalidInput(f"{path}: {n} bad row(s), nothing imported; first: line {first.line}, "
                            f"column {first.column}: {first.reason}", res.errors)
     if bad_lines:
-        reject_path = reject_path or path.with_name(path.stem + ".rejects.jsonl")
-        by_line: dict[int, list[str]] = {}
-        for fe in res.errors:
-            by_line.setdefault(fe.line or 0, []).append(f"{fe.column}: {fe.reason}")
+        reject_path = reject_path or default_reject_path(path, fmt.kind)
         try:
-            with reject_path.open("w", encoding="utf-8") as fh:
-                for line, row in sorted(bad_lines.items()):
-                    fh.write(json.dumps({"line": line, "errors": by_line.get(line, []), "row": row},
-                                        ensure_ascii=False, default=str) + "\n")
+            write_rejects(reject_path, fmt, bad_lines, res.errors)
         except OSError as e:
             raise InvalidInput(f"{reject_path}: cannot write the reject file ({e.strerror}); "
                                "nothing imported") from None
@@ -241,6 +312,36 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
     res.event_ids = insert_events(session, placed, district6, progress)
     res.imported = len(res.event_ids)
     return res
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+def write_rejects(reject_path: Path, fmt: SourceFormat, bad_lines: dict[int, dict[str, Any] | BadLine],
+                  errors: list[FieldError]) -> None:
+    """Write the bad rows to ``reject_path`` in the input's format (see module docstring): rows as
+    read, each with its reasons in the ``error`` column or key. Raises OSError if it cannot."""
+    why: dict[int, list[str]] = {}
+    for fe in errors:
+        why.setdefault(fe.line or 0, []).append(_one_line(str(fe)))
+    if fmt.kind == "jsonl":
+        # objects first: a reject file that starts with a non-object line would not read as JSONL
+        order = sorted(bad_lines.items(), key=lambda kv: (isinstance(kv[1], BadLine), kv[0]))
+        with reject_path.open("w", encoding="utf-8", newline="\n") as fh:
+            for line, row in order:
+                if isinstance(row, BadLine):
+                    fh.write(row.text + "\n")
+                else:
+                    obj = {ERROR_COLUMN: "; ".join(why.get(line, [])), **row}
+                    fh.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        return
+    with reject_path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow([ERROR_COLUMN, *fmt.header])
+        for line, row in sorted(bad_lines.items()):
+            values = list(row.values) if isinstance(row, BadLine) else [row.get(h, "") for h in fmt.header]
+            w.writerow(["; ".join(why.get(line, [])), *values])
 
 
 def _drop_existing(session: Session, good: list[tuple[int, EventCreate]],
@@ -374,7 +475,8 @@ def insert_events(session: Session, placed: list[tuple[EventCreate, dict[str, An
                 "grid_code": area["grid_code"], "reporter_ref": d.reporter_ref,
                 "reporter_name": d.reporter_name,
                 "reporter_phone": d.reporter_phone, "urgency": d.urgency or cat.leaf(d.category_code).urgency,
-                "node": Node.REPORTED.value, "unit_code": unit, "dispatch_mode": mode, "reported_at": at,
+                "node": Node.REPORTED.value, "suggested_unit_code": unit, "dispatch_mode": mode,
+                "reported_at": at,
                 "node_seq": 1, "node_entered_at": at, "node_limit": f"{float(amount):g} {clock}",
                 "node_deadline": ztime.deadline(at, float(amount), clock), "is_drill": d.is_drill,
                 "version": 1, "colour": "green",

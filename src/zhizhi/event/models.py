@@ -26,6 +26,8 @@ TS = UTCDateTime()
 class Event(Base):
     """One event (事件) on the closed loop (闭环).
 
+    ``unit_code`` is the unit the event is assigned to (set by 派遣, cleared by 回退);
+    ``suggested_unit_code`` is what the 权属配置 routing proposed when it was reported.
     The row holds the current node (环节) and the facts the KPIs need (timestamps of each first
     passage, on-time flags, counters); the full history is in :class:`EventStep`. ``version`` is an
     optimistic-lock counter: two actors moving the same event at once, one wins, the other gets 409.
@@ -63,6 +65,7 @@ class Event(Base):
     urgency: Mapped[str] = mapped_column(String(8), default="normal")
     node: Mapped[str] = mapped_column(String(16), index=True)
     unit_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    suggested_unit_code: Mapped[str | None] = mapped_column(String(40))
     dispatch_mode: Mapped[str | None] = mapped_column(String(12))
     reported_at: Mapped[datetime] = mapped_column(TS, index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(TS)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from zhizhi.core import time as ztime
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+EARLIEST = datetime(2000, 1, 1, tzinfo=ztime.LOCAL_TZ)
+
+
+def no_control_chars(v: str | None) -> str | None:
+    """Refuse C0 control characters (NUL etc.; tab, newline and CR are fine): they break XML and
+    some databases."""
+    if v is not None and _CONTROL.search(v):
+        raise ValueError("contains a control character (e.g. NUL); remove it")
+    return v
+
 
 SOURCES = ("grid_app", "web", "open311", "hotline_import", "sensor", "satellite")
 Source = Literal["grid_app", "web", "open311", "hotline_import", "sensor", "satellite"]
@@ -16,7 +31,7 @@ class EventCreate(BaseModel):
     """A new report. Give ``lon``/``lat`` (WGS-84 unless ``crs`` is ``gcj02``) or an area code
     (``grid_code``, ``village_code`` or ``town_code``) of a loaded district."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     source: Source = "web"
     category_code: str = Field(min_length=1, max_length=8)
@@ -37,6 +52,30 @@ class EventCreate(BaseModel):
     reported_at: datetime | None = None
     is_drill: bool = False
 
+    @field_validator("title", "description", "address", "reporter_name", "reporter_ref", "external_id",
+                     "category_code")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        return no_control_chars(v)
+
+    @field_validator("lon", "lat", mode="before")
+    @classmethod
+    def _not_bool(cls, v: object) -> object:
+        if isinstance(v, bool):
+            raise ValueError("must be a number in decimal degrees, not true/false")
+        return v
+
+    @field_validator("reported_at")
+    @classmethod
+    def _when(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return v
+        if v.year < 2000:
+            raise ValueError("must be on or after 2000-01-01")
+        if ztime.to_utc(v) > ztime.utcnow() + timedelta(minutes=5):
+            raise ValueError("in the future")
+        return v
+
     @field_validator("reporter_phone")
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
@@ -53,7 +92,7 @@ class TransitionIn(BaseModel):
     verify_pass, verify_fail, close, evaluate, reopen, park, unpark, request_extension,
     approve_extension, deny_extension, supervise, remind) and what that action needs."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     action: str = Field(min_length=1, max_length=24)
     comment: str = Field(default="", max_length=5000)
@@ -63,7 +102,14 @@ class TransitionIn(BaseModel):
         default=None, gt=0, le=1000, description="延期: extra time in the node limit's own unit"
     )
     kind: Literal["leader", "key"] | None = Field(default=None, description="督办 kind when supervising")
-    expected_version: int | None = Field(default=None, ge=1, description="optimistic lock: 409 if changed")
+    expected_version: int | None = Field(
+        default=None, ge=1, le=2**31, description="optimistic lock: 409 if changed"
+    )
+
+    @field_validator("comment")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return no_control_chars(v) or ""
 
 
 class StepRead(BaseModel):
@@ -110,6 +156,7 @@ class EventRead(BaseModel):
     urgency: str
     node: str
     unit_code: str | None
+    suggested_unit_code: str | None
     dispatch_mode: str | None
     reported_at: datetime
     closed_at: datetime | None
@@ -149,11 +196,11 @@ class EventPage(BaseModel):
 class RoutingRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    category_code: str | None = None
-    area_code: str | None = None
-    unit_code: str = Field(min_length=1)
-    priority: int = 0
-    note: str = ""
+    category_code: str | None = Field(default=None, max_length=8)
+    area_code: str | None = Field(default=None, max_length=16)
+    unit_code: str = Field(min_length=1, max_length=40)
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    note: str = Field(default="", max_length=200)
 
 
 class RoutingRuleRead(RoutingRuleIn):
@@ -168,3 +215,8 @@ class SupervisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reply: str = Field(min_length=1, max_length=5000)
+
+    @field_validator("reply")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return no_control_chars(v) or ""

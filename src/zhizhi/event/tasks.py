@@ -10,8 +10,8 @@ A node the event has already left is not judged afterwards: its lateness is on t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
+from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.event import rules
 from zhizhi.event.models import Event, EventStep, JobRun, Supervision
 from zhizhi.event.service import _parse_limit
@@ -53,7 +54,8 @@ RETRIES = 3
 """Attempts per batch when users move events while the sweep runs (optimistic-lock conflicts)."""
 
 
-def sweep(session: Session, as_of: datetime | None = None, batch: int = 5000) -> dict[str, Any]:
+def sweep(session: Session, as_of: datetime | None = None, batch: int = 1000,
+          between_batches: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run the SLA sweep as of ``as_of`` (UTC, default now) over all open events with a deadline.
 
     Returns counts ``{"checked", "due_soon", "overdue", "reminded", "supervised", "escalated"}`` and
@@ -65,9 +67,18 @@ def sweep(session: Session, as_of: datetime | None = None, batch: int = 5000) ->
     Each batch of ``batch`` events is written inside a SAVEPOINT; when a user moved one of them
     between the sweep reading and writing it (the optimistic lock refuses the write), the batch is
     read again and redone, up to :data:`RETRIES` times, so it is judged at its new node.
-    Raises StaleDataError only if a batch keeps conflicting.
+    ``between_batches`` is called after each batch (the server commits there and lets other writers
+    in, so a long sweep never holds SQLite's write lock for more than one batch).
+    Raises InvalidInput for an ``as_of`` in the future or before 2000 (it would write made-up
+    times into live data); StaleDataError only if a batch keeps conflicting.
     """
-    now = ztime.to_utc(as_of) if as_of else ztime.utcnow()
+    real_now = ztime.utcnow()
+    now = ztime.to_utc(as_of) if as_of else real_now
+    if now > real_now + timedelta(minutes=1):
+        raise InvalidInput("the sweep judges deadlines up to now; as_of cannot be in the future",
+                           [FieldError("as_of", "in the future")])
+    if now.year < 2000:
+        raise InvalidInput("as_of must be on or after 2000-01-01", [FieldError("as_of", "too early")])
     frac = get_settings().due_soon_fraction
     run = JobRun(job="sla_sweep", started_at=ztime.utcnow(), as_of=now, status="running", counts={})
     session.add(run)
@@ -97,6 +108,8 @@ def sweep(session: Session, as_of: datetime | None = None, batch: int = 5000) ->
         last_id = evs[-1].id
         for k in COUNT_KEYS:
             counts[k] += got[k]
+        if between_batches is not None:
+            between_batches()
     run.status = "ok"
     run.finished_at = ztime.utcnow()
     run.counts = counts

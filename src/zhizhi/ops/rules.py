@@ -136,6 +136,8 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     if not m:
         raise ValueError(f'period "{period}" must be YYYY, YYYY-MM or YYYY-Qn (e.g. 2026-11, 2026-Q4)')
     y = int(m.group(1))
+    if not 2000 <= y <= 2100:
+        raise ValueError(f'period "{period}": year must be between 2000 and 2100')
     if m.group(2):
         mo = int(m.group(2))
         if not 1 <= mo <= 12:

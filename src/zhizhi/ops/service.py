@@ -23,7 +23,7 @@ from zhizhi.event.rules import Node
 from zhizhi.ops import rules
 from zhizhi.org.models import OrgUnit
 
-DIMENSIONS = ("town", "village", "grid", "department", "board", "unit")
+DIMENSIONS = ("town", "village", "grid", "department", "board", "post", "unit")
 
 
 @lru_cache
@@ -102,7 +102,7 @@ def kpis(
     )
     q = select(key.label("code"), *_count_columns()).where(*conds).group_by(key)
     names: dict[str, tuple[str, str]] = {}
-    level_filter = {"department": {"department"}, "board": {"board", "post"}}.get(by)
+    level_filter = {"department": {"department"}, "board": {"board"}, "post": {"post"}}.get(by)
     rows_out = []
     result = session.execute(q).mappings().all()
     codes = [r["code"] for r in result if r["code"] is not None]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,8 +22,9 @@ from typing import Any
 
 import shapely
 import yaml
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -401,6 +404,9 @@ class Locator:
             if not self.district_geoms:
                 return Place(None, None, None, None, float("inf"), None)
             code, dist = self.levels["district"].nearest(lon, lat)
+            if dist > 50_000:  # far away the local projection is off: measure on the sphere
+                near, _ = nearest_points(self.district_geoms[code], Point(lon, lat))
+                dist = _great_circle_m(lon, lat, near.x, near.y)
             return Place(None, None, None, None, dist, self.parent[code][0])
         grid = at("grid")
         village = at("village")
@@ -408,7 +414,8 @@ class Locator:
         return Place(self.parent[d][0], town, village, grid)
 
 
-_LOCATOR: dict[str, Locator] = {}
+_LOCATOR: dict[str, tuple[float, tuple[object, ...], Locator]] = {}
+LOCATOR_CHECK_S = 30.0
 
 
 def invalidate_locator() -> None:
@@ -417,18 +424,44 @@ def invalidate_locator() -> None:
 
 
 def locator(session: Session) -> Locator:
-    """The cached :class:`Locator` for the database behind ``session``."""
+    """The cached :class:`Locator` for the database behind ``session``.
+
+    Rebuilt when the org's geometry changes: at once after a load or boundary import in this process,
+    and within ``LOCATOR_CHECK_S`` seconds after one made by another process (e.g. ``zhizhi org load``
+    while the server runs), found by a cheap count/max query."""
     key = str(session.get_bind().engine.url)
-    loc = _LOCATOR.get(key)
-    if loc is None:
-        rows = session.execute(
-            select(OrgUnit.code, OrgUnit.level, OrgUnit.district_code, OrgUnit.town_code, OrgUnit.geom).where(
+    now = time.monotonic()
+    hit = _LOCATOR.get(key)
+    if hit is not None and now - hit[0] < LOCATOR_CHECK_S:
+        return hit[2]
+    sig = tuple(
+        session.execute(
+            select(func.count(), func.max(OrgUnit.id)).where(
                 OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"])
             )
-        ).all()
-        loc = Locator([(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[4] is not None])
-        _LOCATOR[key] = loc
+        ).one()
+    )
+    if hit is not None and hit[1] == sig:
+        _LOCATOR[key] = (now, sig, hit[2])
+        return hit[2]
+    rows = session.execute(
+        select(OrgUnit.code, OrgUnit.level, OrgUnit.district_code, OrgUnit.town_code, OrgUnit.geom).where(
+            OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"])
+        )
+    ).all()
+    loc = Locator([(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[4] is not None])
+    _LOCATOR[key] = (now, sig, loc)
     return loc
+
+
+def _great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
 
 
 def get_unit(session: Session, code: str) -> OrgUnit:

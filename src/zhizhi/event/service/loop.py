@@ -22,19 +22,29 @@ from zhizhi.event.rules import Node
 from zhizhi.event.schemas import TransitionIn
 from zhizhi.event.service.common import _enter, _parse_limit
 from zhizhi.event.service.read import get_event
-from zhizhi.event.service.routing import _unit_mode, route
+from zhizhi.event.service.routing import _unit_mode, check_dispatch_target, route, unit_in_town
 from zhizhi.org.models import OrgUnit
 
 # --- transitions -----------------------------------------------------------------------------------
 
 
 def _in_unit_scope(session: Session, actor: Actor, ev: Event) -> bool:
-    """Whether a handler ``actor`` is the responsible unit (or, for town roles, inside its town)."""
+    """Whether ``actor`` may act for the unit the event is assigned to (派遣 target).
+
+    District-center roles always may; a town duty officer for units of their own town (its center,
+    boards, posts, villages and grids); board staff for their board and its posts; everyone else only
+    for their own unit. An event not yet dispatched is assigned to nobody.
+    """
     if actor.role in {"system", "center_duty", "center_chief"}:
         return True
-    if actor.role in {"town_duty", "board_staff"}:
-        return bool(ev.unit_code and ev.town_code == actor.town_code) or ev.unit_code == actor.unit_code
-    return ev.unit_code == actor.unit_code
+    u = ev.unit_code
+    if not u or ev.dispatch_count == 0:
+        return False
+    if actor.role == "town_duty" and actor.town_code:
+        return unit_in_town(u, actor.town_code)
+    if actor.role == "board_staff":
+        return u == actor.unit_code or u.startswith(actor.unit_code + "-")
+    return u == actor.unit_code
 
 
 def transition(
@@ -153,6 +163,7 @@ def _apply(
                 f'unknown unit "{code}" in district {ev.district_code}',
                 [FieldError("unit_code", f'unknown unit "{code}"')],
             )
+        check_dispatch_target(unit, ev.town_code)
         if actor.role in {"town_duty"} and unit.town_code != actor.town_code:
             raise Forbidden(f"a town center dispatches within its town; {code} is not in {actor.town_code}")
         ev.unit_code = code
@@ -212,7 +223,11 @@ def _apply(
         ev.extension_pending = False
         if a == "approve_extension" and req is not None and ev.node_deadline is not None:
             lim = _parse_limit(ev.node_limit)
-            extra = float(data.extra_amount or req.data.get("extra_amount") or 0)
+            asked = float(req.data.get("extra_amount") or 0)
+            extra = float(data.extra_amount or asked)
+            if extra > asked:
+                why = f"cannot grant more than was asked ({asked:g} in the limit's unit)"
+                raise InvalidInput(why, [FieldError("extra_amount", why)])
             if lim:
                 new = ztime.deadline(ev.node_deadline, extra, lim[1])
                 step.data = {
@@ -277,7 +292,7 @@ def reply_supervision(session: Session, actor: Actor, supervision_id: int, reply
     if s is None:
         raise NotFound(f"supervision {supervision_id} not found")
     ev = get_event(session, actor, s.event_id)
-    if not _in_unit_scope(session, actor, ev) and actor.unit_code != s.target_unit_code:
+    if not (_in_unit_scope(session, actor, ev) or actor.unit_code == s.target_unit_code):
         raise Forbidden(f"supervision {supervision_id} is addressed to {s.target_unit_code}")
     if s.replied_at is not None:
         raise Conflict(f"supervision {supervision_id} was already answered")

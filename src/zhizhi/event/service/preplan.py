@@ -63,6 +63,13 @@ def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> l
     plan = session.scalar(select(PrePlan).where(PrePlan.code == code))
     if plan is None:
         raise NotFound(f'unknown pre-plan "{code}"')
+    running = session.scalar(
+        select(EventTask.id).where(
+            EventTask.event_id == ev.id, EventTask.preplan_id == plan.id, EventTask.status == "open"
+        )
+    )
+    if running is not None:
+        raise Conflict(f'pre-plan "{code}" is already running on event {ev.id}')
     if Node(ev.node) not in rules.OPEN_NODES:
         raise Conflict(f"event {ev.id} is at node {ev.node}; a pre-plan needs an open event")
     t = ztime.utcnow()

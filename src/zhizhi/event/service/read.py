@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core.access import Actor, Scope, can_full_view, mask_name, mask_phone, scope_of
@@ -37,25 +37,31 @@ def confidential_codes() -> list[str]:
 def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
     """Restrict an event query to ``actor``'s data scope (core.access.scope_of).
 
-    District roles see the district; town roles their town; grid workers their grid and what they
-    reported; a department what was dispatched to it, once sent to it, or tasked to it by a pre-plan.
+    District roles see the district; town roles their town; grid workers their grid; a department
+    what is or was dispatched to it (派遣, 重办) or tasked to it by a pre-plan; everyone what they
+    reported themselves.
     Confidential categories are further limited to the handling chain: the district center, the
     reporter and the unit the event is assigned to (explicit grants come with accounts, issue 3).
     """
     sc: Scope = scope_of(actor)
     tasked = Event.id.in_(select(EventTask.event_id).where(EventTask.unit_code == actor.unit_code))
+    mine = Event.reporter_id == actor.id if actor.id is not None else false()
     if sc.kind == "district":
         q = q.where(Event.district_code == sc.code)
     elif sc.kind == "town":
-        q = q.where(Event.town_code == sc.code)
+        q = q.where(or_(Event.town_code == sc.code, mine))
     elif sc.kind == "grid":
-        q = q.where(or_(Event.grid_code == sc.code, Event.reporter_id == actor.id))
+        q = q.where(or_(Event.grid_code == sc.code, mine))
     else:
+        sent_to_unit = select(EventStep.event_id).where(
+            EventStep.target_unit_code == sc.code, EventStep.action.in_(("dispatch", "reopen"))
+        )
         q = q.where(
             or_(
                 and_(Event.unit_code == sc.code, Event.dispatch_count > 0),
-                Event.id.in_(select(EventStep.event_id).where(EventStep.target_unit_code == sc.code)),
+                Event.id.in_(sent_to_unit),
                 tasked,
+                mine,
             )
         )
     if actor.role not in CHAIN_ROLES:
@@ -112,7 +118,7 @@ def list_events(
         if val is not None:
             conds.append(col == val)
     if f.q:
-        conds.append(Event.title.contains(f.q))
+        conds.append(Event.title.contains(f.q, autoescape=True))
     if conds:
         q = q.where(and_(*conds))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
@@ -152,7 +158,12 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     return EventDetail(
         **base,
         timeline=[StepRead.model_validate(s) for s in steps],
-        allowed_actions=rules.allowed_actions(ev.node, actor.role),
+        allowed_actions=[
+            a
+            for a in rules.allowed_actions(ev.node, actor.role)
+            if not (a in {"approve_extension", "deny_extension"} and not ev.extension_pending)
+            and not (a == "request_extension" and ev.extension_pending)
+        ],
         attachments=[
             {
                 "id": a.id,

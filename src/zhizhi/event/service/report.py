@@ -121,6 +121,15 @@ def create_event(
             [FieldError("lon/lat", "outside your district")],
         )
     now = ztime.utcnow()
+    district_role = actor is None or actor.role in DISTRICT_ROLES
+    if actor is not None and not district_role:
+        if data.reported_at is not None:
+            why = "only the district center may back-date a report (reported_at); leave it out"
+            raise InvalidInput(why, [FieldError("reported_at", why)])
+        if data.source not in STAFF_SOURCES:
+            allowed = ", ".join(STAFF_SOURCES)
+            why = f'source "{data.source}" is for the district center and imports; use one of {allowed}'
+            raise InvalidInput(why, [FieldError("source", why)])
     reported_at = ztime.to_utc(data.reported_at) if data.reported_at else now
     if reported_at > now + timedelta(minutes=5):
         raise InvalidInput("reported_at is in the future", [FieldError("reported_at", "in the future")])
@@ -129,9 +138,11 @@ def create_event(
             select(Event.id).where(Event.source == data.source, Event.external_id == data.external_id)
         )
         if dup is not None:
+            # say which event only to those who may see every event of the district
+            which = f" as event {dup}" if district_role else ""
             raise Conflict(
-                f'{data.source} report "{data.external_id}" already exists as event {dup}',
-                extra={"event_id": dup},
+                f'{data.source} report "{data.external_id}" already exists{which}',
+                extra={"event_id": dup} if district_role else {},
             )
     ev = Event(
         source=data.source,
@@ -158,11 +169,11 @@ def create_event(
         **area,
     )
     try:
-        ev.unit_code, ev.dispatch_mode = router_for(session, area["district_code"]).route(
+        ev.suggested_unit_code, ev.dispatch_mode = router_for(session, area["district_code"]).route(
             data.category_code, area["town_code"], area["village_code"], area["grid_code"]
         )
     except InvalidInput:
-        ev.unit_code, ev.dispatch_mode = None, None
+        ev.suggested_unit_code, ev.dispatch_mode = None, None
     _enter(ev, Node.REPORTED, reported_at)
     session.add(ev)
     session.flush()
@@ -186,6 +197,10 @@ def create_event(
     if propose_merges and lon is not None and lat is not None:
         _propose_merges(session, ev)
     return ev
+
+
+DISTRICT_ROLES = frozenset({"system", "center_duty", "center_chief"})
+STAFF_SOURCES = ("grid_app", "web")
 
 
 def _propose_merges(session: Session, ev: Event) -> None:

@@ -20,6 +20,32 @@ from zhizhi.org.models import OrgUnit
 # --- routing ---------------------------------------------------------------------------------------
 
 
+TOWN_LEVELS = frozenset({"center", "board", "post", "grid"})
+DISPATCHABLE = frozenset({"department"}) | TOWN_LEVELS
+
+
+def unit_in_town(unit_code: str, town12: str) -> bool:
+    """Whether ``unit_code`` is a unit of town ``town12``: its center, boards and posts
+    (``<town>-…``) or one of its villages/grids (NBS codes share the first 9 digits)."""
+    return unit_code.startswith(town12 + "-") or (unit_code.isdigit() and unit_code[:9] == town12[:9])
+
+
+def check_dispatch_target(unit: OrgUnit, town_code: str | None) -> None:
+    """Refuse (InvalidInput) a unit events cannot be sent to: divisions (district/town/village nodes),
+    the district center itself, or a town-level unit (town center, board, post, grid) of another town
+    than the event's ``town_code``."""
+    ok_level = unit.level == "department" or (unit.level in TOWN_LEVELS and unit.town_code is not None)
+    if not ok_level:
+        why = (
+            f'unit "{unit.code}" ({unit.level}) cannot take events: dispatch to a department, a town center, '
+        )
+        why += "a board, a post or a grid"
+        raise InvalidInput(why, [FieldError("unit_code", why)])
+    if unit.level in TOWN_LEVELS and town_code is not None and unit.town_code != town_code:
+        why = f'unit "{unit.code}" belongs to town {unit.town_code}, the event is in town {town_code}'
+        raise InvalidInput(why, [FieldError("unit_code", why)])
+
+
 def _unit_mode(unit: OrgUnit) -> str:
     return "horizontal" if unit.level == "department" else "vertical"
 
@@ -147,6 +173,14 @@ def add_routing_rule(
         errs.append(
             FieldError("area_code", f'unknown town/village/grid "{area_code}" in district {district6}')
         )
+    if unit is not None and unit.district_code == district6:
+        area_town = None
+        if area_code:
+            area_town = session.scalar(select(OrgUnit.town_code).where(OrgUnit.code == area_code))
+        try:
+            check_dispatch_target(unit, area_town)
+        except InvalidInput as e:
+            errs.extend(e.errors)
     if errs:
         raise InvalidInput("; ".join(f"{e.field}: {e.reason}" for e in errs), errs)
     assert unit is not None
