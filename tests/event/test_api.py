@@ -37,7 +37,8 @@ def test_report_is_placed_routed_and_masked(client: TestClient) -> None:
     assert ev["town_code"] == "500118001000"
     assert ev["village_code"] is not None and ev["village_code"].startswith("500118001")
     assert ev["grid_code"].startswith(ev["village_code"])
-    assert ev["unit_code"] is None and ev["suggested_unit_code"] == "500118-CGJ"  # 暴露垃圾 → 区城市管理局 by the catalogue default
+    # 暴露垃圾 → 区城市管理局 by the catalogue default; assigned only when dispatched
+    assert ev["unit_code"] is None and ev["suggested_unit_code"] == "500118-CGJ"
     assert ev["reporter_phone"] == "138****5678"
     assert ev["node_limit"] == "0.5 continuous"
 

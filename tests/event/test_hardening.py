@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-
 from tests.conftest import as_user
 from tests.event.test_api import CGJ, DUTY, LAT, LON, move, report
+
 from zhizhi.event import tasks
 
 TOWN = "500118001000"
@@ -58,19 +58,29 @@ def test_dispatch_only_to_units_that_take_events(client: TestClient) -> None:
     ev = report(client)
     for a in ("accept", "register"):
         move(client, ev["id"], DUTY, a)
-    for bad, needle in (("500118000000", "cannot take events"), (TOWN, "cannot take events"),
-                        ("500118-CYZX", "cannot take events"), ("500118002000-ZHZX", "belongs to town")):
+    for bad, needle in (
+        ("500118000000", "cannot take events"),
+        (TOWN, "cannot take events"),
+        ("500118-CYZX", "cannot take events"),
+        ("500118002000-ZHZX", "belongs to town"),
+    ):
         r = move(client, ev["id"], DUTY, "dispatch", unit_code=bad)
         assert r.status_code == 422 and needle in r.json()["detail"], (bad, r.text)
-    r = client.post("/api/v1/routing-rules", json={"category_code": "0101", "unit_code": "500118000000"},
-                    headers=as_user("500118.chief"))
+    r = client.post(
+        "/api/v1/routing-rules",
+        json={"category_code": "0101", "unit_code": "500118000000"},
+        headers=as_user("500118.chief"),
+    )
     assert r.status_code == 422 and "cannot take events" in r.json()["detail"]
 
 
 def test_staff_see_their_own_reports_wherever_they_are(client: TestClient) -> None:
     other_town = as_user("500118002000.duty")
-    r = client.post("/api/v1/events", json={"category_code": "0101", "title": "外镇所见",
-                                            "lon": LON, "lat": LAT}, headers=other_town)
+    r = client.post(
+        "/api/v1/events",
+        json={"category_code": "0101", "title": "外镇所见", "lon": LON, "lat": LAT},
+        headers=other_town,
+    )
     assert r.status_code == 201
     assert client.get(f"/api/v1/events/{r.json()['id']}", headers=other_town).status_code == 200
 
@@ -82,15 +92,25 @@ def test_only_the_district_center_back_dates_or_claims_machine_sources(client: T
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reported_at"
     r = client.post("/api/v1/events", json={**body, "source": "satellite"}, headers=town)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "source"
-    assert client.post("/api/v1/events", json={**body, "reported_at": "2019-11-05T10:00:00"},
-                       headers=DUTY).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/events", json={**body, "reported_at": "2019-11-05T10:00:00"}, headers=DUTY
+        ).status_code
+        == 201
+    )
 
 
 def test_duplicate_external_id_does_not_reveal_the_event_to_others(client: TestClient) -> None:
     grid = report(client)["grid_code"]
     worker = as_user(f"{grid}.worker")
-    body = {"category_code": "0101", "title": "x", "lon": LON, "lat": LAT, "external_id": "E-1",
-            "source": "grid_app"}
+    body = {
+        "category_code": "0101",
+        "title": "x",
+        "lon": LON,
+        "lat": LAT,
+        "external_id": "E-1",
+        "source": "grid_app",
+    }
     assert client.post("/api/v1/events", json=body, headers=DUTY).status_code == 201
     r = client.post("/api/v1/events", json=body, headers=worker)
     assert r.status_code == 409 and "as event" not in r.json()["detail"] and "event_id" not in r.json()
@@ -108,14 +128,21 @@ def test_bad_values_are_422_naming_the_field(client: TestClient) -> None:
         r = client.post("/api/v1/events", json=body, headers=DUTY)
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["field"] == field and needle in r.json()["detail"], r.text
-    r = client.post("/api/v1/events", content=b'{"title": ', headers={**DUTY, "content-type": "application/json"})
+    r = client.post(
+        "/api/v1/events", content=b'{"title": ', headers={**DUTY, "content-type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
     assert "malformed JSON" in r.json()["detail"]
 
 
 def test_out_of_range_numbers_in_paths_and_queries_are_422(client: TestClient) -> None:
-    for url in ("/api/v1/events/2147483648", "/api/v1/events?offset=99999999999999999999",
-                "/api/v1/kpis?period=0001", "/api/v1/kpis?period=9999", "/api/v1/events?node=bogus"):
+    for url in (
+        "/api/v1/events/2147483648",
+        "/api/v1/events?offset=99999999999999999999",
+        "/api/v1/kpis?period=0001",
+        "/api/v1/kpis?period=9999",
+        "/api/v1/events?node=bogus",
+    ):
         r = client.get(url, headers=DUTY)
         assert r.status_code == 422, (url, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
@@ -133,12 +160,15 @@ def test_a_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
 def test_attachments_are_checked_by_content(client: TestClient) -> None:
     eid = report(client)["id"]
     url = f"/api/v1/events/{eid}/attachments"
-    ok = client.post(url, files={"file": ("../../etc/p.png", PNG, "image/png")}, data={"kind": "before"},
-                     headers=DUTY)
+    ok = client.post(
+        url, files={"file": ("../../etc/p.png", PNG, "image/png")}, data={"kind": "before"}, headers=DUTY
+    )
     assert ok.status_code == 201 and ok.json()["filename"] == "p.png" and ok.json()["size"] == len(PNG)
     fake = client.post(url, files={"file": ("x.png", b"#!/bin/sh\necho hi\n", "image/png")}, headers=DUTY)
     assert fake.status_code == 422 and "content is not image/png" in fake.json()["detail"]
-    assert client.post(url, files={"file": ("x.sh", b"#!/bin/sh", "text/x-sh")}, headers=DUTY).status_code == 422
+    assert (
+        client.post(url, files={"file": ("x.sh", b"#!/bin/sh", "text/x-sh")}, headers=DUTY).status_code == 422
+    )
     assert client.post(url, files={"file": ("e.png", b"", "image/png")}, headers=DUTY).status_code == 422
     detail = client.get(f"/api/v1/events/{eid}", headers=DUTY).json()
     assert [a["filename"] for a in detail["attachments"]] == ["p.png"]
@@ -147,11 +177,15 @@ def test_attachments_are_checked_by_content(client: TestClient) -> None:
 def test_extension_cannot_grant_more_than_asked_and_buttons_follow_the_request(client: TestClient) -> None:
     ev = dispatched(client)
     move(client, ev["id"], CGJ, "sign")
-    assert "approve_extension" not in client.get(f"/api/v1/events/{ev['id']}", headers=DUTY).json()[
-        "allowed_actions"]
+    assert (
+        "approve_extension"
+        not in client.get(f"/api/v1/events/{ev['id']}", headers=DUTY).json()["allowed_actions"]
+    )
     r = move(client, ev["id"], CGJ, "request_extension", comment="需协调", extra_amount=2)
-    assert "request_extension" not in client.get(f"/api/v1/events/{ev['id']}", headers=CGJ).json()[
-        "allowed_actions"]
+    assert (
+        "request_extension"
+        not in client.get(f"/api/v1/events/{ev['id']}", headers=CGJ).json()["allowed_actions"]
+    )
     r = move(client, ev["id"], DUTY, "approve_extension", extra_amount=1000)
     assert r.status_code == 422 and "cannot grant more than was asked" in r.json()["detail"]
     r = move(client, ev["id"], DUTY, "approve_extension", extra_amount=2)

@@ -74,7 +74,8 @@ def test_csv_import_places_routes_and_times_every_row(session: Session, tmp_path
                                                                         None, None)
     assert b.description == "工地门口\n堆放渣土"
     assert b.reported_at == datetime(2026, 11, 3, 2, 15, tzinfo=UTC)
-    assert (c.urgency, c.suggested_unit_code, c.unit_code) == ("high", "500118-CGJ", None)  # 路面积水 is urgency high
+    # 路面积水 is urgency high
+    assert (c.urgency, c.suggested_unit_code, c.unit_code) == ("high", "500118-CGJ", None)
     steps = session.scalars(select(EventStep).where(EventStep.event_id.in_(res.event_ids))
                             .order_by(EventStep.event_id)).all()
     assert [(s.action, s.to_node, s.at) for s in steps] == [
