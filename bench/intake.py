@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         with session_scope(eng) as s:
             n_ev = s.scalar(select(func.count()).select_from(Event))
             n_st = s.scalar(select(func.count()).select_from(EventStep))
-            routed = s.scalar(select(func.count()).select_from(Event).where(Event.unit_code.is_not(None)))
+            routed = s.scalar(
+                select(func.count()).select_from(Event).where(Event.suggested_unit_code.is_not(None)))
             placed = s.scalar(select(func.count()).select_from(Event).where(Event.grid_code.is_not(None)))
         assert n_imp == n_ev == n_st == a.n, (n_imp, n_ev, n_st)
         eng.dispose()
