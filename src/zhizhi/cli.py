@@ -30,11 +30,10 @@ from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope
 from zhizhi.core.errors import ZhizhiError
+from zhizhi.event.schemas import EARLIEST  # no period or sweep before 2000-01-01 北京时间
 
 LOG_NAME = "zhizhi-cli.log"
 """Internal-error tracebacks are appended to this file in ``ZHIZHI_DATA_DIR``."""
-EARLIEST = datetime(2000, 1, 1, tzinfo=ztime.LOCAL_TZ)
-"""No period, sweep time or report before 2000-01-01 (北京时间): no such records exist."""
 MAX_ROW_LINES = 50
 """Bad rows listed under an error line; the rest are counted."""
 
@@ -55,7 +54,8 @@ def _validation_message(e: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"])
         if settings and loc:
             loc = f"ZHIZHI_{loc.upper()}"
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        why = str(err["ctx"]["error"]) if err["type"] == "value_error" and "ctx" in err else err["msg"]
+        parts.append(f"{loc}: {why}" if loc else why)
     where = "settings (ZHIZHI_* environment variables)" if settings else e.title
     return f"{where}: {'; '.join(parts)}"
 
@@ -615,9 +615,7 @@ def parse_as_of(as_of: str) -> datetime:
     # compare aware times without converting to UTC: year 1 or 9999 would overflow
     aware = when if when.utcoffset() is not None else when.replace(tzinfo=ztime.LOCAL_TZ)
     if aware > ztime.utcnow() + timedelta(minutes=1):
-        fail(
-            f'--as-of "{as_of}": the sweep judges deadlines up to now; --as-of cannot be in the future'
-        )
+        fail(f'--as-of "{as_of}": the sweep judges deadlines up to now; --as-of cannot be in the future')
     if aware < EARLIEST:
         fail(f'--as-of "{as_of}": before 2000-01-01; the sweep judges deadlines from then to now')
     return when
@@ -655,8 +653,7 @@ def demo_replay(
     def body() -> None:
         with session_scope() as s, progress_bar("replaying") as pb:
             res = replay.replay(s, get_settings().district_code, limit=limit, progress=pb)
-        # replay() counts the database's hotline_import events under "events_from_file"
-        out({("events_in_database" if k == "events_from_file" else k): v for k, v in res.items()})
+        out(res)
 
     run(body)
 

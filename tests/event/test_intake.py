@@ -5,6 +5,7 @@ column; ``skip_invalid`` imports the good rows and writes the bad ones to a reje
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -158,19 +159,22 @@ def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects(session: Sess
     assert n_events(session) == before + 2
     titles = [session.get(Event, i).title for i in res.event_ids]  # type: ignore[union-attr]
     assert titles == ["好的一行", "多行\n描述"]
-    assert res.reject_file == str(tmp_path / "bad.rejects.jsonl")
-    rejects = [json.loads(x) for x in Path(res.reject_file).read_text(encoding="utf-8").splitlines()]
-    assert [r["line"] for r in rejects] == [line for line, _ in BAD_ROWS]
-    assert rejects[0]["row"]["lon"] == "abc" and rejects[0]["errors"][0].startswith("lon: ")
-    assert rejects[2]["row"]["title"] == "成都的点"
-    assert rejects[6]["row"] == f"0101,多一列,,{LON},{LAT},,,,,extra"
+    # the rejects are a CSV like the input, with the reasons in a first column "error"
+    assert res.reject_file == str(tmp_path / "bad.rejects.csv")
+    with open(res.reject_file, encoding="utf-8-sig", newline="") as fh:
+        rejects = list(csv.DictReader(fh))
+    assert [int(r["error"].split(",")[0].removeprefix("line ")) for r in rejects] == [n for n, _ in BAD_ROWS]
+    assert rejects[0]["lon"] == "abc" and rejects[0]["error"].startswith("line 3, column lon: ")
+    assert rejects[2]["title"] == "成都的点"
+    extra = rejects[6][None]  # type: ignore[index]  # DictReader puts the surplus value under None
+    assert (rejects[6]["title"], rejects[6]["reporter_phone"], extra) == ("多一列", "", ["extra"])
     s = res.summary()
     assert (s["imported"], s["rejected_rows"], s["reject_file"]) == (2, 9, res.reject_file)
     # the reject file can go elsewhere
-    other = tmp_path / "out" / "rej.jsonl"
+    other = tmp_path / "out" / "rej.csv"
     other.parent.mkdir()
     res2 = intake.import_file(session, p, "500118", skip_invalid=True, reject_path=other)
-    assert res2.reject_file == str(other) and len(other.read_text(encoding="utf-8").splitlines()) == 9
+    assert res2.reject_file == str(other) and len(other.read_text(encoding="utf-8").splitlines()) == 1 + 9
 
 
 def test_jsonl_bad_lines_are_row_errors(session: Session, tmp_path: Path) -> None:
@@ -193,9 +197,13 @@ def test_jsonl_bad_lines_are_row_errors(session: Session, tmp_path: Path) -> Non
     session.rollback()
     res = intake.import_file(session, p, "500118", skip_invalid=True)
     assert (res.rows, res.imported) == (5, 1)
-    rejects = [json.loads(x) for x in Path(res.reject_file or "").read_text(encoding="utf-8").splitlines()]
-    assert [r["line"] for r in rejects] == [2, 3, 4, 5]
-    assert rejects[0]["row"] == lines[1]
+    # JSONL rejects: the objects with an "error" key first, then the unreadable lines as they were
+    rejects = Path(res.reject_file or "").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["error"] for x in rejects[:2]] == [
+        "line 4, column colour: Extra inputs are not permitted",
+        "line 5, column category_code: Field required",
+    ]
+    assert rejects[2:] == [lines[1], lines[2]]
 
 
 def test_duplicate_external_ids_are_row_errors_not_a_crash(session: Session, tmp_path: Path) -> None:

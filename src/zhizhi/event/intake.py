@@ -36,7 +36,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from zhizhi.event import service
 from zhizhi.event.catalogue import CatalogueError
 from zhizhi.event.models import Event, EventStep
 from zhizhi.event.rules import Node
-from zhizhi.event.schemas import EventCreate
+from zhizhi.event.schemas import EARLIEST, EventCreate  # EARLIEST: 2000-01-01 北京时间
 from zhizhi.org import rules as org_rules
 from zhizhi.org import service as org
 from zhizhi.org.models import OrgUnit
@@ -59,9 +59,6 @@ from zhizhi.org.models import OrgUnit
 FIELDS = set(EventCreate.model_fields)
 ERROR_COLUMN = "error"
 """The column (CSV) or key (JSONL) of a reject file that holds a row's reasons; import ignores it."""
-EARLIEST = datetime(2000, 1, 1, tzinfo=ztime.LOCAL_TZ)
-"""Rows reported before this instant (2000-01-01 北京时间) are bad: no such records exist, and year-1
-dates would overflow the UTC conversion."""
 Progress = Callable[[int, int], None]
 # Core tables: a bulk INSERT through them skips the ORM's per-row bookkeeping (~8 µs a row).
 EVENT: Table = Event.metadata.tables[Event.__tablename__]
@@ -266,8 +263,12 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
         except ValidationError as e:
             for err in e.errors():
                 col = ".".join(str(p) for p in err["loc"]) or "row"
-                res.errors.append(FieldError(col, err["msg"], line=line, column=col))
+                res.errors.append(FieldError(col, _reason(err), line=line, column=col))
             bad_lines[line] = raw
+            continue
+        except OverflowError:  # a date at the end of the calendar, converted to another zone
+            col = "reported_at" if "reported_at" in row else "row"
+            bad(line, raw, col, "date out of range")
             continue
         try:
             cat.leaf(data.category_code)
@@ -283,7 +284,7 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
                 bad(line, raw, "reported_at", "in the future")
                 continue
             if at < EARLIEST:
-                bad(line, raw, "reported_at", "before 2000-01-01")
+                bad(line, raw, "reported_at", "must be on or after 2000-01-01")
                 continue
         if data.external_id:
             key = (data.source, data.external_id)
@@ -312,6 +313,14 @@ def import_file(session: Session, path: Path, district6: str, skip_invalid: bool
     res.event_ids = insert_events(session, placed, district6, progress)
     res.imported = len(res.event_ids)
     return res
+
+
+def _reason(err: Any) -> str:
+    """A pydantic error's message, without the "Value error, " that pydantic puts before the
+    message of a validator's ValueError."""
+    if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return str(err["msg"])
 
 
 def _one_line(text: str) -> str:

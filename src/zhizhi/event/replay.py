@@ -145,6 +145,6 @@ def replay(
         "file": SOURCE_FILE,
         "replayed": done,
         "skipped_existing": skipped,
-        "events_from_file": total,
+        "events_in_database": total,
         "note": "text and times are real; categories, locations and intermediate node times are generated",
     }

@@ -70,9 +70,10 @@ class EventCreate(BaseModel):
     def _when(cls, v: datetime | None) -> datetime | None:
         if v is None:
             return v
-        if v.year < 2000:
+        aware = v if v.tzinfo is not None else v.replace(tzinfo=ztime.LOCAL_TZ)
+        if aware < EARLIEST:
             raise ValueError("must be on or after 2000-01-01")
-        if ztime.to_utc(v) > ztime.utcnow() + timedelta(minutes=5):
+        if aware > ztime.utcnow() + timedelta(minutes=5):
             raise ValueError("in the future")
         return v
 

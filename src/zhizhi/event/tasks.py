@@ -23,6 +23,7 @@ from zhizhi.core.config import get_settings
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.event import rules
 from zhizhi.event.models import Event, EventStep, JobRun, Supervision
+from zhizhi.event.schemas import EARLIEST
 from zhizhi.event.service import _parse_limit
 from zhizhi.org import service as org
 
@@ -73,12 +74,14 @@ def sweep(session: Session, as_of: datetime | None = None, batch: int = 1000,
     times into live data); StaleDataError only if a batch keeps conflicting.
     """
     real_now = ztime.utcnow()
+    if as_of is not None:
+        aware = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=ztime.LOCAL_TZ)
+        if aware > real_now + timedelta(minutes=1):
+            raise InvalidInput("the sweep judges deadlines up to now; as_of cannot be in the future",
+                               [FieldError("as_of", "in the future")])
+        if aware < EARLIEST:
+            raise InvalidInput("as_of must be on or after 2000-01-01", [FieldError("as_of", "too early")])
     now = ztime.to_utc(as_of) if as_of else real_now
-    if now > real_now + timedelta(minutes=1):
-        raise InvalidInput("the sweep judges deadlines up to now; as_of cannot be in the future",
-                           [FieldError("as_of", "in the future")])
-    if now.year < 2000:
-        raise InvalidInput("as_of must be on or after 2000-01-01", [FieldError("as_of", "too early")])
     frac = get_settings().due_soon_fraction
     run = JobRun(job="sla_sweep", started_at=ztime.utcnow(), as_of=now, status="running", counts={})
     session.add(run)
