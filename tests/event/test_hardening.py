@@ -203,3 +203,36 @@ def test_swagger_ui_is_served_locally(client: TestClient) -> None:
     page = client.get("/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in page and "cdn." not in page
     assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_sweep_does_not_bump_the_version_but_still_respects_it(
+    client: TestClient, session: Session, engine: Any
+) -> None:
+    from datetime import timedelta
+
+    import pytest
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from zhizhi.core import time as ztime
+    from zhizhi.core.db import session_factory
+    from zhizhi.event.models import Event
+
+    ev = report(client)
+    r = move(client, ev["id"], DUTY, "accept", expected_version=ev["version"])
+    version = r.json()["version"]
+    assert version == ev["version"] + 1
+    tasks.sweep(session, ztime.utcnow())  # recolours/flags, but it is not a person's move
+    session.commit()
+    assert client.get(f"/api/v1/events/{ev['id']}", headers=DUTY).json()["version"] == version
+    assert move(client, ev["id"], DUTY, "register", expected_version=version).status_code == 200
+    # a stale writer is still refused: the version stays in the UPDATE's WHERE clause
+    with session_factory(engine)() as a, session_factory(engine)() as b:
+        ea, eb = a.get(Event, ev["id"]), b.get(Event, ev["id"])
+        assert ea is not None and eb is not None
+        ea.version += 1
+        ea.colour = "blue"
+        a.commit()
+        eb.colour = "red"
+        eb.node_entered_at = eb.node_entered_at - timedelta(seconds=1)
+        with pytest.raises(StaleDataError):
+            b.flush()

@@ -102,7 +102,10 @@ class Event(Base):
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    # The version is checked on every UPDATE (optimistic lock) but bumped only by people's moves
+    # (service.transition, merge), not by the SLA sweep's flag and colour updates, so a console
+    # holding an event is not refused just because the sweep recoloured it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class EventStep(Base):

@@ -12,11 +12,12 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from zhizhi.core.access import Actor, scope_of
+from zhizhi.core.db import UTCDateTime
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.event.models import Event
 from zhizhi.event.rules import Node
@@ -87,7 +88,19 @@ def kpis(
             start, end = rules.period_bounds(period)
         except ValueError as e:
             raise InvalidInput(str(e), [FieldError("period", str(e))]) from None
-        conds += [Event.reported_at >= start, Event.reported_at < end]
+    key: Any = {"town": Event.town_code, "village": Event.village_code, "grid": Event.grid_code}.get(
+        by, Event.unit_code
+    )
+    when: Any = Event.reported_at
+    long_period = start is None or end is None or (end - start).days > 62
+    if long_period and session.get_bind().dialect.name == "sqlite":
+        # A long period reads most rows: one plain scan beats walking an index and looking each row
+        # up, which SQLite's planner picks otherwise (2.3 s against 0.9 s on 1,000,000 events,
+        # bench/kpis.py). A unary "+" keeps SQLite from using an index for that term.
+        key = type_coerce(literal_column(f"+event.{key.name}"), String())
+        when = type_coerce(literal_column("+event.reported_at"), UTCDateTime())
+    if start is not None and end is not None:
+        conds += [when >= start, when < end]
     sc = scope_of(actor)
     scope_col = {
         "district": Event.district_code,
@@ -98,9 +111,6 @@ def kpis(
     conds.append(scope_col == sc.code)
     if district6:
         conds.append(Event.district_code == district6)
-    key: Any = {"town": Event.town_code, "village": Event.village_code, "grid": Event.grid_code}.get(
-        by, Event.unit_code
-    )
     q = select(key.label("code"), *_count_columns()).where(*conds).group_by(key)
     names: dict[str, tuple[str, str]] = {}
     level_filter = {"department": {"department"}, "board": {"board"}, "post": {"post"}}.get(by)

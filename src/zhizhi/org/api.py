@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhizhi.core.errors import NotFound
+from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.core.http import get_session
 from zhizhi.org import rules, service
 from zhizhi.org.models import OrgUnit
 
 router = APIRouter(prefix="/api/v1/org", tags=["org"])
+LEVELS = ("district", "town", "village", "grid", "center", "department", "board", "post")
 
 
 @router.get("/stats")
@@ -48,10 +49,13 @@ def list_units(
     district: str | None = None,
     geometry: bool = False,
     limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10**7),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Org units filtered by level, parent code and district; ``geometry=true`` adds GeoJSON."""
+    if level is not None and level not in LEVELS:
+        why = f'unknown level "{level}"; one of {", ".join(LEVELS)}'
+        raise InvalidInput(why, [FieldError("level", why)])
     q = select(OrgUnit)
     if level:
         q = q.where(OrgUnit.level == level)

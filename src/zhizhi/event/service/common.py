@@ -94,7 +94,12 @@ def _enter(ev: Event, node: Node, at: datetime) -> None:
 
 def validate_category(code: str, field: str = "category_code") -> Any:
     """The catalogue leaf ``code``; raises InvalidInput naming the field for unknown or non-leaf codes."""
+    cat = catalogue()
     try:
-        return catalogue().leaf(code)
+        return cat.leaf(code)
     except CatalogueError as e:
-        raise InvalidInput(str(e), [FieldError(field, str(e))]) from None
+        why = str(e)
+        if code in cat.groups:
+            why = f'"{code}" is a 大类 ({cat.groups[code].name}); give one of its 小类 (4 digits): '
+            why += ", ".join(cat.groups[code].leaf_codes)
+        raise InvalidInput(why, [FieldError(field, why)]) from None

@@ -123,6 +123,7 @@ def transition(
         step.to_node = ev.node
         if ev.node == Node.SIGNED.value and ev.handle_deadline is None:
             ev.handle_deadline = ev.node_deadline
+    ev.version += 1  # a person's move is a new version; the sweep's flag updates are not
     session.add(step)
     try:
         session.flush()
@@ -362,6 +363,7 @@ def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Even
         )
     )
     child.merged_into_id = parent.id
+    child.version += 1
     child.node = Node.MERGED.value
     child.node_deadline = None
     child.overdue = False
