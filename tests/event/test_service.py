@@ -93,8 +93,11 @@ def test_sweep_reminds_at_80_percent_then_supervises_at_the_deadline(session: Se
         utc(local(9, 24)), 0.4, "system", None)  # not dispatched yet: the reminder is the center's
     assert remind.data == {"auto": True, "node_seq": 1}
 
-    c = tasks.sweep(session, t0 + timedelta(minutes=24))  # again: nothing new
-    assert (c["reminded"], c["due_soon"]) == (0, 1)
+    c = tasks.sweep(session, t0 + timedelta(minutes=24))  # again: nothing new, nothing even looked at
+    assert (c["checked"], c["reminded"], c["due_soon"]) == (0, 0, 0)
+    assert ev.next_check_at == utc(local(9, 30))  # next change: orange at 100 % of the limit
+    tasks.sweep(session, t0 + timedelta(minutes=30))
+    assert ev.next_check_at == utc(local(9, 30)) + timedelta(microseconds=1)  # then: just past the deadline
     c = tasks.sweep(session, t0 + timedelta(minutes=30))  # at the deadline: not yet overdue
     assert (c["overdue"], c["supervised"], ev.overdue, ev.colour) == (0, 0, False, "orange")
     assert sups(session, ev) == []
@@ -110,7 +113,9 @@ def test_sweep_reminds_at_80_percent_then_supervises_at_the_deadline(session: Se
 
     for minutes in (31, 45, 59):
         c = tasks.sweep(session, t0 + timedelta(minutes=minutes))
-        assert (c["overdue"], c["supervised"], c["escalated"]) == (1, 0, 0)
+        assert (c["supervised"], c["escalated"]) == (0, 0)
+        # the sweep looks again only when something can change: red at 150 % (09:45)
+        assert (c["checked"], c["overdue"]) == ((1, 1) if minutes == 45 else (0, 0))
     assert ev.colour == "red" == rules.colour(59 / 60, 0.5)
     c = tasks.sweep(session, t0 + timedelta(minutes=61))  # past twice the limit
     assert (c["supervised"], c["escalated"], ev.escalation_level) == (0, 1, 2)

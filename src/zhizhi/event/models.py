@@ -41,12 +41,14 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index("ix_event_town_reported", "town_code", "reported_at"),
+        # similar-event merge looks up one category in a latitude band; also serves category filters
+        Index("ix_event_category_lat", "category_code", "lat"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(64))
-    category_code: Mapped[str] = mapped_column(String(8), index=True)
+    category_code: Mapped[str] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     lon: Mapped[float | None] = mapped_column(Float)
@@ -81,6 +83,8 @@ class Event(Base):
     node_deadline: Mapped[datetime | None] = mapped_column(TS)
     node_limit: Mapped[str | None] = mapped_column(String(32))
     handle_deadline: Mapped[datetime | None] = mapped_column(TS)
+    # when the SLA sweep next needs to look at this event (None: at the next sweep)
+    next_check_at: Mapped[datetime | None] = mapped_column(TS, index=True)
     due_soon: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     ever_overdue: Mapped[bool] = mapped_column(Boolean, default=False)

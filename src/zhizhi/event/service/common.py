@@ -89,6 +89,7 @@ def _enter(ev: Event, node: Node, at: datetime) -> None:
     ev.node_deadline = ztime.deadline(at, lim[0], lim[1]) if lim else None
     ev.due_soon = False
     ev.overdue = False
+    ev.next_check_at = None  # the sweep looks at it next time
     ev.colour = "green"
 
 

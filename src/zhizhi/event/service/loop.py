@@ -239,6 +239,7 @@ def _apply(
                 if ev.handle_deadline == ev.node_deadline:
                     ev.handle_deadline = new
                 ev.node_deadline = new
+                ev.next_check_at = None
                 ev.overdue = t > new
     elif a == "supervise":
         kind = data.kind or ("leader" if actor.role == "leader" else "key")
