@@ -79,3 +79,26 @@ def test_haversine_and_similarity() -> None:
     assert not rules.is_similar("0101", "0101", 50.1, 1)
     assert not rules.is_similar("0101", "0101", 10, 24.1)
     assert not rules.is_similar("0101", "0102", 1, 1)
+
+
+def test_next_check_is_the_next_moment_something_can_change() -> None:
+    from datetime import datetime, timedelta
+
+    from zhizhi.core.time import LOCAL_TZ
+
+    t0 = datetime(2026, 11, 3, 9, 0, tzinfo=LOCAL_TZ)
+    deadline = t0 + timedelta(minutes=30)
+
+    def at(minutes: float) -> datetime:
+        return t0 + timedelta(minutes=minutes)
+
+    def nxt(minutes: float) -> datetime | None:
+        return rules.next_check(t0, deadline, at(minutes), 0.5, "continuous", minutes / 30, 0.8)
+
+    assert nxt(0) == at(15)  # blue at 50 %
+    assert nxt(15) == at(24)  # 预警 at 80 %
+    assert nxt(25) == at(30)  # orange at 100 %
+    assert nxt(30) == at(30) + timedelta(microseconds=1)  # overdue just after the deadline
+    assert nxt(31) == at(45)  # red at 150 %
+    assert nxt(50) == at(60)  # escalation at 200 %
+    assert nxt(61) is None  # nothing left to change

@@ -77,8 +77,9 @@ def test_sweep_reminds_at_80_percent_then_supervises_at_the_deadline(session: Se
     ev = report(session, t0)  # 受理 limit: 30 continuous minutes
     assert (ev.node_limit, ev.node_deadline) == ("0.5 continuous", utc(local(9, 30)))
 
+    assert ev.next_check_at == utc(local(9, 15))  # first change: blue at 50 % of the limit
     c = tasks.sweep(session, t0 + timedelta(minutes=10))
-    assert c == {"checked": 1, "due_soon": 0, "overdue": 0, "reminded": 0, "supervised": 0, "escalated": 0}
+    assert c == {"checked": 0, "due_soon": 0, "overdue": 0, "reminded": 0, "supervised": 0, "escalated": 0}
     assert (ev.colour, ev.due_soon, ev.overdue) == ("green", False, False)
     tasks.sweep(session, t0 + timedelta(minutes=20))
     assert ev.colour == "blue" == rules.colour(20 / 60, 0.5)
@@ -357,7 +358,7 @@ def test_merge_then_the_child_follows_the_parent(client: TestClient) -> None:
     assert follow["comment"] == f"随主事件 {a['id']} accept"
     assert child["node"] == "merged"
     # a merged child is not swept (a and c are)
-    assert client.post("/api/v1/ops/sweep", headers=DUTY).json()["checked"] == 2
+    assert client.post("/api/v1/ops/sweep", headers=DUTY).json()["checked"] == 0  # nothing due yet
     future = client.post("/api/v1/ops/sweep", params={"as_of": "2099-01-01T00:00:00Z"}, headers=DUTY)
     assert future.status_code == 422 and "cannot be in the future" in future.json()["detail"]
     child = client.get(f"/api/v1/events/{b['id']}", headers=DUTY).json()

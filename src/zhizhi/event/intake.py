@@ -46,8 +46,9 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
+from zhizhi.core.config import get_settings
 from zhizhi.core.errors import FieldError, InvalidInput
-from zhizhi.event import service
+from zhizhi.event import rules, service
 from zhizhi.event.catalogue import CatalogueError
 from zhizhi.event.models import Event, EventStep
 from zhizhi.event.rules import Node
@@ -460,6 +461,7 @@ def insert_events(session: Session, placed: list[tuple[EventCreate, dict[str, An
     returns the new ids in input order. Routing (权属配置) fills the responsible unit."""
     now = ztime.utcnow()
     cat = service.catalogue()
+    frac = get_settings().due_soon_fraction
     routers: dict[str, service.Router] = {}
     ids: list[int] = []
     total = len(placed)
@@ -487,7 +489,9 @@ def insert_events(session: Session, placed: list[tuple[EventCreate, dict[str, An
                 "node": Node.REPORTED.value, "suggested_unit_code": unit, "dispatch_mode": mode,
                 "reported_at": at,
                 "node_seq": 1, "node_entered_at": at, "node_limit": f"{float(amount):g} {clock}",
-                "node_deadline": ztime.deadline(at, float(amount), clock), "is_drill": d.is_drill,
+                "node_deadline": (deadline := ztime.deadline(at, float(amount), clock)),
+                "next_check_at": rules.next_check(at, deadline, at, float(amount), clock, 0.0, frac),
+                "is_drill": d.is_drill,
                 "version": 1, "colour": "green",
             })
         new_ids = _insert_returning_ids(session, EVENT, rows)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from zhizhi.core import time as ztime
 
 
 class Node(StrEnum):
@@ -241,3 +244,21 @@ def is_similar(
     Default 50 m / 24 h as in the 运城 数字城管 schema (governance-features.md §5).
     """
     return a_cat == b_cat and dist_m <= radius_m and abs(hours_apart) <= window_h
+
+
+def next_check(entered: datetime, deadline: datetime, now: datetime, amount: float, clock: str,
+                share: float, frac: float) -> datetime | None:
+    """When an event's colour or flags next change (the SLA sweep's next look at it): the first of
+    the 五色 bounds, the 预警 share, the escalation point (2× the limit) and the moment just after
+    the deadline (overdue is "later than the deadline") still ahead; None when all have passed.
+    The sweep skips events until then, so a sweep costs what changes, not the size of the backlog.
+
+    entered/deadline/now: aware datetimes; amount and clock: the node's limit (hours or days, see
+    core.time.ClockType); share: the part of the limit used at ``now``; frac: the 预警 share (0.8).
+    Returns an aware UTC datetime, or None.
+    """
+    marks = sorted({b for b, _ in COLOUR_THRESHOLDS if b != float("inf")} | {frac, 2.0})
+    ahead = [ztime.deadline(entered, amount * m, clock) for m in marks if m > share]
+    if now <= deadline:
+        ahead.append(deadline + timedelta(microseconds=1))
+    return min(ahead) if ahead else None

@@ -121,19 +121,6 @@ def sweep(session: Session, as_of: datetime | None = None, batch: int = 1000,
     return counts
 
 
-def _next_check(entered: datetime, deadline: datetime, now: datetime, amount: float, clock: str,
-                share: float, frac: float) -> datetime | None:
-    """When this event's colour or flags next change: the first of the 五色 bounds, the 预警 share,
-    the escalation point (2× the limit) and the moment just after the deadline (overdue is
-    "later than the deadline") still ahead; None when all have passed. The sweep skips events until
-    then, so a sweep costs what changes, not the size of the backlog."""
-    marks = sorted({b for b, _ in rules.COLOUR_THRESHOLDS if b != float("inf")} | {frac, 2.0})
-    ahead = [ztime.deadline(entered, amount * m, clock) for m in marks if m > share]
-    if now <= deadline:
-        ahead.append(deadline + timedelta(microseconds=1))
-    return min(ahead) if ahead else None
-
-
 def _sweep_batch(session: Session, evs: Sequence[Event], now: datetime, frac: float,
                  counts: dict[str, int]) -> None:
     """Judge one batch of events as of ``now``: colour, 预警 reminder, 超时督办 and escalation."""
@@ -151,7 +138,8 @@ def _sweep_batch(session: Session, evs: Sequence[Event], now: datetime, frac: fl
         used = ztime.elapsed(ev.node_entered_at, now, clock)
         ev.colour = rules.colour(used, amount)
         share = used / amount if amount > 0 else 0.0
-        ev.next_check_at = _next_check(ev.node_entered_at, ev.node_deadline, now, amount, clock, share, frac)
+        ev.next_check_at = rules.next_check(ev.node_entered_at, ev.node_deadline, now, amount, clock,
+                                            share, frac)
         if share >= frac and not ev.due_soon:
             ev.due_soon = True
             t = ztime.deadline(ev.node_entered_at, amount * frac, clock)

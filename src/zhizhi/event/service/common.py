@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
+from zhizhi.core.config import get_settings
 from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.event import rules
 from zhizhi.event.catalogue import Catalogue, CatalogueError, load_catalogue
@@ -89,7 +90,11 @@ def _enter(ev: Event, node: Node, at: datetime) -> None:
     ev.node_deadline = ztime.deadline(at, lim[0], lim[1]) if lim else None
     ev.due_soon = False
     ev.overdue = False
-    ev.next_check_at = None  # the sweep looks at it next time
+    ev.next_check_at = (
+        rules.next_check(at, ev.node_deadline, at, lim[0], lim[1], 0.0, get_settings().due_soon_fraction)
+        if lim and ev.node_deadline
+        else None
+    )
     ev.colour = "green"
 
 
