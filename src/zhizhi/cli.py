@@ -508,7 +508,7 @@ PERIOD_HELP = "YYYY, YYYY-MM or YYYY-Qn, from 2000 (omit: all time)"
 @ops_app.command("kpis")
 def ops_kpis(
     period: str | None = typer.Option(None, help=PERIOD_HELP),
-    by: str = typer.Option("town", help="town|village|grid|department|board|unit"),
+    by: str = typer.Option("town", help="town|village|grid|department|board|post|unit"),
     as_json: bool = typer.Option(False, "--json", help="print the full result as JSON"),
 ) -> None:
     """Print KPIs (核心绩效) per unit for a period: a table, or JSON with --json."""

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhizhi.core.access import Actor
-from zhizhi.core.db import session_factory, write_lock
+from zhizhi.core.db import session_factory, session_scope, write_lock
 from zhizhi.core.errors import FieldError, InvalidInput, Unauthorized, ZhizhiError
 
 PROBLEM = "application/problem+json"
@@ -42,16 +42,8 @@ def get_session(request: Request) -> Iterator[Session]:
     Requests that may write (not GET/HEAD/OPTIONS) hold the SQLite write lock (core.db.write_lock)."""
     engine = request.app.state.engine
     guard = write_lock(engine) if request.method not in SAFE_METHODS else nullcontext()
-    with guard:
-        session = session_factory(engine)()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    with guard, session_scope(engine) as session:
+        yield session
 
 
 def _resolve(engine: Engine, username: str) -> Actor:
