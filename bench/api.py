@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 eng.dispose()
             print(f"set-up: migrated + Yongchuan loaded, {len(bodies):,} bodies in {sw.seconds:.1f} s")
 
-            env = {**os.environ, "ZHIZHI_DATABASE_URL": f"sqlite:///{d / 'api.db'}",
+            env = {**os.environ, "ZHIZHI_TRUST_USER_HEADER": "1",  # acts as 500118.duty, no sign-in
+                   "ZHIZHI_DATABASE_URL": f"sqlite:///{d / 'api.db'}",
                    "ZHIZHI_DATA_DIR": str(d / "data")}
             zport, bport = free_port(), free_port()
             zurl, burl = f"http://127.0.0.1:{zport}", f"http://127.0.0.1:{bport}"

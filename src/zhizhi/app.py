@@ -17,6 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from zhizhi import __version__
+from zhizhi.auth import api as auth_api
+from zhizhi.auth import service as auth_service
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope, write_lock
 from zhizhi.core.http import BodyLimit, install_actor_resolver, install_problem_handlers
@@ -96,7 +98,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         description="District digital governance: the event closed loop (闭环), KPIs, Open311.",
     )
     app.state.engine = engine
-    install_actor_resolver(event_service.actor_for)
+    install_actor_resolver(
+        event_service.actor_for, token=auth_service.token_actor, session=auth_service.session_actor
+    )
     install_problem_handlers(app)
 
     @app.middleware("http")
@@ -109,7 +113,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
 
-    for r in (org_api.router, event_api.router, ops_api.router, open311.router):
+    for r in (auth_api.router, org_api.router, event_api.router, ops_api.router, open311.router):
         app.include_router(r)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

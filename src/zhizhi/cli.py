@@ -291,6 +291,9 @@ def setup(
 
     if run(body) == 0 and replay:
         demo_replay(limit=None)
+    from zhizhi.auth.cli import ensure_admin
+
+    run(ensure_admin)
 
 
 # --- org -------------------------------------------------------------------------------------------
@@ -661,3 +664,10 @@ def demo_replay(
 def main() -> None:
     """Entry point of the ``zhizhi`` command."""
     app()
+
+
+# account commands live with their domain (auth/cli.py); registered last, as they use the helpers above
+from zhizhi.auth.cli import token_app, user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")

@@ -34,7 +34,7 @@ class Scope:
 
 def scope_of(actor: Actor) -> Scope:
     """The data scope of ``actor`` (see module docstring). Raises ValueError for a role with no scope."""
-    if actor.role in {"center_duty", "center_chief", "leader", "system"}:
+    if actor.role in {"center_duty", "center_chief", "leader", "system", "admin"}:
         return Scope("district", actor.district_code)
     if actor.role in {"town_duty", "board_staff"}:
         if not actor.town_code:

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     grid_target_area_m2: float = Field(default=500_000.0, description="generated grid size, m²")
     due_soon_fraction: float = Field(default=0.8, description="share of a time limit that triggers 预警")
     sweep_interval_s: float = Field(default=60.0, description="SLA sweep period of the server, s; 0 = off")
+    trust_user_header: bool = Field(
+        default=False,
+        description="accept X-Zhizhi-User as identity without credentials: development and tests ONLY",
+    )
     max_body_bytes: int = Field(default=5_000_000, description="largest accepted request body")
 
 

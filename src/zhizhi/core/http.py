@@ -20,20 +20,31 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhizhi.core.access import Actor
+from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_factory, session_scope, write_lock
-from zhizhi.core.errors import FieldError, InvalidInput, Unauthorized, ZhizhiError
+from zhizhi.core.errors import FieldError, Forbidden, InvalidInput, Unauthorized, ZhizhiError
 
 PROBLEM = "application/problem+json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ACTOR_TTL_S = 30.0
+ACTOR_TTL_S = 5.0
 _actors: dict[tuple[str, str], tuple[float, Actor]] = {}
 ActorResolver = Callable[[Session, str], Actor]
-_resolver: dict[str, ActorResolver] = {}
+_resolver: dict[str, Callable[[Session, str], Any]] = {}
 
 
-def install_actor_resolver(fn: ActorResolver) -> None:
-    """Set how a username becomes an :class:`Actor` (done once by ``create_app``)."""
+def install_actor_resolver(
+    fn: ActorResolver,
+    token: Callable[[Session, str], Actor | None] | None = None,
+    session: Callable[[Session, str], tuple[Actor, str] | None] | None = None,
+) -> None:
+    """Set how a request's credentials become an :class:`Actor` (done once by ``create_app``):
+    ``fn`` resolves a username (the trusted header, dev/test only), ``token`` a bearer token,
+    ``session`` a session cookie (returning the actor and the session's CSRF token)."""
     _resolver["fn"] = fn
+    if token is not None:
+        _resolver["token"] = token
+    if session is not None:
+        _resolver["session"] = session  # type: ignore[assignment]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -46,37 +57,70 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _resolve(engine: Engine, username: str) -> Actor:
+def _resolve(engine: Engine, kind: str, credential: str) -> Any:
     session = session_factory(engine)()
     try:
-        return _resolver["fn"](session, username)
+        return _resolver[kind](session, credential)
     finally:
         session.close()
 
 
-async def current_actor(request: Request, x_zhizhi_user: str | None = Header(default=None)) -> Actor:
-    """The acting staff member named by the ``X-Zhizhi-User`` header.
+SESSION_COOKIE = "zz_session"
+CSRF_HEADER = "X-CSRF-Token"
 
-    Interim identity until accounts, sessions and tokens land (issue 3): it trusts the header, so
-    run the server on loopback only. Raises 401 when it is missing or unknown. Lookups are cached
-    for :data:`ACTOR_TTL_S` seconds (a disabled user is refused at most that much later).
-    """
-    if not x_zhizhi_user:
-        raise Unauthorized("missing X-Zhizhi-User header naming the acting staff member")
+
+async def current_actor(
+    request: Request,
+    authorization: str | None = Header(default=None),
+    x_zhizhi_user: str | None = Header(default=None),
+) -> Actor:
+    """The acting user, from (in this order) ``Authorization: Bearer <token>``, the session cookie
+    (``zz_session``; changes must echo the session's CSRF token in ``X-CSRF-Token``), or — only when
+    ``ZHIZHI_TRUST_USER_HEADER`` is on (development and tests) — the ``X-Zhizhi-User`` header.
+    Raises 401 without credentials or with bad ones (one message: nothing to learn from it), 403
+    for a missing or wrong CSRF token. Lookups are cached for a few seconds (:data:`ACTOR_TTL_S`)."""
     engine = request.app.state.engine
-    key = (str(engine.url), x_zhizhi_user)
-    hit = _actors.get(key)
     now = time.monotonic()
-    if hit is not None and now - hit[0] < ACTOR_TTL_S:
-        return hit[1]
-    try:
-        actor = await run_in_threadpool(_resolve, engine, x_zhizhi_user)
-    except ZhizhiError:
-        raise Unauthorized("unknown or disabled user") from None
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthorized("use Authorization: Bearer <token>")
+        key = (str(engine.url), "token:" + secret.strip())
+        hit = _actors.get(key)
+        if hit is not None and now - hit[0] < ACTOR_TTL_S:
+            return hit[1]
+        actor = await run_in_threadpool(_resolve, engine, "token", secret.strip())
+        if actor is None:
+            raise Unauthorized("invalid, expired or revoked token")
+        _remember(key, now, actor)
+        return actor
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and "session" in _resolver:
+        found = await run_in_threadpool(_resolve, engine, "session", cookie)
+        if found is None:
+            raise Unauthorized("the session has ended; sign in again")
+        actor, csrf = found
+        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != csrf:
+            raise Forbidden(f"missing or wrong {CSRF_HEADER} header")
+        return actor
+    if x_zhizhi_user and get_settings().trust_user_header:
+        key = (str(engine.url), "user:" + x_zhizhi_user)
+        hit = _actors.get(key)
+        if hit is not None and now - hit[0] < ACTOR_TTL_S:
+            return hit[1]
+        try:
+            actor = await run_in_threadpool(_resolve, engine, "fn", x_zhizhi_user)
+        except ZhizhiError:
+            raise Unauthorized("unknown or disabled user") from None
+        _remember(key, now, actor)
+        return actor
+    raise Unauthorized("sign in (POST /api/v1/auth/login) or send Authorization: Bearer <token>")
+
+
+def _remember(key: tuple[str, str], now: float, actor: Actor) -> None:
     if len(_actors) > 10_000:
         _actors.clear()
     _actors[key] = (now, actor)
-    return actor
 
 
 def _problem(exc: ZhizhiError, request: Request) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Accounts, sessions and API tokens (账号与认证)."""

@@ -1,0 +1,213 @@
+"""Commands for accounts and tokens: ``zhizhi user …`` and ``zhizhi token …``."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from zhizhi.cli import _typer, fail, out, run
+from zhizhi.core.db import session_scope
+
+user_app: typer.Typer = _typer("Accounts (账号): add, list, disable, reset passwords.")
+token_app: typer.Typer = _typer("API tokens for integrations and scripts: create, list, revoke.")
+
+
+def _read_password(password_stdin: bool, username: str) -> str | None:
+    if not password_stdin:
+        return None
+    pw = sys.stdin.readline().rstrip("\n")
+    if not pw:
+        fail("no password on standard input")
+    return pw
+
+
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="login name: letters, digits, '.', '-', '_'"),
+    role: str = typer.Option(
+        ...,
+        help="admin|grid_worker|grid_leader|town_duty|board_staff|dept_handler|"
+        "center_duty|center_chief|leader",
+    ),
+    org: str = typer.Option(..., help="org unit code the role is held at (e.g. 500118-CYZX, a grid code)"),
+    name: str = typer.Option("", help="display name"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
+) -> None:
+    """Create a user. Without --password-stdin the account cannot sign in with a password until
+    `zhizhi user reset-password` (it can still get API tokens)."""
+    from zhizhi.auth import service
+
+    pw = _read_password(password_stdin, username)
+
+    def body() -> None:
+        with session_scope() as s:
+            u = service.add_user(s, username, name, role, org, pw)
+            out({"username": u.username, "role": u.role, "org": org, "password_set": pw is not None})
+
+    run(body)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users (username, role, unit, active, whether a password is set, locked)."""
+    from zhizhi.auth import service
+
+    def body() -> None:
+        with session_scope() as s:
+            out(
+                [
+                    {
+                        "username": u.username,
+                        "name": u.name,
+                        "role": u.role,
+                        "org": o.code,
+                        "active": u.active,
+                        "password_set": u.password_hash is not None,
+                        "locked_until": u.locked_until,
+                    }
+                    for u, o in service.list_users(s)
+                ]
+            )
+
+    run(body)
+
+
+@user_app.command("disable")
+def user_disable(username: str = typer.Argument(...)) -> None:
+    """Disable a user; their sessions and tokens stop working."""
+    from zhizhi.auth import service
+
+    def body() -> None:
+        with session_scope() as s:
+            service.disable_user(s, username)
+        out({"username": username, "active": False})
+
+    run(body)
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    username: str = typer.Argument(...),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the new password from stdin"),
+) -> None:
+    """Set a new password (from stdin, or a generated one printed once)."""
+    from zhizhi.auth import service
+
+    pw = _read_password(password_stdin, username) or generated_password()
+
+    def body() -> None:
+        with session_scope() as s:
+            service.set_password(s, username, pw)
+        out(
+            {
+                "username": username,
+                "password": None if password_stdin else pw,
+                "note": None if password_stdin else "shown once: give it to the user, ask them to change it",
+            }
+        )
+
+    run(body)
+
+
+def generated_password() -> str:
+    """A random password that meets the policy (20 characters from the OS CSPRNG)."""
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(20))
+        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
+            return pw
+
+
+@token_app.command("create")
+def token_create(
+    user: str = typer.Option(..., "--user", help="whose token (username)"),
+    name: str = typer.Option("token", help="what it is for"),
+    days: int = typer.Option(0, min=0, max=3650, help="expires after N days (0: never)"),
+) -> None:
+    """Create an API token; the secret is printed once, only its hash is stored."""
+    from zhizhi.auth import service
+
+    def body() -> None:
+        with session_scope() as s:
+            t, secret = service.create_token(s, user, name, days=days or None)
+            out(
+                {
+                    "id": t.id,
+                    "user": user,
+                    "name": t.name,
+                    "expires_at": t.expires_at,
+                    "token": secret,
+                    "use": "Authorization: Bearer <token>",
+                }
+            )
+
+    run(body)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from zhizhi.auth.models import ApiToken
+    from zhizhi.org.models import Staff
+
+    def body() -> None:
+        with session_scope() as s:
+            rows = s.execute(
+                select(ApiToken, Staff.username)
+                .join(Staff, ApiToken.staff_id == Staff.id)
+                .order_by(ApiToken.id)
+            ).all()
+            out(
+                [
+                    {
+                        "id": t.id,
+                        "user": u,
+                        "name": t.name,
+                        "prefix": t.prefix,
+                        "created_at": t.created_at,
+                        "expires_at": t.expires_at,
+                        "revoked_at": t.revoked_at,
+                    }
+                    for t, u in rows
+                ]
+            )
+
+    run(body)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., min=1, max=2**31 - 1)) -> None:
+    """Revoke a token by id."""
+    from zhizhi.auth import service
+
+    def body() -> None:
+        with session_scope() as s:
+            service.revoke_token(s, token_id)
+        out({"id": token_id, "revoked": True})
+
+    run(body)
+
+
+def ensure_admin() -> None:
+    """Create the first admin with a one-time password, printed once (never a default password)."""
+    from sqlalchemy import select
+
+    from zhizhi.auth import service
+    from zhizhi.core.config import get_settings
+    from zhizhi.org.models import Staff
+
+    with session_scope() as s:
+        if s.scalar(select(Staff.id).where(Staff.role == "admin")) is not None:
+            return
+        pw = generated_password()
+        service.add_user(s, "admin", "管理员", "admin", f"{get_settings().district_code}-CYZX", pw)
+    typer.echo(
+        f"created the administrator: username admin, one-time password {pw}\n"
+        "  (shown once; change it with: .venv/bin/zhizhi user reset-password admin --password-stdin)"
+    )
