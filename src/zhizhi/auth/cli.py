@@ -127,6 +127,7 @@ def token_create(
     user: str = typer.Option(..., "--user", help="whose token (username)"),
     name: str = typer.Option("token", help="what it is for"),
     days: int = typer.Option(0, min=0, max=3650, help="expires after N days (0: never)"),
+    quiet: bool = typer.Option(False, "--quiet", help="print only the token (for scripts)"),
 ) -> None:
     """Create an API token; the secret is printed once, only its hash is stored."""
     from zhizhi.auth import service
@@ -134,6 +135,9 @@ def token_create(
     def body() -> None:
         with session_scope() as s:
             t, secret = service.create_token(s, user, name, days=days or None)
+            if quiet:
+                typer.echo(secret)
+                return
             out(
                 {
                     "id": t.id,
