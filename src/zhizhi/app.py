@@ -113,7 +113,14 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
 
-    for r in (auth_api.router, org_api.router, event_api.router, ops_api.router, open311.router):
+    for r in (
+        auth_api.router,
+        auth_api.audit_router,
+        org_api.router,
+        event_api.router,
+        ops_api.router,
+        open311.router,
+    ):
         app.include_router(r)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -667,7 +667,8 @@ def main() -> None:
 
 
 # account commands live with their domain (auth/cli.py); registered last, as they use the helpers above
-from zhizhi.auth.cli import token_app, user_app  # noqa: E402
+from zhizhi.auth.cli import audit_app, token_app, user_app  # noqa: E402
 
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")

@@ -18,26 +18,33 @@ from zhizhi.org.models import Staff
 GOOD = "Yongchuan2026safe"
 
 
-@pytest.mark.parametrize(("pw", "problems"), [
-    ("short1", ["at least 12 characters"]),
-    ("onlyletterslong", ["both letters and digits"]),
-    ("123456789012", ["both letters and digits"]),
-    ("xyz.clerk2026abc", ["must not contain the username"]),
-    (GOOD, []),
-])
+@pytest.mark.parametrize(
+    ("pw", "problems"),
+    [
+        ("short1", ["at least 12 characters"]),
+        ("onlyletterslong", ["both letters and digits"]),
+        ("123456789012", ["both letters and digits"]),
+        ("xyz.clerk2026abc", ["must not contain the username"]),
+        (GOOD, []),
+    ],
+)
 def test_password_policy(pw: str, problems: list[str]) -> None:
     assert rules.password_problems(pw, "xyz.clerk") == problems
 
 
 def test_lockout_backs_off_exponentially() -> None:
     assert [rules.lock_for(n) for n in (1, 4)] == [None, None]
-    assert [rules.lock_for(n) for n in (5, 6, 7)] == [timedelta(minutes=1), timedelta(minutes=2),
-                                                      timedelta(minutes=4)]
+    assert [rules.lock_for(n) for n in (5, 6, 7)] == [
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+    ]
     assert rules.lock_for(50) == timedelta(hours=1)
 
 
-def add(session: Session, username: str = "clerk.a", role: str = "town_duty",
-        org: str = "500118001000-ZHZX") -> Staff:
+def add(
+    session: Session, username: str = "clerk.a", role: str = "town_duty", org: str = "500118001000-ZHZX"
+) -> Staff:
     u = service.add_user(session, username, "测试", role, org, GOOD)
     session.commit()
     return u
@@ -128,3 +135,33 @@ def test_disabling_a_user_ends_tokens_and_sign_in(
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     with pytest.raises(Unauthorized):
         service.authenticate(session, "clerk.e", GOOD)
+
+
+def test_sign_ins_are_audited_and_the_chain_verifies(
+    client: TestClient, session: Session, no_header: None
+) -> None:
+    from zhizhi.core import audit
+
+    add(session, "clerk.f")
+    assert (
+        client.post(
+            "/api/v1/auth/login", json={"username": "clerk.f", "password": "Wrong-pass-123"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post("/api/v1/auth/login", json={"username": "clerk.f", "password": GOOD}).status_code == 200
+    )
+    rows = audit.search(session, actor="clerk.f")
+    assert [r.action for r in rows][:2] == ["login", "login_failed"]
+    assert audit.verify(session).ok
+    # only auditors read the log
+    assert client.get("/api/v1/audit").status_code == 403  # clerk.f's session: a town duty officer
+    _, secret = service.create_token(session, "500118.chief", "audit")
+    session.commit()
+    r = client.get(
+        "/api/v1/audit", params={"actor": "clerk.f"}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert r.status_code == 200 and [i["action"] for i in r.json()["items"]][:2] == ["login", "login_failed"]
+    v = client.get("/api/v1/audit/verify", headers={"Authorization": f"Bearer {secret}"}).json()
+    assert v["ok"] is True and v["first_bad_id"] is None

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from zhizhi.auth import rules, service
+from zhizhi.core import audit
+from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
+from zhizhi.core.errors import Forbidden
 from zhizhi.core.http import SESSION_COOKIE, current_actor, get_session
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -37,12 +42,23 @@ def login(
 ) -> dict[str, Any]:
     """Sign in. Sets the ``zz_session`` cookie (HttpOnly, SameSite=Strict); the body carries the CSRF
     token to send as ``X-CSRF-Token`` on every change. 401 with one message for any failure."""
+    client = request.client.host if request.client else None
     try:
         actor = service.authenticate(session, data.username, data.password)
     except Exception:
-        session.commit()  # keep the failure count even though the request fails
+        # keep the failure count and its audit row even though the request fails
+        audit.record(
+            session,
+            actor=data.username[:64],
+            actor_role="unknown",
+            action=audit.Action.login_failed,
+            client=client,
+        )
+        session.commit()
         raise
-    client = request.client.host if request.client else None
+    audit.record(
+        session, actor=actor.username, actor_role=actor.role, action=audit.Action.login, client=client
+    )
     new = service.start_session(session, actor, client)
     response.set_cookie(
         SESSION_COOKIE,
@@ -73,3 +89,56 @@ def logout(
 def me(actor: Actor = Depends(current_actor)) -> dict[str, Any]:
     """Who am I (the signed-in user or the token's owner)."""
     return _me(actor)
+
+
+audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+AUDIT_ROLES = frozenset({"admin", "center_chief", "system"})
+
+
+def _auditor(actor: Actor = Depends(current_actor)) -> Actor:
+    if actor.role not in AUDIT_ROLES:
+        raise Forbidden(f'role "{actor.role}" may not read the audit log')
+    return actor
+
+
+@audit_router.get("")
+def list_audit(
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = Query(None, ge=1, le=2**31 - 1),
+    limit: int = Query(100, ge=1, le=1000),
+    session: Session = Depends(get_session),
+    _: Actor = Depends(_auditor),
+) -> dict[str, Any]:
+    """Audit rows, newest first (auditors only); next page: ``before_id`` = ``next_before_id``.
+    Naive times are 北京时间."""
+    rows = audit.search(
+        session,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        since=ztime.to_utc(since) if since else None,
+        until=ztime.to_utc(until) if until else None,
+        before_id=before_id,
+        limit=limit,
+    )
+    return {
+        "items": [{**r.fields(), "prev_hash": r.prev_hash, "hash": r.hash} for r in rows],
+        "next_before_id": rows[-1].id if len(rows) == limit else None,
+    }
+
+
+@audit_router.get("/verify")
+def verify_audit(
+    anchor: str | None = Query(None, pattern=r"^\d+:[0-9a-f]{64}$"),
+    session: Session = Depends(get_session),
+    _: Actor = Depends(_auditor),
+) -> dict[str, Any]:
+    """Recompute the hash chain (about 10 s per million rows) and name the first bad row."""
+    pin = (int(anchor.split(":")[0]), anchor.split(":")[1]) if anchor else None
+    return dataclasses.asdict(audit.verify(session, anchor=pin))

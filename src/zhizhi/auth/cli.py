@@ -131,10 +131,20 @@ def token_create(
 ) -> None:
     """Create an API token; the secret is printed once, only its hash is stored."""
     from zhizhi.auth import service
+    from zhizhi.core import audit
 
     def body() -> None:
         with session_scope() as s:
             t, secret = service.create_token(s, user, name, days=days or None)
+            audit.record(
+                s,
+                actor="cli",
+                actor_role="admin",
+                action=audit.Action.token_create,
+                object_type="api_token",
+                object_id=t.id,
+                detail={"user": user, "name": t.name},
+            )
             if quiet:
                 typer.echo(secret)
                 return
@@ -215,3 +225,42 @@ def ensure_admin() -> None:
         f"created the administrator: username admin, one-time password {pw}\n"
         "  (shown once; change it with: .venv/bin/zhizhi user reset-password admin --password-stdin)"
     )
+
+
+audit_app: typer.Typer = _typer("Audit log (审计日志): verify the hash chain.")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: str | None = typer.Option(
+        None, "--anchor", help="ID:HASH of a head noted earlier; it must still be there"
+    ),
+    batch: int = typer.Option(10_000, "--batch", min=1, max=1_000_000, help="rows per query"),
+) -> None:
+    """Recompute the audit log's hash chain; exit 3 and name the first bad row if one was changed,
+    inserted or deleted."""
+    import re
+
+    from zhizhi.core import audit
+
+    def body() -> None:
+        pin: tuple[int, str] | None = None
+        if anchor is not None:
+            m = re.fullmatch(r"(\d+):([0-9a-f]{64})", anchor.strip().lower())
+            if m is None:
+                fail(f'--anchor "{anchor}": expected ID:HASH (a row id and 64 hex digits)')
+            pin = (int(m[1]), m[2])
+        with session_scope() as s:
+            r = audit.verify(s, batch=batch, anchor=pin)
+        if r.ok:
+            typer.echo(
+                f"audit log intact: {r.rows} rows; head {r.last_id}:{r.last_hash}"
+                if r.rows
+                else "audit log empty"
+            )
+            return
+        typer.echo(f"error: audit log broken at row {r.first_bad_id}: {r.reason}", err=True)
+        typer.echo(f"  intact before it: {r.rows} rows, up to {r.last_id}:{r.last_hash}", err=True)
+        raise typer.Exit(3)
+
+    run(body)

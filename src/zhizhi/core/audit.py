@@ -47,6 +47,7 @@ __all__ = [
     "chain_hash",
     "format_at",
     "record",
+    "search",
     "verify",
 ]
 
@@ -67,6 +68,9 @@ HASHED_FIELDS = (
     "detail",
 )
 """The keys of a row's canonical JSON (see the module docstring)."""
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""``json.dumps`` with the canonical options, built once (verify calls it a million times)."""
 
 LOCK_KEY = 1032089305692180660
 """PostgreSQL advisory-lock key of the chain head: the first 8 bytes of SHA-256("zhizhi.audit_log")
@@ -121,47 +125,9 @@ class AuditRow(Base):
 
     def fields(self) -> dict[str, Any]:
         """This row's canonical fields (the object :func:`canonical_json` writes)."""
-        return _fields(
-            self.id,
-            format_at(self.at),
-            self.actor,
-            self.actor_role,
-            self.action,
-            self.object_type,
-            self.object_id,
-            self.scope,
-            self.reason,
-            self.client,
-            self.detail,
-        )
-
-
-def _fields(
-    id_: int,
-    at: str,
-    actor: str,
-    actor_role: str,
-    action: str,
-    object_type: str | None,
-    object_id: str | None,
-    scope: str | None,
-    reason: str | None,
-    client: str | None,
-    detail: Any,
-) -> dict[str, Any]:
-    return {
-        "id": id_,
-        "at": at,
-        "actor": actor,
-        "actor_role": actor_role,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "scope": scope,
-        "reason": reason,
-        "client": client,
-        "detail": detail,
-    }
+        values = [getattr(self, k) for k in HASHED_FIELDS]
+        values[1] = format_at(self.at)
+        return dict(zip(HASHED_FIELDS, values, strict=True))
 
 
 def format_at(at: datetime) -> str:
@@ -207,9 +173,7 @@ def canonical_json(fields: Mapping[str, Any]) -> bytes:
     TypeError
         If a value is not JSON-serialisable.
     """
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(fields).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
@@ -248,6 +212,10 @@ def _check_text(name: str, value: str | None, limit: int | None, *, required: bo
         raise ValueError(f"audit {name} is longer than {limit} characters")
     if "\x00" in value:
         raise ValueError(f"audit {name} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"audit {name} holds a lone surrogate, which is not UTF-8") from None
 
 
 def _check_detail(value: Any, path: str) -> None:
@@ -356,15 +324,16 @@ def record(
     """
     at = utcnow() if at is None else at
     at_text = format_at(at)
-    if isinstance(object_id, int) and not isinstance(object_id, bool):
-        object_id = str(object_id)
+    if isinstance(object_id, bool):
+        raise ValueError("audit object_id must be a string or an integer")
+    oid: str | None = str(object_id) if isinstance(object_id, int) else object_id
     columns = AuditRow.__table__.c
     for name, value, required in (
         ("actor", actor, True),
         ("actor_role", actor_role, True),
         ("action", action, True),
         ("object_type", object_type, False),
-        ("object_id", object_id, False),
+        ("object_id", oid, False),
         ("scope", scope, False),
         ("reason", reason, False),
         ("client", client, False),
@@ -376,9 +345,8 @@ def record(
     _lock_head(session)
     last = session.execute(select(AuditRow.id, AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)).first()
     new_id, prev = (1, GENESIS) if last is None else (last.id + 1, last.hash)
-    fields = _fields(
-        new_id, at_text, actor, actor_role, action, object_type, object_id, scope, reason, client, detail
-    )
+    values = (new_id, at_text, actor, actor_role, action, object_type, oid, scope, reason, client, detail)
+    fields = dict(zip(HASHED_FIELDS, values, strict=True))
     row = AuditRow(
         id=new_id,
         at=at.astimezone(UTC),
@@ -386,7 +354,7 @@ def record(
         actor_role=actor_role,
         action=action,
         object_type=object_type,
-        object_id=object_id,
+        object_id=oid,
         scope=scope,
         reason=reason,
         client=client,
@@ -397,6 +365,66 @@ def record(
     session.add(row)
     session.flush()
     return row
+
+
+def search(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Audit rows matching every given filter, newest first (查询审计记录).
+
+    Parameters
+    ----------
+    session : Session
+        Any session; only a SELECT is issued.
+    actor, action, object_type, object_id : str, optional
+        Exact matches; an int ``object_id`` is matched as its decimal string.
+    since, until : datetime, optional
+        Timezone-aware bounds on ``at``: ``since <= at < until``.
+    before_id : int, optional
+        Keyset paging: only rows with a smaller id (pass the last id of the previous page).
+    limit : int
+        Page size, 1 to 1000.
+
+    Returns
+    -------
+    list of AuditRow
+        At most ``limit`` rows, by id descending.
+
+    Raises
+    ------
+    ValueError
+        If ``limit`` is outside 1-1000 or a bound is naive.
+    """
+    if not 1 <= limit <= 1000:
+        raise ValueError("limit must be between 1 and 1000")
+    q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+    if actor is not None:
+        q = q.where(AuditRow.actor == actor)
+    if action is not None:
+        q = q.where(AuditRow.action == action)
+    if object_type is not None:
+        q = q.where(AuditRow.object_type == object_type)
+    if object_id is not None:
+        q = q.where(AuditRow.object_id == str(object_id))
+    for bound in (since, until):
+        if bound is not None:
+            format_at(bound)  # refuses a naive bound
+    if since is not None:
+        q = q.where(AuditRow.at >= since)
+    if until is not None:
+        q = q.where(AuditRow.at < until)
+    if before_id is not None:
+        q = q.where(AuditRow.id < before_id)
+    return list(session.scalars(q))
 
 
 @dataclass(frozen=True)
@@ -419,6 +447,10 @@ class VerifyResult:
 def _at_text(value: Any) -> str:
     """Canonical text of a stored timestamp: a datetime (PostgreSQL) or SQLite's naive UTC text."""
     if isinstance(value, str):
+        if len(value) == 26 and value[10] == " " and value[19] == ".":
+            # SQLAlchemy's SQLite form "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): a malformed date here
+            # yields a text no record() wrote, so the hash check names the row
+            return f"{value[:10]}T{value[11:]}Z"
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         raise ValueError(f"not a timestamp: {value!r}")
@@ -451,14 +483,14 @@ def _stream(session: Session, batch: int) -> Iterator[Any]:
         q = select(*cols).order_by(t.id).limit(batch)
         if after is not None:
             q = q.where(t.id > after)
-        rows = session.execute(q).all()
+        rows = session.execute(q).tuples().all()
         yield from rows
         if len(rows) < batch:
             return
-        after = rows[-1].id
+        after = rows[-1][0]
 
 
-def verify(session: Session, *, batch: int = 5000, anchor: tuple[int, str] | None = None) -> VerifyResult:
+def verify(session: Session, *, batch: int = 10_000, anchor: tuple[int, str] | None = None) -> VerifyResult:
     """Walk the whole chain in id order and report the first row that is not as written (校验审计链).
 
     For each row, in this order: its id follows the previous id by one (the first is 1), else rows
@@ -473,7 +505,7 @@ def verify(session: Session, *, batch: int = 5000, anchor: tuple[int, str] | Non
     session : Session
         Any session; only SELECTs are issued.
     batch : int
-        Rows per query (memory bound); default 5000.
+        Rows per query (bounds memory); default 10,000.
     anchor : (int, str), optional
         ``(id, hash)`` of a row noted earlier (a previous result's ``last_id``/``last_hash``): that
         row must still exist with that hash.
@@ -497,36 +529,28 @@ def verify(session: Session, *, batch: int = 5000, anchor: tuple[int, str] | Non
         last = prev_id or None
         return VerifyResult(False, count, row_id, why, last, prev_hash if last else None)
 
-    for r in _stream(session, batch):
-        if r.id != prev_id + 1:
+    for row in _stream(session, batch):
+        (id_, at, actor, role, action, otype, oid, scope, reason, client, detail, link, stored) = row
+        if id_ != prev_id + 1:
+            if id_ <= prev_id:  # only a row forged with id 0 or below can come first like this
+                return bad(id_, f"id {id_} is out of sequence (expected {prev_id + 1})")
             if prev_id == 0:
-                return bad(r.id, f"rows 1 to {r.id - 1} are missing (deleted from the start)")
-            return bad(r.id, f"rows {prev_id + 1} to {r.id - 1} are missing (deleted after row {prev_id})")
-        if r.prev_hash != prev_hash:
-            return bad(r.id, f"link broken: prev_hash is not the hash of row {prev_id}")
+                return bad(id_, f"rows 1 to {id_ - 1} are missing (deleted from the start)")
+            return bad(id_, f"rows {prev_id + 1} to {id_ - 1} are missing (deleted after row {prev_id})")
+        if link != prev_hash:
+            return bad(id_, f"link broken: prev_hash is not the hash of row {prev_id}")
         try:
-            detail = None if r.detail is None else json.loads(r.detail)
-            fields = _fields(
-                r.id,
-                _at_text(r.at),
-                r.actor,
-                r.actor_role,
-                r.action,
-                r.object_type,
-                r.object_id,
-                r.scope,
-                r.reason,
-                r.client,
-                detail,
-            )
+            loaded = None if detail is None else json.loads(detail)
+            values = (id_, _at_text(at), actor, role, action, otype, oid, scope, reason, client, loaded)
+            fields = dict(zip(HASHED_FIELDS, values, strict=True))
             digest = chain_hash(prev_hash, fields)
         except (ValueError, TypeError) as e:
-            return bad(r.id, f"unreadable row ({type(e).__name__}: {e})")
-        if digest != r.hash:
-            return bad(r.id, "content changed: the stored hash does not match the row")
-        if anchor is not None and r.id == anchor[0] and r.hash != anchor[1]:
-            return bad(r.id, f"row {r.id} no longer has the anchored hash")
-        prev_id, prev_hash, count = r.id, r.hash, count + 1
+            return bad(id_, f"unreadable row ({type(e).__name__}: {e})")
+        if digest != stored:
+            return bad(id_, "content changed: the stored hash does not match the row")
+        if anchor is not None and id_ == anchor[0] and stored != anchor[1]:
+            return bad(id_, f"row {id_} no longer has the anchored hash")
+        prev_id, prev_hash, count = id_, stored, count + 1
     if anchor is not None and prev_id < anchor[0]:
         return bad(prev_id + 1, f"the log ends at row {prev_id}, before anchored row {anchor[0]}")
     return VerifyResult(True, count, None, None, prev_id or None, prev_hash if prev_id else None)
