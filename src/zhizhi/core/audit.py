@@ -483,7 +483,7 @@ def _stream(session: Session, batch: int) -> Iterator[Any]:
         q = select(*cols).order_by(t.id).limit(batch)
         if after is not None:
             q = q.where(t.id > after)
-        rows = session.execute(q).tuples().all()
+        rows = [tuple(r) for r in session.execute(q).all()]
         yield from rows
         if len(rows) < batch:
             return
