@@ -99,7 +99,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     install_actor_resolver(
-        event_service.actor_for, token=auth_service.token_actor, session=auth_service.session_actor
+        auth_service.user_actor, token=auth_service.token_actor, session=auth_service.session_actor
     )
     install_problem_handlers(app)
 

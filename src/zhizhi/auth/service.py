@@ -64,6 +64,19 @@ def _staff_unit(session: Session, staff_id: int) -> tuple[Staff, OrgUnit] | None
     return (row[0], row[1]) if row else None
 
 
+def user_actor(session: Session, username: str) -> Actor:
+    """The :class:`Actor` of an active user by username (the trusted development header); raises
+    NotFound naming the user."""
+    row = session.execute(
+        select(Staff, OrgUnit)
+        .join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
+        .where(Staff.username == username, Staff.active.is_(True))
+    ).first()
+    if row is None:
+        raise NotFound(f'unknown or disabled user "{username}"')
+    return _actor(row[0], row[1])
+
+
 def set_password(session: Session, username: str, password: str) -> None:
     """Set a user's password after checking the policy (rules.password_problems); raises InvalidInput
     naming what is missing, NotFound for an unknown user. Clears any lockout."""

@@ -9,7 +9,6 @@ from the category catalogue (立结案标准). This package re-exports the publi
 from zhizhi.event.service.common import (
     SYSTEM,
     _parse_limit,
-    actor_for,
     catalogue,
     system_actor,
     validate_category,
@@ -32,7 +31,6 @@ __all__ = [
     "EventFilter",
     "Router",
     "_parse_limit",
-    "actor_for",
     "add_routing_rule",
     "catalogue",
     "complete_task",

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
 from zhizhi.core.config import get_settings
-from zhizhi.core.errors import FieldError, InvalidInput, NotFound
+from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.event import rules
 from zhizhi.event.catalogue import Catalogue, CatalogueError, load_catalogue
 from zhizhi.event.models import (
@@ -19,7 +16,6 @@ from zhizhi.event.models import (
 )
 from zhizhi.event.rules import Node
 from zhizhi.org import service as org
-from zhizhi.org.models import OrgUnit, Staff
 
 SYSTEM = Actor(id=None, username="system", name="系统", role="system", unit_code="", district_code="")
 
@@ -38,27 +34,6 @@ def system_actor(district6: str) -> Actor:
         role="system",
         unit_code=f"{district6}-{org.CENTER_SUFFIX}",
         district_code=district6,
-    )
-
-
-def actor_for(session: Session, username: str) -> Actor:
-    """The :class:`Actor` of an active staff member; raises NotFound naming the user."""
-    row = session.execute(
-        select(Staff, OrgUnit)
-        .join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
-        .where(Staff.username == username, Staff.active.is_(True))
-    ).first()
-    if row is None:
-        raise NotFound(f'unknown or disabled user "{username}"')
-    s, u = row
-    return Actor(
-        id=s.id,
-        username=s.username,
-        name=s.name,
-        role=s.role,
-        unit_code=u.code,
-        district_code=u.district_code,
-        town_code=u.town_code,
     )
 
 
