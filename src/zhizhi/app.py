@@ -21,7 +21,7 @@ from zhizhi.auth import api as auth_api
 from zhizhi.auth import service as auth_service
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope, write_lock
-from zhizhi.core.http import BodyLimit, install_actor_resolver, install_problem_handlers
+from zhizhi.core.http import BodyLimit, RateLimiter, install_actor_resolver, install_problem_handlers
 from zhizhi.event import api as event_api
 from zhizhi.event import open311
 from zhizhi.event import service as event_service
@@ -98,6 +98,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         description="District digital governance: the event closed loop (闭环), KPIs, Open311.",
     )
     app.state.engine = engine
+    settings = get_settings()
+    app.state.login_limiter = RateLimiter(settings.login_per_minute, burst=5)
+    app.state.open311_limiter = RateLimiter(settings.open311_post_per_minute, burst=10)
     install_actor_resolver(
         auth_service.user_actor, token=auth_service.token_actor, session=auth_service.session_actor
     )

@@ -14,8 +14,8 @@ from zhizhi.auth import rules, service
 from zhizhi.core import audit
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
-from zhizhi.core.errors import Forbidden
-from zhizhi.core.http import SESSION_COOKIE, current_actor, get_session
+from zhizhi.core.errors import Forbidden, TooManyRequests
+from zhizhi.core.http import SESSION_COOKIE, client_key, current_actor, get_session
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -43,6 +43,12 @@ def login(
     """Sign in. Sets the ``zz_session`` cookie (HttpOnly, SameSite=Strict); the body carries the CSRF
     token to send as ``X-CSRF-Token`` on every change. 401 with one message for any failure."""
     client = request.client.host if request.client else None
+    wait = request.app.state.login_limiter.retry_after(client_key(request))
+    if wait:
+        raise TooManyRequests(
+            f"too many sign-in attempts from this address; try again in {wait:.0f} s",
+            extra={"retry_after": round(wait)},
+        )
     try:
         actor = service.authenticate(session, data.username, data.password)
     except Exception:

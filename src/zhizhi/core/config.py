@@ -32,6 +32,8 @@ class Settings(BaseSettings):
         default=False,
         description="accept X-Zhizhi-User as identity without credentials: development and tests ONLY",
     )
+    login_per_minute: float = Field(default=10.0, description="sign-in attempts per client address a minute")
+    open311_post_per_minute: float = Field(default=30.0, description="Open311 reports per client a minute")
     max_body_bytes: int = Field(default=5_000_000, description="largest accepted request body")
 
 

@@ -99,3 +99,11 @@ class Unauthorized(ZhizhiError):
 
     status: int = 401
     title: str = "Unauthorized"
+
+
+@dataclass
+class TooManyRequests(ZhizhiError):
+    """Too many requests from one client (429); ``extra["retry_after"]`` says when to retry, s."""
+
+    status: int = 429
+    title: str = "Too many requests"

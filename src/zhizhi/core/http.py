@@ -127,7 +127,12 @@ def _problem(exc: ZhizhiError, request: Request) -> JSONResponse:
     if request.url.path.startswith("/open311/"):
         # GeoReport v2 clients parse an error list, not a problem object
         return JSONResponse([{"code": exc.status, "description": exc.detail}], status_code=exc.status)
-    return JSONResponse(exc.problem(str(request.url.path)), status_code=exc.status, media_type=PROBLEM)
+    headers = (
+        {"Retry-After": str(max(1, int(exc.extra["retry_after"])))} if "retry_after" in exc.extra else None
+    )
+    return JSONResponse(
+        exc.problem(str(request.url.path)), status_code=exc.status, media_type=PROBLEM, headers=headers
+    )
 
 
 def _field_errors(errors: Sequence[Any]) -> list[FieldError]:
@@ -286,3 +291,31 @@ async def _send_413(scope: dict[str, Any], send: Any, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class RateLimiter:
+    """A token bucket per client address (限流): ``per_minute`` requests a minute on average, bursts up
+    to ``burst``. In-process (one server process); behind a reverse proxy, limit there as well."""
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def retry_after(self, key: str, now: float | None = None) -> float:
+        """Take one token for ``key``; returns 0 when allowed, else the seconds until the next token."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate if self.rate > 0 else 3600.0
+
+
+def client_key(request: Request) -> str:
+    """The client address a request came from (the limiter's key)."""
+    return request.client.host if request.client else "unknown"

@@ -33,7 +33,7 @@ from starlette.routing import Match
 
 from zhizhi.core import time as ztime
 from zhizhi.core.errors import ZhizhiError
-from zhizhi.core.http import get_session
+from zhizhi.core.http import client_key, get_session
 from zhizhi.event import service
 from zhizhi.event.models import Event
 from zhizhi.event.rules import DONE_NODES
@@ -263,6 +263,12 @@ async def post_request(fmt: str, request: Request, session: Session = Depends(_s
     give), which is converted to WGS-84 like the REST API does."""
     if (bad := _bad_format(fmt)) is not None:
         return bad
+    limiter = getattr(request.app.state, "open311_limiter", None)
+    wait = limiter.retry_after(client_key(request)) if limiter is not None else 0.0
+    if wait:
+        resp = _error(fmt, 429, f"too many reports from this address; try again in {wait:.0f} s")
+        resp.headers["Retry-After"] = str(max(1, round(wait)))
+        return resp
     try:
         form = await request.form()
     except Exception:
