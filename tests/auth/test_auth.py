@@ -165,3 +165,34 @@ def test_sign_ins_are_audited_and_the_chain_verifies(
     assert r.status_code == 200 and [i["action"] for i in r.json()["items"]][:2] == ["login", "login_failed"]
     v = client.get("/api/v1/audit/verify", headers={"Authorization": f"Bearer {secret}"}).json()
     assert v["ok"] is True and v["first_bad_id"] is None
+
+
+def test_full_view_of_personal_data_needs_the_role_and_a_reason_and_is_audited(
+    client: TestClient, session: Session
+) -> None:
+    from zhizhi.core import audit
+
+    body = {
+        "category_code": "0101",
+        "title": "x",
+        "lon": 105.898213,
+        "lat": 29.352365,
+        "reporter_name": "王小明",
+        "reporter_phone": "13812345678",
+    }
+    ev = client.post("/api/v1/events", json=body, headers={"X-Zhizhi-User": "500118.duty"}).json()
+    assert (ev["reporter_name"], ev["reporter_phone"]) == ("王**", "138****5678")
+    url = f"/api/v1/events/{ev['id']}/personal"
+    r = client.post(url, json={"reason": "回访核实"}, headers={"X-Zhizhi-User": "500118.duty"})
+    assert r.status_code == 403
+    chief = {"X-Zhizhi-User": "500118.chief"}
+    assert client.post(url, json={}, headers=chief).status_code == 422
+    r = client.post(url, json={"reason": "回访核实诉求"}, headers=chief)
+    assert r.status_code == 200
+    assert (r.json()["reporter_name"], r.json()["reporter_phone"]) == ("王小明", "13812345678")
+    row = audit.search(session, action="personal.full_view", object_id=str(ev["id"]))[0]
+    assert (row.actor, row.reason, row.object_type) == ("500118.chief", "回访核实诉求", "event")
+    assert (
+        client.post("/api/v1/events/2147483000/personal", json={"reason": "xxxx"}, headers=chief).status_code
+        == 404
+    )

@@ -66,7 +66,17 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 1)
 
 
+FULL_VIEW_ROLES = frozenset({"center_chief", "system"})
+
+
 def can_full_view(actor: Actor | None) -> bool:
-    """Whether ``actor`` may see personal fields unmasked (``personal.full_view``). Until accounts land
-    (issue 3) nobody may: every response masks."""
+    """Whether ``actor`` may see personal fields unmasked in ordinary responses. Nobody may: lists,
+    details and exports always mask; an unmasked view is a separate, audited request with a stated
+    reason (:func:`may_request_full_view`)."""
     return False
+
+
+def may_request_full_view(actor: Actor) -> bool:
+    """Whether ``actor``'s role holds ``personal.full_view`` (查看完整个人信息): today the district
+    center's chief (值班长); the permission table as data comes with the rest of issue 3."""
+    return actor.role in FULL_VIEW_ROLES

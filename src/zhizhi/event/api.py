@@ -7,12 +7,14 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from zhizhi.core import audit
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, may_request_full_view
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope, write_lock
 from zhizhi.core.errors import FieldError, Forbidden, InvalidInput
@@ -128,6 +130,43 @@ def move(
     return service.detail(session, actor, ev)
 
 
+class FullViewIn(BaseModel):
+    reason: str = Field(min_length=4, max_length=500, description="why the full personal data is needed")
+
+
+@router.post("/events/{event_id}/personal")
+def full_view(
+    event_id: EventId,
+    data: FullViewIn,
+    request: Request,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(current_actor),
+) -> dict[str, Any]:
+    """The reporter's unmasked name and phone (personal.full_view): only roles that hold it, only
+    for an event in scope, only with a stated reason; every view writes an audit row."""
+    if not may_request_full_view(actor):
+        raise Forbidden(f'role "{actor.role}" may not view personal data in full')
+    ev = service.get_event(session, actor, event_id)
+    audit.record(
+        session,
+        actor=actor.username,
+        actor_role=actor.role,
+        action=audit.Action.personal_full_view,
+        object_type="event",
+        object_id=ev.id,
+        reason=data.reason,
+        client=request.client.host if request.client else None,
+        scope=ev.district_code,
+    )
+    return {
+        "event_id": ev.id,
+        "reporter_name": ev.reporter_name,
+        "reporter_phone": ev.reporter_phone,
+        "reporter_ref": ev.reporter_ref,
+        "address": ev.address,
+    }
+
+
 @router.post("/events/{event_id}/attachments", status_code=201)
 async def attach(
     event_id: EventId,
@@ -152,7 +191,7 @@ async def attach(
     if not data:
         raise InvalidInput("the file is empty", [FieldError("file", "empty")])
     if not _looks_like(ctype, data):
-        why = f'the file\'s content is not {ctype} (declared type and content differ)'
+        why = f"the file's content is not {ctype} (declared type and content differ)"
         raise InvalidInput(why, [FieldError("file", why)])
     digest = hashlib.sha256(data).hexdigest()
     folder = FsPath(get_settings().data_dir) / "attachments" / digest[:2]
