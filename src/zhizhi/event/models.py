@@ -60,7 +60,7 @@ class Event(Base):
     town_code: Mapped[str | None] = mapped_column(String(12))
     village_code: Mapped[str | None] = mapped_column(String(12))
     grid_code: Mapped[str | None] = mapped_column(String(16), index=True)
-    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     reporter_ref: Mapped[str | None] = mapped_column(String(64))
     reporter_name: Mapped[str | None] = mapped_column(String(64))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
