@@ -328,12 +328,12 @@ def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Even
     ``merged`` and follows the parent. Only dispatchers; both must be in scope, same category, open."""
     if actor.role not in rules.DISPATCHERS:
         raise Forbidden(f'role "{actor.role}" may not merge events')
+    child = get_event(session, actor, event_id)  # scope first: out of scope is 404 whatever else
+    parent = get_event(session, actor, parent_id)
     if event_id == parent_id:
         raise InvalidInput(
             "an event cannot be merged into itself", [FieldError("parent_id", "same as event")]
         )
-    child = get_event(session, actor, event_id)
-    parent = get_event(session, actor, parent_id)
     if parent.merged_into_id is not None:
         raise Conflict(f"event {parent_id} is itself merged into {parent.merged_into_id}")
     for e in (child, parent):

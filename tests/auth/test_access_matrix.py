@@ -1,0 +1,168 @@
+"""The access matrix (issue 3): every endpoint of the OpenAPI schema is classified here, and the
+classification is checked. A new endpoint fails the first test until it is added with its rule."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from zhizhi.core import http
+from zhizhi.core.config import get_settings
+
+PUBLIC = "public"  # no credentials: public reference data, or GeoReport's public civic API
+AUTH = "auth"  # any signed-in user; rows limited to the caller's scope in the query
+EVENT = "event"  # one event by id: out of the caller's scope it is 404, never 403 (no existence leak)
+ROLE = "role"  # a role check first (403 for others), then scope
+
+MATRIX: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): AUTH,
+    ("GET", "/api/v1/auth/me"): AUTH,
+    ("GET", "/api/v1/audit"): ROLE,
+    ("GET", "/api/v1/audit/verify"): ROLE,
+    ("GET", "/api/v1/org/stats"): PUBLIC,
+    ("GET", "/api/v1/org/units"): PUBLIC,
+    ("GET", "/api/v1/org/units/{code}"): PUBLIC,
+    ("GET", "/api/v1/org/locate"): PUBLIC,
+    ("GET", "/api/v1/categories"): PUBLIC,
+    ("GET", "/api/v1/transitions"): PUBLIC,
+    ("GET", "/api/v1/preplans"): PUBLIC,
+    ("POST", "/api/v1/events"): AUTH,
+    ("GET", "/api/v1/events"): AUTH,
+    ("GET", "/api/v1/events/{event_id}"): EVENT,
+    ("POST", "/api/v1/events/{event_id}/transitions"): EVENT,
+    ("POST", "/api/v1/events/{event_id}/personal"): ROLE,
+    ("POST", "/api/v1/events/{event_id}/attachments"): EVENT,
+    ("POST", "/api/v1/events/{event_id}/merge"): EVENT,
+    ("POST", "/api/v1/events/{event_id}/preplans/{code}"): ROLE,
+    ("POST", "/api/v1/tasks/{task_id}/done"): AUTH,
+    ("POST", "/api/v1/supervisions/{supervision_id}/reply"): AUTH,
+    ("GET", "/api/v1/routing-rules"): AUTH,
+    ("POST", "/api/v1/routing-rules"): ROLE,
+    ("DELETE", "/api/v1/routing-rules/{rule_id}"): ROLE,
+    ("GET", "/api/v1/kpis"): AUTH,
+    ("GET", "/api/v1/rankings"): AUTH,
+    ("POST", "/api/v1/ops/sweep"): ROLE,
+    ("GET", "/open311/v2/services.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/services/{code}.{fmt}"): PUBLIC,
+    ("POST", "/open311/v2/requests.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/requests.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/requests/{request_id}.{fmt}"): PUBLIC,
+}
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def call(client: TestClient, method: str, path: str, headers: dict[str, str], eid: int = 1) -> Any:
+    url = (
+        path.replace("{event_id}", str(eid))
+        .replace("{code}", "waterlogging")
+        .replace("{task_id}", "1")
+        .replace("{supervision_id}", "1")
+        .replace("{rule_id}", "1")
+        .replace("{fmt}", "json")
+        .replace("{request_id}", "1")
+    )
+    kw: dict[str, Any] = {"headers": headers}
+    if method == "POST":
+        if path.endswith("/attachments"):
+            kw["files"] = {"file": ("p.png", PNG, "image/png")}
+        elif path.endswith("/merge"):
+            url += f"?parent_id={eid}"
+        elif path.endswith("/transitions"):
+            kw["json"] = {"action": "accept"}
+        elif path.endswith("/personal"):
+            kw["json"] = {"reason": "核实诉求"}
+        elif path.endswith("/reply"):
+            kw["json"] = {"reply": "已处理"}
+        elif path == "/api/v1/events":
+            kw["json"] = {"category_code": "0101", "title": "x", "lon": 105.898213, "lat": 29.352365}
+        elif path == "/api/v1/routing-rules":
+            kw["json"] = {"unit_code": "500118-CGJ", "category_code": "0101"}
+    return client.request(method, url, **kw)
+
+
+def test_every_endpoint_is_in_the_matrix(client: TestClient) -> None:
+    schema = {(m.upper(), p) for p, ops in client.app.openapi()["paths"].items() for m in ops}  # type: ignore[attr-defined]
+    assert schema - set(MATRIX) == set(), "new endpoint: classify it in MATRIX with its access rule"
+    assert set(MATRIX) - schema == set(), "endpoint gone: remove it from MATRIX"
+
+
+@pytest.fixture
+def strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "trust_user_header", False)
+    http._actors.clear()
+
+
+@pytest.mark.parametrize(("method", "path"), [k for k, v in MATRIX.items() if v != PUBLIC])
+def test_without_credentials_every_protected_endpoint_is_401(
+    client: TestClient, strict: None, method: str, path: str
+) -> None:
+    r = call(client, method, path, {})
+    assert r.status_code == 401, (method, path, r.status_code, r.text)
+
+
+@pytest.mark.parametrize(("method", "path"), [k for k, v in MATRIX.items() if v == EVENT])
+@pytest.mark.parametrize("outsider", ["500118002000.duty", "500118002000-MS.staff", "500118-STHJ.handler"])
+def test_an_event_outside_the_scope_is_404(client: TestClient, method: str, path: str, outsider: str) -> None:
+    ev = client.post(
+        "/api/v1/events",
+        json={"category_code": "0101", "title": "中山路的事件", "lon": 105.898213, "lat": 29.352365},
+        headers={"X-Zhizhi-User": "500118.duty"},
+    ).json()
+    assert ev["town_code"] == "500118001000"
+    r = call(client, method, path, {"X-Zhizhi-User": outsider}, ev["id"])
+    # 404: the event does not exist for them; a refusal by role alone (the same for every id) is fine too
+    by_role = r.status_code == 403 and 'role "' in r.json()["detail"]
+    assert r.status_code == 404 or by_role, (method, path, outsider, r.status_code, r.text)
+    after = client.get(f"/api/v1/events/{ev['id']}", headers={"X-Zhizhi-User": "500118.duty"}).json()
+    assert (after["node"], after["version"], len(after["timeline"]), after["attachments"]) == (
+        "reported",
+        ev["version"],
+        1,
+        [],
+    )
+
+
+def test_a_grid_worker_sees_only_the_own_grid(client: TestClient) -> None:
+    duty = {"X-Zhizhi-User": "500118.duty"}
+    here = client.post(
+        "/api/v1/events",
+        json={"category_code": "0101", "title": "本网格", "lon": 105.898213, "lat": 29.352365},
+        headers=duty,
+    ).json()
+    there = client.post(
+        "/api/v1/events",
+        json={"category_code": "0101", "title": "外镇", "town_code": "500118002000"},
+        headers=duty,
+    ).json()
+    worker = {"X-Zhizhi-User": f"{here['grid_code']}.worker"}
+    listed = client.get("/api/v1/events", headers=worker).json()
+    assert [e["id"] for e in listed["items"]] == [here["id"]] and listed["total"] == 1
+    assert client.get(f"/api/v1/events/{there['id']}", headers=worker).status_code == 404
+    kpis = client.get("/api/v1/kpis", params={"by": "town"}, headers=worker).json()
+    assert [r["code"] for r in kpis["rows"]] == ["500118001000"] and kpis["total"]["counts"]["reported"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"),
+    [
+        ("GET", "/api/v1/audit", "500118.duty"),
+        ("GET", "/api/v1/audit/verify", "500118001000.duty"),
+        ("POST", "/api/v1/routing-rules", "500118001000.duty"),
+        ("DELETE", "/api/v1/routing-rules/{rule_id}", "500118-CGJ.handler"),
+        ("POST", "/api/v1/ops/sweep", "500118.leader"),
+        ("POST", "/api/v1/events/{event_id}/personal", "500118.duty"),
+        ("POST", "/api/v1/events/{event_id}/preplans/{code}", "500118-CGJ.handler"),
+    ],
+)
+def test_role_checked_endpoints_refuse_other_roles(
+    client: TestClient, method: str, path: str, who: str
+) -> None:
+    r = call(client, method, path, {"X-Zhizhi-User": who})
+    assert r.status_code == 403, (method, path, who, r.status_code, r.text)
