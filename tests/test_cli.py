@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from zhizhi import cli
 from zhizhi.cli import app, run
 from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
@@ -159,7 +158,9 @@ def test_internal_error_in_a_command(engine: object, data_dir: Path, monkeypatch
         1, "", f"error: internal error (RuntimeError); please report it (the traceback is in {log})\n")
     assert "RuntimeError: stats exploded" in log.read_text(encoding="utf-8")
     # an exception outside a command body is caught by the root command
-    monkeypatch.setattr(cli, "check_period", broken)
+    from zhizhi.ops import cli as ops_cli
+
+    monkeypatch.setattr(ops_cli, "check_period", broken)
     r = zz("ops", "kpis")
     assert (r.code, r.err) == (
         1, f"error: internal error (RuntimeError); please report it (the traceback is in {log})\n")

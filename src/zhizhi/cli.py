@@ -10,15 +10,14 @@ indented lines listing the bad rows. An unexpected internal error prints ``error
 from __future__ import annotations
 
 import json
-import re
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -26,11 +25,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from sqlalchemy import func, select
 from typer.core import TyperGroup
 
-from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope
 from zhizhi.core.errors import ZhizhiError
-from zhizhi.event.schemas import EARLIEST  # no period or sweep before 2000-01-01 北京时间
 
 LOG_NAME = "zhizhi-cli.log"
 """Internal-error tracebacks are appended to this file in ``ZHIZHI_DATA_DIR``."""
@@ -190,18 +187,7 @@ app = _typer(
     pretty_exceptions_enable=False,
 )
 db_app = _typer("Database schema (Alembic migrations).")
-org_app = _typer("Organisation: districts, towns, villages, grids, units, staff.")
-event_app = _typer("Events on the closed loop: import, routing (权属配置).")
-ops_app = _typer("Operations: KPIs (核心绩效), rankings (赛马比拼), SLA sweep.")
-demo_app = _typer("Demonstration data: replay real citizen messages.")
-for sub, name in (
-    (db_app, "db"),
-    (org_app, "org"),
-    (event_app, "event"),
-    (ops_app, "ops"),
-    (demo_app, "demo"),
-):
-    app.add_typer(sub, name=name)
+app.add_typer(db_app, name="db")
 
 
 def out(obj: Any) -> None:
@@ -290,375 +276,12 @@ def setup(
             return s.scalar(select(func.count()).select_from(Event)) or 0
 
     if run(body) == 0 and replay:
+        from zhizhi.event.cli import demo_replay
+
         demo_replay(limit=None)
     from zhizhi.auth.cli import ensure_admin
 
     run(ensure_admin)
-
-
-# --- org -------------------------------------------------------------------------------------------
-
-
-@org_app.command("load")
-def org_load(code: str = typer.Option("500118", "--code", help="6-digit district code (Chongqing)")) -> None:
-    """Load a district from the shipped data (Yongchuan in detail; other Chongqing districts at
-    district level)."""
-    from zhizhi.org import service as org
-
-    def body() -> None:
-        with session_scope() as s, progress_bar(f"loading {code}") as pb:
-            out(org.load_district(s, code, progress=lambda _l, d, t: pb(d, t)))
-
-    run(body)
-
-
-@org_app.command("stats")
-def org_stats() -> None:
-    """Print the loaded organisation as JSON (counts per level, generated or real boundaries)."""
-    from zhizhi.org import service as org
-
-    def body() -> None:
-        with session_scope() as s:
-            out(org.stats(s))
-
-    run(body)
-
-
-@org_app.command("import-boundaries")
-def org_import_boundaries(
-    file: Path = typer.Argument(
-        ..., metavar="FILE", help="GeoJSON FeatureCollection (WGS-84 lon/lat, UTF-8)"
-    ),
-    level: Literal["town", "village", "grid"] = typer.Option(..., help="the level the features are"),
-) -> None:
-    """Replace generated boundaries with real ones (match by code or name; reports what did not match)."""
-    from zhizhi.org import service as org
-
-    if file.is_dir():
-        fail(f"{file}: is a directory, not a GeoJSON file")
-    if not file.exists():
-        fail(f"{file}: no such file")
-
-    def body() -> None:
-        try:
-            with session_scope() as s:
-                out(org.import_boundaries(s, file, level))
-        except ValueError as e:  # the GeoJSON reader names the file by its bare name
-            msg = str(e)
-            fail(f"{file}: {msg.removeprefix(file.name + ': ')}")
-
-    run(body)
-
-
-# --- event -----------------------------------------------------------------------------------------
-
-
-@event_app.command("import")
-def event_import(
-    file: Path = typer.Argument(
-        ..., metavar="FILE", help="CSV or JSONL file (columns: see docs/domains/event.md)"
-    ),
-    skip_invalid: bool = typer.Option(
-        False, "--skip-invalid", help="import the good rows, write the bad ones to a reject file"
-    ),
-    reject_file: Path | None = typer.Option(
-        None,
-        help="where the rejected rows go (needs --skip-invalid; default: beside FILE, e.g. "
-        "calls.csv -> calls.rejects.csv); not FILE itself, not a directory",
-    ),
-    district: str | None = typer.Option(None, help="district for out-of-area rows"),
-) -> None:
-    """Bulk-import events from a CSV or JSONL file, in one transaction: any bad row means nothing is
-    written, and every bad row is listed (line, column, reason).
-
-    With --skip-invalid the good rows are imported and the bad ones written to a reject file in the
-    format of FILE, so it can be fixed and imported as it is: a CSV gets FILE's columns after a first
-    column "error" holding each row's reasons (UTF-8 with BOM, for spreadsheets); a JSONL line gets
-    an "error" key, and lines that were not JSON objects come last as they were. Import ignores an
-    "error" column or key.
-    """
-    from zhizhi.event import intake
-
-    if reject_file is not None:
-        if not skip_invalid:
-            fail("--reject-file needs --skip-invalid")
-        why = intake.reject_path_problem(file, reject_file)
-        if why:
-            fail(f"--reject-file {reject_file}: {why}")
-
-    def body() -> None:
-        with session_scope() as s, progress_bar("importing") as pb:
-            res = intake.import_file(
-                s, file, district or get_settings().district_code, skip_invalid, reject_file, pb
-            )
-        out(res.summary())
-
-    run(body)
-
-
-@event_app.command("routing-add")
-def routing_add(
-    unit: str = typer.Option(..., help="responsible unit code"),
-    category: str | None = typer.Option(None, help="leaf or 大类 code (omit: any)"),
-    area: str | None = typer.Option(None, help="town/village/grid code (omit: whole district)"),
-    priority: int = typer.Option(
-        0, min=-1000, max=1000, help="order among equally specific rules (higher wins)"
-    ),
-    note: str = typer.Option(""),
-    district: str | None = typer.Option(None),
-) -> None:
-    """Add a 权属配置 rule: category × area → responsible unit."""
-    from zhizhi.event import service
-
-    def body() -> None:
-        with session_scope() as s:
-            r = service.add_routing_rule(
-                s, district or get_settings().district_code, category, area, unit, priority, note
-            )
-            out(
-                {
-                    "id": r.id,
-                    "category_code": r.category_code,
-                    "area_code": r.area_code,
-                    "unit_code": r.unit_code,
-                    "mode": r.mode,
-                    "priority": r.priority,
-                }
-            )
-
-    run(body)
-
-
-@event_app.command("routing-list")
-def routing_list(district: str | None = typer.Option(None)) -> None:
-    """List the 权属配置 rules."""
-    from zhizhi.event.models import RoutingRule
-
-    def body() -> None:
-        with session_scope() as s:
-            rows = s.scalars(
-                select(RoutingRule)
-                .where(RoutingRule.district_code == (district or get_settings().district_code))
-                .order_by(RoutingRule.id)
-            )
-            out(
-                [
-                    {
-                        "id": r.id,
-                        "category_code": r.category_code,
-                        "area_code": r.area_code,
-                        "unit_code": r.unit_code,
-                        "mode": r.mode,
-                        "priority": r.priority,
-                        "note": r.note,
-                    }
-                    for r in rows
-                ]
-            )
-
-    run(body)
-
-
-# --- ops -------------------------------------------------------------------------------------------
-
-
-def _district_actor() -> Any:
-    from zhizhi.event.service import system_actor
-
-    return system_actor(get_settings().district_code)
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=title)
-    for c in columns:
-        t.add_column(c, justify="left" if c in {"代码 code", "名称 name"} else "right")
-    for r in rows:
-        t.add_row(*[str(x) for x in r])
-    Console(width=160).print(t)
-
-
-def check_period(period: str | None) -> None:
-    """Refuse (exit 2) a ``--period`` that is malformed, before 2000 or starting after now; None,
-    "" and "all" mean all time."""
-    from zhizhi.ops import rules as ops_rules
-
-    if period is None or period.strip() in ("", "all"):
-        return
-    now = ztime.utcnow()
-    this_year = ztime.to_local(now).year
-    m = re.match(r"\s*(\d{4})\b", period)
-    if m and not EARLIEST.year <= int(m.group(1)) <= this_year:
-        fail(f'--period "{period}": the year must be {EARLIEST.year} to {this_year}')
-    try:
-        start, _ = ops_rules.period_bounds(period)
-    except ValueError as e:
-        msg = str(e)
-        fail(f"--{msg}" if msg.startswith("period ") else f'--period "{period}": {msg}')
-    if start > now:
-        fail(f'--period "{period}" starts in the future')
-
-
-PERIOD_HELP = "YYYY, YYYY-MM or YYYY-Qn, from 2000 (omit: all time)"
-
-
-@ops_app.command("kpis")
-def ops_kpis(
-    period: str | None = typer.Option(None, help=PERIOD_HELP),
-    by: str = typer.Option("town", help="town|village|grid|department|board|post|unit"),
-    as_json: bool = typer.Option(False, "--json", help="print the full result as JSON"),
-) -> None:
-    """Print KPIs (核心绩效) per unit for a period: a table, or JSON with --json."""
-    from zhizhi.ops import service
-
-    check_period(period)
-
-    def body() -> None:
-        with session_scope() as s:
-            data = service.kpis(s, _district_actor(), period, by)
-        if as_json:
-            out(data)
-            return
-        rows = []
-        for r in [*data["rows"], {"code": "", "name": "合计 total", **data["total"]}]:
-            c, k = r["counts"], r["rates"]
-            rows.append(
-                [
-                    r["code"],
-                    r["name"],
-                    c["reported"],
-                    c["registered"],
-                    c["closed"],
-                    _pct(k["ontime_register_rate"]),
-                    _pct(k["accurate_dispatch_rate"]),
-                    _pct(k["ontime_handle_rate"]),
-                    _pct(k["close_rate"]),
-                    _pct(k["ontime_close_rate"]),
-                    _pct(k["rework_rate"]),
-                    c["overdue"],
-                    "—" if k["avg_handle_hours"] is None else f"{k['avg_handle_hours']:.1f}",
-                    _pct(k["satisfaction_rate"]),
-                ]
-            )
-        _table(
-            f"核心绩效 KPIs · {data['period']} · by {by}",
-            [
-                "代码 code",
-                "名称 name",
-                "上报",
-                "立案",
-                "结案",
-                "按时立案率",
-                "准确派遣率",
-                "按期处置率",
-                "结案率",
-                "按期结案率",
-                "返工率",
-                "超期数",
-                "平均处置时长h",
-                "满意率",
-            ],
-            rows,
-        )
-
-    run(body)
-
-
-@ops_app.command("rankings")
-def ops_rankings(
-    period: str | None = typer.Option(None, help=PERIOD_HELP),
-    kind: str = typer.Option("town", help="town|department"),
-    as_json: bool = typer.Option(False, "--json", help="print the full result as JSON"),
-) -> None:
-    """Print the 赛马比拼 ranking of towns or departments: a table, or JSON with --json."""
-    from zhizhi.ops import service
-
-    check_period(period)
-
-    def body() -> None:
-        with session_scope() as s:
-            data = service.rankings(s, _district_actor(), period, kind)
-        if as_json:
-            out(data)
-            return
-        rows = [
-            [
-                r["rank"] or "—",
-                r["code"],
-                r["name"],
-                "—" if r["score"] is None else f"{r['score']:.2f}",
-                r["reported"],
-                _pct(r["rates"]["ontime_close_rate"]),
-                _pct(r["rates"]["close_rate"]),
-            ]
-            for r in data["rows"]
-        ]
-        _table(
-            f"赛马比拼 ranking · {data['period']} · {kind}",
-            ["名次", "代码 code", "名称 name", "得分", "上报", "按期结案率", "结案率"],
-            rows,
-        )
-
-    run(body)
-
-
-def parse_as_of(as_of: str) -> datetime:
-    """Parse ``--as-of`` (ISO 8601; naive = Asia/Shanghai) and refuse (exit 2) a time after now
-    + 1 minute or before 2000-01-01."""
-    try:
-        when = datetime.fromisoformat(as_of)
-    except ValueError:
-        fail(f'--as-of "{as_of}" is not an ISO date-time (e.g. 2026-11-03T09:00, Beijing time)')
-    # compare aware times without converting to UTC: year 1 or 9999 would overflow
-    aware = when if when.utcoffset() is not None else when.replace(tzinfo=ztime.LOCAL_TZ)
-    if aware > ztime.utcnow() + timedelta(minutes=1):
-        fail(f'--as-of "{as_of}": the sweep judges deadlines up to now; --as-of cannot be in the future')
-    if aware < EARLIEST:
-        fail(f'--as-of "{as_of}": before 2000-01-01; the sweep judges deadlines from then to now')
-    return when
-
-
-@ops_app.command("sweep")
-def ops_sweep(
-    as_of: str | None = typer.Option(
-        None, help="ISO date-time, naive = Beijing time, from 2000-01-01 to now (default now)"
-    ),
-) -> None:
-    """Run the SLA sweep (预警, 超期, 催办, 督办, escalation); idempotent."""
-    from zhizhi.event import tasks
-
-    when = parse_as_of(as_of) if as_of else None
-
-    def body() -> None:
-        with session_scope() as s:
-            out(tasks.sweep(s, when))
-
-    run(body)
-
-
-# --- demo ------------------------------------------------------------------------------------------
-
-
-@demo_app.command("replay")
-def demo_replay(
-    limit: int | None = typer.Option(None, min=1, help="replay only the first N messages"),
-) -> None:
-    """Import the real citizen messages (2,816 with official replies) and run them through the loop
-    with their real reply times; locations are generated (flagged)."""
-    from zhizhi.event import replay
-
-    def body() -> None:
-        with session_scope() as s, progress_bar("replaying") as pb:
-            res = replay.replay(s, get_settings().district_code, limit=limit, progress=pb)
-        out(res)
-
-    run(body)
 
 
 def main() -> None:
@@ -666,9 +289,19 @@ def main() -> None:
     app()
 
 
-# account commands live with their domain (auth/cli.py); registered last, as they use the helpers above
+# Each domain's commands live in its own cli.py and use the helpers above, so they are imported last.
 from zhizhi.auth.cli import audit_app, token_app, user_app  # noqa: E402
+from zhizhi.event.cli import demo_app, event_app  # noqa: E402
+from zhizhi.ops.cli import ops_app  # noqa: E402
+from zhizhi.org.cli import org_app  # noqa: E402
 
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-app.add_typer(audit_app, name="audit")
+for _sub, _name in (
+    (org_app, "org"),
+    (event_app, "event"),
+    (ops_app, "ops"),
+    (demo_app, "demo"),
+    (user_app, "user"),
+    (token_app, "token"),
+    (audit_app, "audit"),
+):
+    app.add_typer(_sub, name=_name)
