@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from zhizhi import __version__
 from zhizhi.auth import api as auth_api
 from zhizhi.auth import service as auth_service
+from zhizhi.core.access import install_log_masking, permission_table
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope, write_lock
 from zhizhi.core.http import BodyLimit, RateLimiter, install_actor_resolver, install_problem_handlers
@@ -28,6 +29,7 @@ from zhizhi.event import service as event_service
 from zhizhi.event import tasks as event_tasks
 from zhizhi.ops import api as ops_api
 from zhizhi.org import api as org_api
+from zhizhi.registry import api as registry_api
 
 log = logging.getLogger("zhizhi")
 SWAGGER_DIR = Path(swagger_ui.__file__).parent / "static"
@@ -64,11 +66,13 @@ def _sweep_once(engine: Engine) -> None:
 
 
 def validate_policy_data() -> None:
-    """Load and validate the policy data (category catalogue, message rules, pre-plans, ranking rule)
-    so a bad edit stops the start with a message naming the file and field, not a later request."""
+    """Load and validate the policy data (permission table, category catalogue, message rules,
+    pre-plans, ranking rule) so a bad edit stops the start with a message naming the file and field,
+    not a later request."""
     from zhizhi.event.catalogue import load_message_rules
     from zhizhi.ops.service import scoring_rule
 
+    permission_table()
     event_service.catalogue()
     load_message_rules()
     event_service.shipped_preplans()
@@ -105,6 +109,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         auth_service.user_actor, token=auth_service.token_actor, session=auth_service.session_actor
     )
     install_problem_handlers(app)
+    install_log_masking()  # no citizen ID or phone number in any log line
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -123,6 +128,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         event_api.router,
         ops_api.router,
         open311.router,
+        registry_api.router,
     ):
         app.include_router(r)
 

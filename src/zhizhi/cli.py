@@ -294,6 +294,8 @@ from zhizhi.auth.cli import audit_app, token_app, user_app  # noqa: E402
 from zhizhi.event.cli import demo_app, event_app  # noqa: E402
 from zhizhi.ops.cli import ops_app  # noqa: E402
 from zhizhi.org.cli import org_app  # noqa: E402
+from zhizhi.registry.cli import id_app  # noqa: E402
+from zhizhi.scenarios.fire.cli import fire_app  # noqa: E402
 
 for _sub, _name in (
     (org_app, "org"),
@@ -303,5 +305,7 @@ for _sub, _name in (
     (user_app, "user"),
     (token_app, "token"),
     (audit_app, "audit"),
+    (id_app, "id"),
+    (fire_app, "fire"),
 ):
     app.add_typer(_sub, name=_name)

@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/kpis"): AUTH,
     ("GET", "/api/v1/rankings"): AUTH,
     ("POST", "/api/v1/ops/sweep"): ROLE,
+    ("POST", "/api/v1/registry/validate"): AUTH,
     ("GET", "/open311/v2/services.{fmt}"): PUBLIC,
     ("GET", "/open311/v2/services/{code}.{fmt}"): PUBLIC,
     ("POST", "/open311/v2/requests.{fmt}"): PUBLIC,

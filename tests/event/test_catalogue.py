@@ -97,7 +97,9 @@ def test_real_limits_from_the_cited_local_rules() -> None:
     assert c.limit("2206", "accept") == (1 / 60, "continuous")  # 林火 1 min 查看
     assert c.limit("2206", "sign") == (3 / 60, "continuous")  # 3 min 到场
     assert c.limit("2206", "dispatch") == (5 / 60, "continuous")  # 5 min 出动
-    assert c.limit("2207", "handle") == (2.0, "continuous")
+    # 卫星热点核查: every node up to the verification feedback adds up to the fire scenario's 1 h
+    assert c.limit("2207", "handle") == (35 / 60, "continuous")
+    assert sum(c.limit("2207", n)[0] for n in ("accept", "register", "dispatch", "sign", "handle")) == 1.0
     for code in ("0101", "0104", "0303", "0802"):
         assert c.leaf(code).source is not None and "renrendoc" in str(c.leaf(code).source)
 

@@ -14,8 +14,8 @@ from zhizhi.auth import rules, service
 from zhizhi.core import audit
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
-from zhizhi.core.errors import Forbidden, TooManyRequests
-from zhizhi.core.http import SESSION_COOKIE, client_key, current_actor, get_session
+from zhizhi.core.errors import TooManyRequests
+from zhizhi.core.http import SESSION_COOKIE, client_key, current_actor, get_session, permit
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -98,12 +98,9 @@ def me(actor: Actor = Depends(current_actor)) -> dict[str, Any]:
 
 
 audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-AUDIT_ROLES = frozenset({"admin", "center_chief", "system"})
 
 
-def _auditor(actor: Actor = Depends(current_actor)) -> Actor:
-    if actor.role not in AUDIT_ROLES:
-        raise Forbidden(f'role "{actor.role}" may not read the audit log')
+def _auditor(actor: Actor = Depends(permit("audit.read"))) -> Actor:
     return actor
 
 

@@ -65,12 +65,73 @@ def user_list() -> None:
                         "active": u.active,
                         "password_set": u.password_hash is not None,
                         "locked_until": u.locked_until,
+                        "grants": u.grants,
                     }
                     for u, o in service.list_users(s)
                 ]
             )
 
     run(body)
+
+
+@user_app.command("roles")
+def user_roles() -> None:
+    """The permission table (角色权限表): each role, its data scope and its permissions."""
+    from zhizhi.core.access import permission_table
+
+    def body() -> None:
+        t = permission_table()
+        out(
+            {
+                "roles": [
+                    {"role": r.name, "label": r.label, "scope": r.scope, "permissions": sorted(r.permissions)}
+                    for r in t.roles.values()
+                ],
+                "permissions": t.permissions,
+            }
+        )
+
+    run(body)
+
+
+def _grant(username: str, category: str, granted: bool) -> None:
+    from zhizhi.auth import service
+    from zhizhi.core import audit
+    from zhizhi.event.service import confidential_codes
+
+    def body() -> None:
+        with session_scope() as s:
+            u = service.set_grant(s, username, category, granted, confidential_codes())
+            audit.record(
+                s,
+                actor="cli",
+                actor_role="admin",
+                action=audit.Action.grant if granted else audit.Action.revoke_grant,
+                object_type="staff",
+                object_id=u.id,
+                detail={"user": username, "category": category},
+            )
+            out({"username": username, "grants": u.grants})
+
+    run(body)
+
+
+@user_app.command("grant")
+def user_grant(
+    username: str = typer.Argument(...),
+    category: str = typer.Option(..., "--category", help="confidential category code (2404 未成年人保护)"),
+) -> None:
+    """Grant a user one confidential event category (保密类事件) within their data scope."""
+    _grant(username, category, True)
+
+
+@user_app.command("revoke-grant")
+def user_revoke_grant(
+    username: str = typer.Argument(...),
+    category: str = typer.Option(..., "--category", help="confidential category code"),
+) -> None:
+    """Withdraw a confidential-category grant."""
+    _grant(username, category, False)
 
 
 @user_app.command("disable")
@@ -128,14 +189,18 @@ def token_create(
     name: str = typer.Option("token", help="what it is for"),
     days: int = typer.Option(0, min=0, max=3650, help="expires after N days (0: never)"),
     quiet: bool = typer.Option(False, "--quiet", help="print only the token (for scripts)"),
+    scope: list[str] = typer.Option(
+        [], "--scope", help="limit the token to a permission (event.read), a prefix (event.*); repeatable"
+    ),
 ) -> None:
-    """Create an API token; the secret is printed once, only its hash is stored."""
+    """Create an API token; the secret is printed once, only its hash is stored. Without --scope it
+    may do what the user's role may do; with --scope only the listed permissions."""
     from zhizhi.auth import service
     from zhizhi.core import audit
 
     def body() -> None:
         with session_scope() as s:
-            t, secret = service.create_token(s, user, name, days=days or None)
+            t, secret = service.create_token(s, user, name, scopes=scope, days=days or None)
             audit.record(
                 s,
                 actor="cli",
@@ -143,7 +208,7 @@ def token_create(
                 action=audit.Action.token_create,
                 object_type="api_token",
                 object_id=t.id,
-                detail={"user": user, "name": t.name},
+                detail={"user": user, "name": t.name, "scopes": t.scopes},
             )
             if quiet:
                 typer.echo(secret)
@@ -153,6 +218,7 @@ def token_create(
                     "id": t.id,
                     "user": user,
                     "name": t.name,
+                    "scopes": t.scopes or ["(all of the role's permissions)"],
                     "expires_at": t.expires_at,
                     "token": secret,
                     "use": "Authorization: Bearer <token>",
@@ -184,6 +250,7 @@ def token_list() -> None:
                         "user": u,
                         "name": t.name,
                         "prefix": t.prefix,
+                        "scopes": t.scopes,
                         "created_at": t.created_at,
                         "expires_at": t.expires_at,
                         "revoked_at": t.revoked_at,

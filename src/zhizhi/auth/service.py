@@ -21,21 +21,12 @@ from sqlalchemy.orm import Session
 from zhizhi.auth import rules
 from zhizhi.auth.models import ApiToken, AuthSession
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, permission_table
 from zhizhi.core.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from zhizhi.org.models import OrgUnit, Staff
 
-ROLES = (
-    "admin",
-    "grid_worker",
-    "grid_leader",
-    "town_duty",
-    "board_staff",
-    "dept_handler",
-    "center_duty",
-    "center_chief",
-    "leader",
-)
+ROLES = tuple(r for r in permission_table().roles if r != "system")
+"""Roles a user account may hold: every role of the permission table but the platform's own."""
 _hasher = PasswordHasher()
 # verifying against this keeps the time of "unknown user" equal to "wrong password"
 _DUMMY_HASH = _hasher.hash("dummy password 0000")
@@ -43,7 +34,7 @@ USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 BAD_LOGIN = "wrong username or password, or the account is locked for a while"
 
 
-def _actor(s: Staff, u: OrgUnit) -> Actor:
+def _actor(s: Staff, u: OrgUnit, scopes: list[str] | None = None) -> Actor:
     return Actor(
         id=s.id,
         username=s.username,
@@ -52,6 +43,8 @@ def _actor(s: Staff, u: OrgUnit) -> Actor:
         unit_code=u.code,
         district_code=u.district_code,
         town_code=u.town_code,
+        grants=frozenset(s.grants or ()),
+        scopes=frozenset(scopes) if scopes else None,
     )
 
 
@@ -223,10 +216,21 @@ def end_session(session: Session, secret: str) -> None:
 def create_token(
     session: Session, username: str, name: str, scopes: Sequence[str] = (), days: int | None = None
 ) -> tuple[ApiToken, str]:
-    """Create an API token for ``username``; returns the row and the secret, shown once."""
+    """Create an API token for ``username``; returns the row and the secret, shown once.
+
+    ``scopes`` limits the token to some of the user's permissions: permission names
+    (``event.read``), a prefix (``event.*``) or ``*``; empty means all of the role's permissions.
+    Raises NotFound for an unknown user, InvalidInput for a scope that names no permission the
+    user's role holds."""
     s = session.scalar(select(Staff).where(Staff.username == username, Staff.active.is_(True)))
     if s is None:
         raise NotFound(f'unknown or disabled user "{username}"')
+    held = permission_table().roles[s.role].permissions if s.role in permission_table().roles else set()
+    for sc in scopes:
+        ok = sc == "*" or sc in held or (sc.endswith(".*") and any(p.startswith(sc[:-1]) for p in held))
+        if not ok:
+            why = f'scope "{sc}" is not a permission of role {s.role}; see `zhizhi user roles`'
+            raise InvalidInput(why, [FieldError("scope", why)])
     secret = rules.new_secret(rules.TOKEN_PREFIX)
     now = ztime.utcnow()
     t = ApiToken(
@@ -241,6 +245,26 @@ def create_token(
     session.add(t)
     session.flush()
     return t, secret
+
+
+def set_grant(
+    session: Session, username: str, category_code: str, granted: bool, allowed: Sequence[str]
+) -> Staff:
+    """Grant (or withdraw) one confidential event category (保密类事件) to a user in person.
+
+    ``allowed``: the confidential category codes of the catalogue. Raises NotFound for an unknown
+    user, InvalidInput for a code not in ``allowed``. Idempotent."""
+    s = session.scalar(select(Staff).where(Staff.username == username))
+    if s is None:
+        raise NotFound(f'unknown user "{username}"')
+    if category_code not in allowed:
+        why = f'"{category_code}" is not a confidential category; confidential: {", ".join(allowed)}'
+        raise InvalidInput(why, [FieldError("category", why)])
+    now = set(s.grants or ())
+    now = now | {category_code} if granted else now - {category_code}
+    s.grants = sorted(now)
+    session.flush()
+    return s
 
 
 def revoke_token(session: Session, token_id: int) -> None:
@@ -260,4 +284,4 @@ def token_actor(session: Session, secret: str) -> Actor | None:
     if t is None or t.revoked_at is not None or (t.expires_at is not None and t.expires_at <= now):
         return None
     pair = _staff_unit(session, t.staff_id)
-    return _actor(*pair) if pair else None
+    return _actor(*pair, scopes=t.scopes) if pair else None

@@ -8,7 +8,17 @@ decide *what* one may do (event/rules.py), the org subtree decides *which rows*:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zhizhi.core.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,11 @@ class Actor:
     unit_code: str
     district_code: str
     town_code: str | None = None
+    grants: frozenset[str] = field(default_factory=frozenset)
+    """Confidential category codes (保密类事件) granted to this user in person (``zhizhi user grant``)."""
+    scopes: frozenset[str] | None = None
+    """When acting through an API token with scopes: the permissions (or ``prefix.*``) it is limited
+    to; None for a browser session or a token without scopes (the role's permissions apply)."""
 
 
 @dataclass(frozen=True)
@@ -32,19 +47,144 @@ class Scope:
     code: str
 
 
+# --- the permission table (角色权限表) ---------------------------------------------------------------
+
+SCOPE_KINDS = ("district", "town", "grid", "unit")
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One role of the permission table: its zh-CN label, data-scope kind and permissions."""
+
+    name: str
+    label: str
+    scope: str
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PermissionTable:
+    """The role × permission table (``core/data/permissions.yaml``): ``permissions`` maps each
+    permission name to its zh-CN label, ``roles`` each role name to its :class:`RoleSpec`."""
+
+    permissions: dict[str, str]
+    roles: dict[str, RoleSpec]
+
+    def allows(self, role: str, permission: str) -> bool:
+        """Whether ``role`` holds ``permission`` (False for an unknown role)."""
+        spec = self.roles.get(role)
+        return spec is not None and permission in spec.permissions
+
+    def roles_with(self, permission: str) -> frozenset[str]:
+        """The roles holding ``permission``. Raises KeyError for a permission not in the table."""
+        if permission not in self.permissions:
+            raise KeyError(f'unknown permission "{permission}"')
+        return frozenset(r for r, spec in self.roles.items() if permission in spec.permissions)
+
+
+def parse_permission_table(raw: Any, source: str = "permissions.yaml") -> PermissionTable:
+    """Check and build the permission table from its parsed YAML.
+
+    ``raw``: ``{"permissions": {name: label}, "roles": {role: {"label", "scope", "permissions"}}}``;
+    ``"*"`` in a role's permissions means every permission; a nested list (a YAML anchor of a group
+    such as ``*handle``) is flattened. Raises ValueError naming ``source`` and
+    the key for: a missing section, a permission without a label, a role without a label, a scope
+    that is not one of :data:`SCOPE_KINDS`, or a role listing an unknown permission."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("permissions"), dict):
+        raise ValueError(f"{source}: needs a 'permissions' mapping of name → label")
+    if not isinstance(raw.get("roles"), dict) or not raw["roles"]:
+        raise ValueError(f"{source}: needs a 'roles' mapping")
+    perms: dict[str, str] = {}
+    for name, label in raw["permissions"].items():
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError(f"{source}: permissions.{name}: needs a zh-CN label")
+        perms[str(name)] = label
+    roles: dict[str, RoleSpec] = {}
+    for name, spec in raw["roles"].items():
+        where = f"{source}: roles.{name}"
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: needs label, scope and permissions")
+        if not isinstance(spec.get("label"), str) or not spec["label"].strip():
+            raise ValueError(f"{where}.label: missing")
+        if spec.get("scope") not in SCOPE_KINDS:
+            raise ValueError(f"{where}.scope: {spec.get('scope')!r} is not one of {', '.join(SCOPE_KINDS)}")
+        listed = spec.get("permissions")
+        if not isinstance(listed, list):
+            raise ValueError(f"{where}.permissions: needs a list")
+        held: set[str] = set()
+        # a YAML anchor of a group (``*handle``) arrives as a nested list: flatten one level
+        flat = [q for p in listed for q in (p if isinstance(p, list) else [p])]
+        for p in flat:
+            if not isinstance(p, str):
+                raise ValueError(f"{where}.permissions: {p!r} is not a permission name")
+            if p == "*":
+                held |= set(perms)
+            elif p not in perms:
+                raise ValueError(f'{where}.permissions: unknown permission "{p}"')
+            else:
+                held.add(p)
+        roles[str(name)] = RoleSpec(str(name), spec["label"], spec["scope"], frozenset(held))
+    return PermissionTable(perms, roles)
+
+
+def load_permission_table(path: Path | None = None) -> PermissionTable:
+    """Read and check a permission table file (default: the packaged ``core/data/permissions.yaml``).
+    Raises ValueError (see :func:`parse_permission_table`) or OSError for an unreadable file."""
+    if path is None:
+        text = resources.files("zhizhi.core").joinpath("data/permissions.yaml").read_text("utf-8")
+        source = "core/data/permissions.yaml"
+    else:
+        text, source = path.read_text("utf-8"), str(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ValueError(f"{source}: not valid YAML: {e}") from None
+    return parse_permission_table(raw, source)
+
+
+@cache
+def permission_table() -> PermissionTable:
+    """The packaged permission table, read once (checked at application start-up)."""
+    return load_permission_table()
+
+
+def _scope_allows(scopes: frozenset[str] | None, permission: str) -> bool:
+    if scopes is None:
+        return True
+    prefix = permission.split(".", 1)[0]
+    return "*" in scopes or permission in scopes or f"{prefix}.*" in scopes
+
+
+def has_permission(actor: Actor, permission: str) -> bool:
+    """Whether ``actor`` may use ``permission``: its role holds it (permission table) and, acting
+    through a token with scopes, the token's scopes include it (``name``, ``prefix.*`` or ``*``)."""
+    return permission_table().allows(actor.role, permission) and _scope_allows(actor.scopes, permission)
+
+
+def require(actor: Actor, permission: str) -> None:
+    """Raise :class:`Forbidden` (403) unless ``actor`` has ``permission``. The message names the role
+    (or the token scope) and the permission, never a row: a refusal by role leaks nothing."""
+    if not permission_table().allows(actor.role, permission):
+        label = permission_table().permissions.get(permission, permission)
+        raise Forbidden(f'role "{actor.role}" may not {label} ({permission})')
+    if not _scope_allows(actor.scopes, permission):
+        raise Forbidden(f'this API token\'s scopes do not include "{permission}"')
+
+
 def scope_of(actor: Actor) -> Scope:
-    """The data scope of ``actor`` (see module docstring). Raises ValueError for a role with no scope."""
-    if actor.role in {"center_duty", "center_chief", "leader", "system", "admin"}:
+    """The data scope of ``actor``: the scope kind of its role in the permission table, bound to the
+    actor's district, town or own unit (grid or department). Raises ValueError for a role not in the
+    table or a town-scoped actor not attached to a town."""
+    spec = permission_table().roles.get(actor.role)
+    if spec is None:
+        raise ValueError(f'role "{actor.role}" has no data scope')
+    if spec.scope == "district":
         return Scope("district", actor.district_code)
-    if actor.role in {"town_duty", "board_staff"}:
+    if spec.scope == "town":
         if not actor.town_code:
             raise ValueError(f'{actor.role} "{actor.username}" is not attached to a town')
         return Scope("town", actor.town_code)
-    if actor.role in {"grid_worker", "grid_leader"}:
-        return Scope("grid", actor.unit_code)
-    if actor.role == "dept_handler":
-        return Scope("unit", actor.unit_code)
-    raise ValueError(f'role "{actor.role}" has no data scope')
+    return Scope(spec.scope, actor.unit_code)
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -66,7 +206,38 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 1)
 
 
-FULL_VIEW_ROLES = frozenset({"center_chief", "system"})
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9])")
+_LANDLINE = re.compile(r"(?<![0-9])(0\d{2,3})[ -]?(\d{3,4})[ -]?(\d{4})(?![0-9])")
+
+
+def citizen_id_checks(text: str) -> bool:
+    """Whether an 18-character citizen ID (公民身份号码) has the right ISO 7064 MOD 11-2 check
+    character, or a 15-digit legacy ID a real YYMMDD birth date (GB 11643-1999 §5, §8.2)."""
+    if len(text) == 18:
+        total = sum(int(c) * w for c, w in zip(text[:17], _ID_WEIGHTS, strict=True))
+        return _ID_CHECK[total % 11] == text[17].upper()
+    mm, dd = int(text[8:10]), int(text[10:12])
+    return len(text) == 15 and 1 <= mm <= 12 and 1 <= dd <= 31
+
+
+def mask_text(text: str | None) -> str | None:
+    """``text`` with every citizen ID (valid check character), mainland mobile number and landline
+    number in it masked: ID → first 6 and last 4 kept (``500118********123X``), mobile →
+    ``138****5678``, landline → area code and last 4 (``023-****5678``). Used on free text
+    (titles, descriptions, comments) in every response, export and log line."""
+    if not text:
+        return text
+
+    def mid(m: re.Match[str]) -> str:
+        v = m.group(1)
+        return v[:6] + "*" * (len(v) - 10) + v[-4:] if citizen_id_checks(v) else v
+
+    text = _ID.sub(mid, text)
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
 
 
 def can_full_view(actor: Actor | None) -> bool:
@@ -77,6 +248,29 @@ def can_full_view(actor: Actor | None) -> bool:
 
 
 def may_request_full_view(actor: Actor) -> bool:
-    """Whether ``actor``'s role holds ``personal.full_view`` (查看完整个人信息): today the district
-    center's chief (值班长); the permission table as data comes with the rest of issue 3."""
-    return actor.role in FULL_VIEW_ROLES
+    """Whether ``actor`` holds ``personal.full_view`` (查看完整个人信息) in the permission table."""
+    return has_permission(actor, "personal.full_view")
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that masks citizen IDs and phone numbers (:func:`mask_text`) in every record
+    it sees, e.g. a search string in an access-log line (``GET /api/v1/events?q=138…``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+LOGGERS = ("zhizhi", "uvicorn.access", "uvicorn.error", "sqlalchemy.engine", "alembic")
+"""The loggers whose records :func:`install_log_masking` filters."""
+
+
+def install_log_masking() -> None:
+    """Attach one :class:`MaskingFilter` to each of :data:`LOGGERS` (idempotent)."""
+    for name in LOGGERS:
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, MaskingFilter) for f in lg.filters):
+            lg.addFilter(MaskingFilter())

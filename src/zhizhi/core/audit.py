@@ -91,6 +91,10 @@ class Action(StrEnum):
     """登录失败 (``actor`` is the name that was typed)."""
     token_create = "token.create"
     """签发 API 令牌."""
+    grant = "user.grant"
+    """授予保密类事件查看权限."""
+    revoke_grant = "user.revoke_grant"
+    """收回保密类事件查看权限."""
 
 
 class AuditRow(Base):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, require
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_factory, session_scope, write_lock
 from zhizhi.core.errors import FieldError, Forbidden, InvalidInput, Unauthorized, ZhizhiError
@@ -319,3 +319,18 @@ class RateLimiter:
 def client_key(request: Request) -> str:
     """The client address a request came from (the limiter's key)."""
     return request.client.host if request.client else "unknown"
+
+
+def permit(permission: str) -> Callable[..., Awaitable[Actor]]:
+    """A route dependency: the signed-in :class:`Actor` (see :func:`current_actor`) after checking it
+    holds ``permission`` in the permission table (``core/data/permissions.yaml``) and, for a token
+    with scopes, in its scopes. 401 without credentials, 403 without the permission. The returned
+    callable carries ``.permission`` so the access-matrix test can read each route's rule."""
+
+    async def dependency(actor: Actor = Depends(current_actor)) -> Actor:
+        require(actor, permission)
+        return actor
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"permit_{permission.replace('.', '_')}"
+    return dependency

@@ -14,11 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from zhizhi.core import audit
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor, may_request_full_view
+from zhizhi.core.access import Actor
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope, write_lock
-from zhizhi.core.errors import FieldError, Forbidden, InvalidInput
-from zhizhi.core.http import current_actor, get_session
+from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.core.http import get_session, permit
 from zhizhi.event import rules, service
 from zhizhi.event.models import Attachment, PrePlan, RoutingRule
 from zhizhi.event.schemas import (
@@ -64,7 +64,7 @@ def categories() -> list[dict[str, Any]]:
 
 @router.post("/events", status_code=201, response_model=EventRead)
 async def create_event(
-    data: EventCreate, request: Request, response: Response, actor: Actor = Depends(current_actor)
+    data: EventCreate, request: Request, response: Response, actor: Actor = Depends(permit("event.report"))
 ) -> EventRead:
     """Report an event (上报). 201 means it is stored: the transaction commits before the response."""
     engine = request.app.state.engine
@@ -94,7 +94,7 @@ def list_events(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.read")),
 ) -> EventPage:
     """Events in the caller's scope, newest first, with filters."""
     if node is not None and node not in NODES:
@@ -109,7 +109,7 @@ def list_events(
 
 @router.get("/events/{event_id}", response_model=EventDetail)
 def get_event(
-    event_id: EventId, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+    event_id: EventId, session: Session = Depends(get_session), actor: Actor = Depends(permit("event.read"))
 ) -> EventDetail:
     """One event with its timeline, allowed actions, attachments, 督办 and tasks."""
     return service.detail(session, actor, service.get_event(session, actor, event_id))
@@ -120,7 +120,7 @@ def move(
     event_id: EventId,
     data: TransitionIn,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.read")),
 ) -> EventDetail:
     """Make one move on the loop (受理, 立案, 派遣, 签收, 回退, 处置, 核查, 结案, 督办, 延期, 挂账, 重办 …).
 
@@ -140,12 +140,10 @@ def full_view(
     data: FullViewIn,
     request: Request,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("personal.full_view")),
 ) -> dict[str, Any]:
     """The reporter's unmasked name and phone (personal.full_view): only roles that hold it, only
     for an event in scope, only with a stated reason; every view writes an audit row."""
-    if not may_request_full_view(actor):
-        raise Forbidden(f'role "{actor.role}" may not view personal data in full')
     ev = service.get_event(session, actor, event_id)
     audit.record(
         session,
@@ -173,7 +171,7 @@ async def attach(
     file: UploadFile = File(...),
     kind: str = Form("before"),
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.attach")),
 ) -> dict[str, Any]:
     """Attach a photo or document (before/after); stored on disk under the data folder."""
     ev = service.get_event(session, actor, event_id)
@@ -227,7 +225,7 @@ def merge(
     event_id: EventId,
     parent_id: int = Query(..., ge=1, le=MAX_ID, description="event to merge into"),
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.merge")),
 ) -> EventRead:
     """Merge a similar report into a parent event (合并)."""
     return service.to_read(service.merge(session, actor, event_id, parent_id), actor)
@@ -238,7 +236,7 @@ def start_preplan(
     event_id: EventId,
     code: str,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.preplan")),
 ) -> dict[str, Any]:
     """Start a pre-plan (预案) on an event: creates one task per unit."""
     tasks = service.start_preplan(session, actor, event_id, code)
@@ -257,7 +255,7 @@ def task_done(
     task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     comment: str = "",
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.read")),
 ) -> dict[str, Any]:
     """Mark a pre-plan task done."""
     t = service.complete_task(session, actor, task_id, comment)
@@ -279,7 +277,7 @@ def reply(
     supervision_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     data: SupervisionIn,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("event.reply_supervision")),
 ) -> dict[str, Any]:
     """Answer a 督办 order."""
     s = service.reply_supervision(session, actor, supervision_id, data.reply)
@@ -287,7 +285,9 @@ def reply(
 
 
 @router.get("/routing-rules", response_model=list[RoutingRuleRead])
-def list_rules(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[Any]:
+def list_rules(
+    session: Session = Depends(get_session), actor: Actor = Depends(permit("routing.read"))
+) -> list[Any]:
     """权属配置 rules of the caller's district."""
     return list(
         session.scalars(
@@ -298,17 +298,13 @@ def list_rules(session: Session = Depends(get_session), actor: Actor = Depends(c
     )
 
 
-def _must_configure(actor: Actor) -> None:
-    if actor.role not in {"center_chief", "center_duty", "system"}:
-        raise Forbidden(f'role "{actor.role}" may not change routing')
-
-
 @router.post("/routing-rules", status_code=201, response_model=RoutingRuleRead)
 def add_rule(
-    data: RoutingRuleIn, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+    data: RoutingRuleIn,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(permit("routing.write")),
 ) -> Any:
     """Add a 权属配置 rule (category × area → unit)."""
-    _must_configure(actor)
     return service.add_routing_rule(
         session,
         actor.district_code,
@@ -324,10 +320,9 @@ def add_rule(
 def delete_rule(
     rule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("routing.write")),
 ) -> Response:
     """Delete a 权属配置 rule."""
-    _must_configure(actor)
     service.delete_routing_rule(session, actor.district_code, rule_id)
     return Response(status_code=204)
 

@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from zhizhi.core import time as ztime
+from zhizhi.core.access import mask_text
 from zhizhi.core.errors import ZhizhiError
 from zhizhi.core.http import client_key, get_session
 from zhizhi.event import service
@@ -203,7 +204,7 @@ def _request_row(ev: Event) -> dict[str, Any]:
         "status_notes": ev.node,
         "service_name": name,
         "service_code": ev.category_code,
-        "description": ev.description or ev.title,
+        "description": mask_text(ev.description or ev.title),
         # the assigned unit (派遣), else the one routing proposed when it was reported
         "agency_responsible": ev.unit_code or ev.suggested_unit_code or "",
         "service_notice": "",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from zhizhi.core import time as ztime
+from zhizhi.core.access import permission_table
 
 
 class Node(StrEnum):
@@ -73,91 +74,62 @@ class Role(StrEnum):
     SYSTEM = "system"  # the platform itself (sweeps, imports, replays)
 
 
-DISPATCHERS = frozenset({Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.SYSTEM})
-HANDLERS = frozenset(
-    {Role.DEPT_HANDLER, Role.BOARD_STAFF, Role.GRID_WORKER, Role.GRID_LEADER, Role.TOWN_DUTY, Role.SYSTEM}
-)
-VERIFIERS = frozenset(
-    {Role.CENTER_DUTY, Role.CENTER_CHIEF, Role.TOWN_DUTY, Role.GRID_WORKER, Role.GRID_LEADER, Role.SYSTEM}
-)
-
-
 @dataclass(frozen=True)
 class Transition:
-    """One allowed move: from any of ``sources`` to ``target`` by one of ``roles``.
+    """One allowed move: from any of ``sources`` to ``target``.
 
     ``target`` None means the node does not change (e.g. 督办, 延期申请). ``needs`` names the input
-    fields that must be non-empty (e.g. ``comment`` for a 回退 reason, ``unit_code`` for 派遣).
+    fields that must be non-empty (e.g. ``comment`` for a 回退 reason, ``unit_code`` for 派遣). Who may
+    make the move is the permission ``event.<action>`` in the permission table
+    (``core/data/permissions.yaml``): see :attr:`roles`.
     """
 
     action: str
     label: str
     sources: frozenset[Node]
     target: Node | None
-    roles: frozenset[Role]
     needs: tuple[str, ...] = ()
+
+    @property
+    def permission(self) -> str:
+        """The permission that allows this move: ``event.<action>``."""
+        return f"event.{self.action}"
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles holding :attr:`permission` in the permission table."""
+        return permission_table().roles_with(self.permission)
 
 
 def _t(
-    action: str,
-    label: str,
-    sources: set[Node],
-    target: Node | None,
-    roles: frozenset[Role],
-    needs: tuple[str, ...] = (),
+    action: str, label: str, sources: set[Node], target: Node | None, needs: tuple[str, ...] = ()
 ) -> Transition:
-    return Transition(action, label, frozenset(sources), target, roles, needs)
+    return Transition(action, label, frozenset(sources), target, needs)
 
 
+_EXT = {Node.DISPATCHED, Node.SIGNED}
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in [
-        _t("accept", "受理", {Node.REPORTED}, Node.ACCEPTED, DISPATCHERS),
-        _t("reject", "不予受理", {Node.REPORTED, Node.ACCEPTED}, Node.REJECTED, DISPATCHERS, ("comment",)),
-        _t("register", "立案", {Node.ACCEPTED}, Node.REGISTERED, DISPATCHERS),
-        _t("dispatch", "派遣", {Node.REGISTERED}, Node.DISPATCHED, DISPATCHERS, ("unit_code",)),
-        _t("sign", "签收", {Node.DISPATCHED}, Node.SIGNED, HANDLERS),
-        _t("return", "回退", {Node.DISPATCHED, Node.SIGNED}, Node.REGISTERED, HANDLERS, ("comment",)),
-        _t("handle", "处置反馈", {Node.SIGNED}, Node.HANDLED, HANDLERS, ("comment",)),
-        _t("verify_pass", "核查通过", {Node.HANDLED}, Node.VERIFIED, VERIFIERS),
-        _t("verify_fail", "核查不通过(返工)", {Node.HANDLED}, Node.SIGNED, VERIFIERS, ("comment",)),
-        _t("close", "结案", {Node.VERIFIED}, Node.CLOSED, DISPATCHERS),
-        _t("evaluate", "回访评价", {Node.CLOSED}, Node.EVALUATED, DISPATCHERS, ("satisfaction",)),
-        _t("reopen", "重办", {Node.CLOSED, Node.EVALUATED}, Node.DISPATCHED, DISPATCHERS, ("comment",)),
-        _t("park", "挂账", {Node.SIGNED}, Node.PARKED, HANDLERS | {Role.CENTER_CHIEF}, ("comment",)),
-        _t("unpark", "恢复办理", {Node.PARKED}, Node.SIGNED, HANDLERS | DISPATCHERS),
-        _t(
-            "request_extension",
-            "延期申请",
-            {Node.DISPATCHED, Node.SIGNED},
-            None,
-            HANDLERS,
-            ("comment", "extra_amount"),
-        ),
-        _t(
-            "approve_extension",
-            "延期审批",
-            {Node.DISPATCHED, Node.SIGNED},
-            None,
-            frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM}),
-        ),
-        _t(
-            "deny_extension",
-            "延期驳回",
-            {Node.DISPATCHED, Node.SIGNED},
-            None,
-            frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.TOWN_DUTY, Role.SYSTEM}),
-            ("comment",),
-        ),
-        _t(
-            "supervise",
-            "督办",
-            set(OPEN_NODES),
-            None,
-            frozenset({Role.CENTER_CHIEF, Role.CENTER_DUTY, Role.LEADER, Role.SYSTEM}),
-            ("comment",),
-        ),
-        _t("remind", "催办", set(OPEN_NODES), None, DISPATCHERS | {Role.CENTER_CHIEF}),
+        _t("accept", "受理", {Node.REPORTED}, Node.ACCEPTED),
+        _t("reject", "不予受理", {Node.REPORTED, Node.ACCEPTED}, Node.REJECTED, ("comment",)),
+        _t("register", "立案", {Node.ACCEPTED}, Node.REGISTERED),
+        _t("dispatch", "派遣", {Node.REGISTERED}, Node.DISPATCHED, ("unit_code",)),
+        _t("sign", "签收", {Node.DISPATCHED}, Node.SIGNED),
+        _t("return", "回退", {Node.DISPATCHED, Node.SIGNED}, Node.REGISTERED, ("comment",)),
+        _t("handle", "处置反馈", {Node.SIGNED}, Node.HANDLED, ("comment",)),
+        _t("verify_pass", "核查通过", {Node.HANDLED}, Node.VERIFIED),
+        _t("verify_fail", "核查不通过(返工)", {Node.HANDLED}, Node.SIGNED, ("comment",)),
+        _t("close", "结案", {Node.VERIFIED}, Node.CLOSED),
+        _t("evaluate", "回访评价", {Node.CLOSED}, Node.EVALUATED, ("satisfaction",)),
+        _t("reopen", "重办", {Node.CLOSED, Node.EVALUATED}, Node.DISPATCHED, ("comment",)),
+        _t("park", "挂账", {Node.SIGNED}, Node.PARKED, ("comment",)),
+        _t("unpark", "恢复办理", {Node.PARKED}, Node.SIGNED),
+        _t("request_extension", "延期申请", _EXT, None, ("comment", "extra_amount")),
+        _t("approve_extension", "延期审批", _EXT, None),
+        _t("deny_extension", "延期驳回", _EXT, None, ("comment",)),
+        _t("supervise", "督办", set(OPEN_NODES), None, ("comment",)),
+        _t("remind", "催办", set(OPEN_NODES), None),
     ]
 }
 
@@ -182,7 +154,7 @@ def check_transition(action: str, node: str, role: str, given: dict[str, object]
     tr = TRANSITIONS.get(action)
     if tr is None:
         raise TransitionError(f'unknown action "{action}"; known: {", ".join(TRANSITIONS)}', 422, "action")
-    if role not in tr.roles:
+    if not permission_table().allows(role, tr.permission):
         raise TransitionError(f'role "{role}" may not {tr.label} ({action})', 403, "role")
     if node not in tr.sources:
         allowed = ", ".join(sorted(tr.sources))
@@ -198,7 +170,8 @@ def check_transition(action: str, node: str, role: str, given: dict[str, object]
 
 def allowed_actions(node: str, role: str) -> list[str]:
     """Actions ``role`` may make on an event at ``node`` (for UI buttons), in catalogue order."""
-    return [a for a, t in TRANSITIONS.items() if node in t.sources and role in t.roles]
+    table = permission_table()
+    return [a for a, t in TRANSITIONS.items() if node in t.sources and table.allows(role, t.permission)]
 
 
 # 五色 (five colours) by share of the current node's limit used; thresholds are the usual
@@ -246,8 +219,9 @@ def is_similar(
     return a_cat == b_cat and dist_m <= radius_m and abs(hours_apart) <= window_h
 
 
-def next_check(entered: datetime, deadline: datetime, now: datetime, amount: float, clock: str,
-                share: float, frac: float) -> datetime | None:
+def next_check(
+    entered: datetime, deadline: datetime, now: datetime, amount: float, clock: str, share: float, frac: float
+) -> datetime | None:
     """When an event's colour or flags next change (the SLA sweep's next look at it): the first of
     the 五色 bounds, the 预警 share, the escalation point (2× the limit) and the moment just after
     the deadline (overdue is "later than the deadline") still ahead; None when all have passed.

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from zhizhi.core.access import Actor
-from zhizhi.core.errors import Forbidden
-from zhizhi.core.http import current_actor, get_session
+from zhizhi.core.http import get_session, permit
 from zhizhi.event import tasks
 from zhizhi.ops import service
 
@@ -23,7 +22,7 @@ def get_kpis(
     by: str = Query("town", description="town|village|grid|department|board|unit"),
     district: str | None = None,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("ops.kpis")),
 ) -> dict[str, Any]:
     """核心绩效 per unit for the period, within the caller's scope."""
     return service.kpis(session, actor, period, by, district)
@@ -35,7 +34,7 @@ def get_rankings(
     kind: str = Query("town", description="town|department"),
     district: str | None = None,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("ops.kpis")),
 ) -> dict[str, Any]:
     """赛马比拼 ranking of towns or departments for the period."""
     return service.rankings(session, actor, period, kind, district)
@@ -45,9 +44,7 @@ def get_rankings(
 def run_sweep(
     as_of: datetime | None = None,
     session: Session = Depends(get_session),
-    actor: Actor = Depends(current_actor),
+    actor: Actor = Depends(permit("ops.sweep")),
 ) -> dict[str, Any]:
     """Run the SLA sweep now (or as of a time); district-center staff only."""
-    if actor.role not in {"center_duty", "center_chief", "system"}:
-        raise Forbidden(f'role "{actor.role}" may not run the sweep')
     return tasks.sweep(session, as_of)

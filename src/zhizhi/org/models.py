@@ -60,3 +60,5 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # confidential event categories (保密类事件, e.g. 2404 未成年人保护) granted to this user in person
+    grants: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")

@@ -15,7 +15,15 @@ from zhizhi.event.service.common import (
 )
 from zhizhi.event.service.loop import merge, reply_supervision, transition
 from zhizhi.event.service.preplan import complete_task, ensure_preplans, shipped_preplans, start_preplan
-from zhizhi.event.service.read import EventFilter, detail, get_event, list_events, scoped, to_read
+from zhizhi.event.service.read import (
+    EventFilter,
+    confidential_codes,
+    detail,
+    get_event,
+    list_events,
+    scoped,
+    to_read,
+)
 from zhizhi.event.service.report import create_event
 from zhizhi.event.service.routing import (
     Router,
@@ -34,6 +42,7 @@ __all__ = [
     "add_routing_rule",
     "catalogue",
     "complete_task",
+    "confidential_codes",
     "create_event",
     "delete_routing_rule",
     "detail",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, has_permission, require
 from zhizhi.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from zhizhi.event import rules
 from zhizhi.event.models import (
@@ -31,20 +31,19 @@ from zhizhi.org.models import OrgUnit
 def _in_unit_scope(session: Session, actor: Actor, ev: Event) -> bool:
     """Whether ``actor`` may act for the unit the event is assigned to (派遣 target).
 
-    District-center roles always may; a town duty officer for units of their own town (its center,
-    boards, posts, villages and grids); board staff for their board and its posts; everyone else only
-    for their own unit. An event not yet dispatched is assigned to nobody.
+    Holders of ``event.any_unit`` (the district center) always may; a town dispatcher (``event.dispatch``
+    with a town) for units of their own town (its center, boards, posts, villages and grids); everyone
+    else for their own unit and the units under it (a board and its posts). An event not yet
+    dispatched is assigned to nobody.
     """
-    if actor.role in {"system", "center_duty", "center_chief"}:
+    if has_permission(actor, "event.any_unit"):
         return True
     u = ev.unit_code
     if not u or ev.dispatch_count == 0:
         return False
-    if actor.role == "town_duty" and actor.town_code:
+    if actor.town_code and has_permission(actor, "event.dispatch"):
         return unit_in_town(u, actor.town_code)
-    if actor.role == "board_staff":
-        return u == actor.unit_code or u.startswith(actor.unit_code + "-")
-    return u == actor.unit_code
+    return u == actor.unit_code or u.startswith(actor.unit_code + "-")
 
 
 def transition(
@@ -79,13 +78,15 @@ def transition(
         if e.status == 409:
             raise Conflict(str(e), err, extra) from None
         raise InvalidInput(str(e), err, extra) from None
+    if actor.scopes is not None:
+        require(actor, tr.permission)  # an API token limited by its scopes
     if tr.action in {"sign", "return", "handle", "park", "request_extension"} and not _in_unit_scope(
         session, actor, ev
     ):
         raise Forbidden(f"event {ev.id} is assigned to {ev.unit_code}, not to your unit {actor.unit_code}")
     now = ztime.utcnow()
     if at is not None:
-        if actor.role != "system":
+        if not has_permission(actor, "event.backdate_step"):
             raise Forbidden("only the system may back-date a move")
         at = ztime.to_utc(at)
         if at < ev.node_entered_at:
@@ -165,7 +166,7 @@ def _apply(
                 [FieldError("unit_code", f'unknown unit "{code}"')],
             )
         check_dispatch_target(unit, ev.town_code)
-        if actor.role in {"town_duty"} and unit.town_code != actor.town_code:
+        if not has_permission(actor, "event.any_unit") and unit.town_code != actor.town_code:
             raise Forbidden(f"a town center dispatches within its town; {code} is not in {actor.town_code}")
         ev.unit_code = code
         ev.dispatch_mode = mode or _unit_mode(unit)
@@ -326,8 +327,7 @@ def _follow_parent(session: Session, parent: Event, step: EventStep) -> None:
 def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Event:
     """Merge report ``event_id`` into ``parent_id`` (合并): the child keeps its reporter, moves to node
     ``merged`` and follows the parent. Only dispatchers; both must be in scope, same category, open."""
-    if actor.role not in rules.DISPATCHERS:
-        raise Forbidden(f'role "{actor.role}" may not merge events')
+    require(actor, "event.merge")
     child = get_event(session, actor, event_id)  # scope first: out of scope is 404 whatever else
     parent = get_event(session, actor, parent_id)
     if event_id == parent_id:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, has_permission, require
 from zhizhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhizhi.event import rules
 from zhizhi.event.models import (
@@ -56,8 +56,7 @@ def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> l
 
     Unit ``town`` means the event's town center; ``grid`` the event's grid; otherwise a department
     abbreviation of the event's district. Raises NotFound/Forbidden/Conflict/InvalidInput."""
-    if actor.role not in rules.DISPATCHERS:
-        raise Forbidden(f'role "{actor.role}" may not start a pre-plan')
+    require(actor, "event.preplan")
     ev = get_event(session, actor, event_id)
     ensure_preplans(session)
     plan = session.scalar(select(PrePlan).where(PrePlan.code == code))
@@ -120,7 +119,7 @@ def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "
     if task is None:
         raise NotFound(f"task {task_id} not found")
     get_event(session, actor, task.event_id)
-    if actor.role not in rules.DISPATCHERS and actor.unit_code != task.unit_code:
+    if not has_permission(actor, "event.task_any") and actor.unit_code != task.unit_code:
         raise Forbidden(f"task {task_id} belongs to {task.unit_code}")
     if task.status == "done":
         raise Conflict(f"task {task_id} is already done")

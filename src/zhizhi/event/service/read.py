@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhizhi.core.access import Actor, Scope, can_full_view, mask_name, mask_phone, scope_of
+from zhizhi.core.access import (
+    Actor,
+    Scope,
+    can_full_view,
+    has_permission,
+    mask_name,
+    mask_phone,
+    mask_text,
+    scope_of,
+)
 from zhizhi.core.errors import NotFound
 from zhizhi.event import rules
 from zhizhi.event.catalogue import CatalogueError
@@ -26,9 +35,6 @@ from zhizhi.event.service.common import catalogue
 # --- reading with scope ----------------------------------------------------------------------------
 
 
-CHAIN_ROLES = frozenset({"center_duty", "center_chief", "system"})
-
-
 def confidential_codes() -> list[str]:
     """Category codes flagged ``confidential`` in the catalogue (保密事项, e.g. 未成年人保护, 举报)."""
     return [leaf.code for leaf in catalogue().leaves() if leaf.confidential]
@@ -40,8 +46,9 @@ def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
     District roles see the district; town roles their town; grid workers their grid; a department
     what is or was dispatched to it (派遣, 重办) or tasked to it by a pre-plan; everyone what they
     reported themselves.
-    Confidential categories are further limited to the handling chain: the district center, the
-    reporter and the unit the event is assigned to (explicit grants come with accounts, issue 3).
+    Confidential categories are further limited to the handling chain: roles holding
+    ``event.confidential`` (the district center), the reporter, the unit the event is assigned to or
+    tasked to, and users granted the category in person (``zhizhi user grant``).
     """
     sc: Scope = scope_of(actor)
     tasked = Event.id.in_(select(EventTask.event_id).where(EventTask.unit_code == actor.unit_code))
@@ -64,8 +71,8 @@ def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
                 mine,
             )
         )
-    if actor.role not in CHAIN_ROLES:
-        secret = confidential_codes()
+    if not has_permission(actor, "event.confidential"):
+        secret = [c for c in confidential_codes() if c not in actor.grants]
         if secret:
             q = q.where(
                 or_(
@@ -138,6 +145,9 @@ def to_read(ev: Event, actor: Actor | None) -> EventRead:
     if not can_full_view(actor):
         out.reporter_phone = mask_phone(ev.reporter_phone)
         out.reporter_name = mask_name(ev.reporter_name)
+        # citizens write their phone or ID number into the text too
+        out.title = mask_text(ev.title) or ""
+        out.description = mask_text(ev.description) or ""
     return out
 
 
@@ -157,7 +167,7 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     ).all()
     return EventDetail(
         **base,
-        timeline=[StepRead.model_validate(s) for s in steps],
+        timeline=[_step(s) for s in steps],
         allowed_actions=[
             a
             for a in rules.allowed_actions(ev.node, actor.role)
@@ -203,16 +213,22 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     )
 
 
+def _step(s: EventStep) -> StepRead:
+    out = StepRead.model_validate(s)
+    out.comment = mask_text(s.comment) or ""
+    return out
+
+
 def _sup_dict(s: Supervision) -> dict[str, Any]:
     return {
         "id": s.id,
         "kind": s.kind,
         "level": s.level,
-        "reason": s.reason,
+        "reason": mask_text(s.reason),
         "issued_at": s.issued_at,
         "issued_by": s.issued_by,
         "target_unit_code": s.target_unit_code,
         "reply_due_at": s.reply_due_at,
-        "reply": s.reply,
+        "reply": mask_text(s.reply),
         "replied_at": s.replied_at,
     }

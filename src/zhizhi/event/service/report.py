@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, has_permission
 from zhizhi.core.config import get_settings
 from zhizhi.core.errors import Conflict, FieldError, InvalidInput
 from zhizhi.event import rules
@@ -91,7 +91,11 @@ def _resolve_area(
 
 
 def create_event(
-    session: Session, actor: Actor | None, data: EventCreate, propose_merges: bool = True
+    session: Session,
+    actor: Actor | None,
+    data: EventCreate,
+    propose_merges: bool = True,
+    file_in: str | None = None,
 ) -> Event:
     """Record a report (上报) as an event at node ``reported`` with its 受理 deadline.
 
@@ -99,6 +103,8 @@ def create_event(
     WGS-84 first. Refuses (InvalidInput) unknown categories and areas, points outside the loaded
     districts (with the distance) unless the category allows out-of-area reports, and reports outside
     a grid worker's own scope. Proposes merges with similar open events (rules.is_similar).
+    ``file_in`` (a loaded district, for the platform and out-of-area categories only) files the report
+    there as out-of-area even when the point lies in another loaded district: a neighbour alert.
     """
     leaf = validate_category(data.category_code)
     lon, lat = data.lon, data.lat
@@ -110,9 +116,21 @@ def create_event(
     area = _resolve_area(
         session, data, lon, lat, bool(leaf.allow_out_of_area), actor.district_code if actor else None
     )
+    if file_in is not None and area["district_code"] != file_in:
+        # 邻区通报 (neighbour alert): the platform files a located report in another loaded district
+        if actor is None or not has_permission(actor, "event.any_district") or not leaf.allow_out_of_area:
+            why = f"only the platform may file a report in district {file_in} for a point outside it"
+            raise InvalidInput(why, [FieldError("district", why)])
+        area = {
+            "district_code": file_in,
+            "out_of_area": True,
+            "town_code": None,
+            "village_code": None,
+            "grid_code": None,
+        }
     if (
         actor is not None
-        and actor.role != "system"
+        and not has_permission(actor, "event.any_district")
         and actor.district_code
         and area["district_code"] != actor.district_code
     ):
@@ -121,7 +139,7 @@ def create_event(
             [FieldError("lon/lat", "outside your district")],
         )
     now = ztime.utcnow()
-    district_role = actor is None or actor.role in DISTRICT_ROLES
+    district_role = actor is None or has_permission(actor, "event.backdate_report")
     if actor is not None and not district_role:
         if data.reported_at is not None:
             why = "only the district center may back-date a report (reported_at); leave it out"
@@ -199,7 +217,6 @@ def create_event(
     return ev
 
 
-DISTRICT_ROLES = frozenset({"system", "center_duty", "center_chief"})
 STAFF_SOURCES = ("grid_app", "web")
 
 

@@ -1,0 +1,204 @@
+"""Pydantic models of the fire scenario: hotspot policy (``data/hotspots.yaml``), known static heat
+sources (``data/static_sources.yaml``), import summaries and cluster views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# --- hotspot policy (data/hotspots.yaml) ------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class HotspotArea(_Strict):
+    """Which detections concern the loaded districts."""
+
+    buffer_km: float = Field(
+        ge=0, le=100, description="kept within this distance outside a loaded district, km"
+    )
+
+
+class HotspotClustering(_Strict):
+    """Same-fire linking (see hotspots.cluster_labels)."""
+
+    gap_km: float = Field(ge=0, le=50, description="link distance beyond the pixel half-diagonals, km")
+    window_h: float = Field(gt=0, le=24 * 30, description="largest time between linked detections, h")
+
+
+class HotspotVerification(_Strict):
+    """The verification (核查) deadline of a new cluster."""
+
+    deadline_h: float = Field(gt=0, le=72, description="hours from the alert to a recorded outcome")
+
+
+class HotspotStatic(_Strict):
+    """Persistent-location proposals (see hotspots.static_candidates)."""
+
+    radius_km: float = Field(gt=0, le=10)
+    min_days: int = Field(ge=2, le=366)
+    min_span_days: int = Field(ge=0, le=3660)
+    lookback_days: int = Field(ge=1, le=3660)
+    min_radius_m: float = Field(ge=0, le=20_000, description="smallest radius of a proposed source, m")
+
+
+class HotspotOutcome(_Strict):
+    """One verification outcome (核查结论). ``keeps_cluster_open``: later detections still join the
+    cluster (a real fire may go on burning); otherwise a later detection there is a new fire and opens
+    a new event. ``proposes_static``: recording it proposes a static heat source at the cluster."""
+
+    key: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=16)
+    name: str = Field(min_length=1, max_length=16)
+    description: str = ""
+    keeps_cluster_open: bool = False
+    proposes_static: bool = False
+
+
+class HotspotConfig(_Strict):
+    """The hotspot policy, as shipped in ``data/hotspots.yaml``."""
+
+    version: Literal[1]
+    area: HotspotArea
+    clustering: HotspotClustering
+    verification: HotspotVerification
+    static: HotspotStatic
+    outcomes: list[HotspotOutcome] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_outcomes(self) -> HotspotConfig:
+        for attr in ("key", "name"):
+            seen = [getattr(o, attr) for o in self.outcomes]
+            dup = sorted({v for v in seen if seen.count(v) > 1})
+            if dup:
+                raise ValueError(f"outcome {attr}s must be unique, repeated: {', '.join(dup)}")
+        return self
+
+    def outcome(self, key_or_name: str) -> HotspotOutcome:
+        """The outcome with this key or Chinese name; raises ValueError listing the valid ones."""
+        v = key_or_name.strip()
+        for o in self.outcomes:
+            if v in (o.key, o.name):
+                return o
+        valid = " / ".join(f"{o.name} ({o.key})" for o in self.outcomes)
+        raise ValueError(f'unknown outcome "{v}"; one of: {valid}')
+
+
+# --- known static heat sources (data/static_sources.yaml) ------------------------------------------
+
+StaticKind = Literal["power_plant", "steel", "cement", "kiln", "chemical", "refinery", "landfill", "other"]
+
+
+class StaticSourceEntry(_Strict):
+    """A known static heat source (固定热源: factory, kiln, power plant) whose detections are snoozed.
+
+    Give a point (``lon``/``lat``, WGS-84) with ``radius_m``, or a ``polygon`` ([[lon, lat], ...],
+    WGS-84, closed or not) optionally widened by ``radius_m``. ``source`` says where the location comes
+    from; ``snoozed_until`` (a date, Beijing time) ends the snooze, none means until removed."""
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: StaticKind
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    polygon: list[tuple[float, float]] | None = Field(default=None, min_length=3)
+    radius_m: float = Field(default=0.0, ge=0, le=20_000)
+    reason: str = ""
+    source: str = Field(min_length=1)
+    snoozed_until: date | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> StaticSourceEntry:
+        point = self.lon is not None and self.lat is not None
+        if point == (self.polygon is not None):
+            raise ValueError("give either lon and lat (with radius_m) or a polygon")
+        if point and self.radius_m <= 0:
+            raise ValueError("a point source needs radius_m > 0")
+        for lon, lat in self.polygon or []:
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError(f"polygon vertex {lon}, {lat} is not WGS-84 lon/lat")
+        return self
+
+
+class StaticSourceList(_Strict):
+    """``data/static_sources.yaml``: ``version`` and the ``sources`` list (may be empty)."""
+
+    version: Literal[1]
+    sources: list[StaticSourceEntry] = Field(default_factory=list)
+
+
+# --- results -----------------------------------------------------------------------------------------
+
+
+class HotspotEventRef(BaseModel):
+    """An event opened for a cluster: ``role`` primary (where the fire is) or neighbour (邻区通报)."""
+
+    event_id: int
+    cluster_id: int
+    role: Literal["primary", "neighbour"]
+    district_code: str
+    town_code: str | None
+    grid_code: str | None
+
+
+class HotspotImportSummary(BaseModel):
+    """What one ``zhizhi fire hotspots import`` did.
+
+    rows_read = parsed + bad_rows; parsed = out_of_area + in_area; in_area = dropped_type +
+    duplicates + snoozed + new. ``duplicates`` were stored by an earlier import (or earlier in this
+    file) and open nothing; ``upgraded`` of them were NRT rows now replaced by standard values.
+    """
+
+    file: str
+    import_id: int
+    instrument: str
+    drill: bool
+    rows_read: int
+    parsed: int
+    bad_rows: int
+    out_of_area: int
+    in_area: int
+    dropped_type: int
+    duplicates: int
+    upgraded: int
+    snoozed: int
+    new: int
+    clusters: int
+    clusters_new: int
+    clusters_updated: int
+    events_opened: int
+    events_updated: int
+    neighbour_alerts: int
+    static_proposed: int
+    events: list[HotspotEventRef] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list, description="bad rows skipped (with --skip-bad-rows)")
+
+
+class ClusterRead(BaseModel):
+    """A hotspot cluster (热点簇) as shown to people; times are aware UTC (shown in Beijing time)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    district_code: str
+    lon: float
+    lat: float
+    first_seen: datetime
+    last_seen: datetime
+    n_detections: int
+    max_frp: float
+    max_confidence: int
+    event_id: int | None
+    opened_at: datetime
+    verify_due_at: datetime
+    outcome: str | None
+    outcome_note: str
+    verified_at: datetime | None
+    verified_by: str | None
+    verified_on_time: bool | None
+    drill: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
