@@ -233,7 +233,16 @@ def serve(
         except (ValueError, KeyError, OSError) as e:  # invalid policy data or database settings
             fail(f"cannot start: {user_error_message(e) or e}")
         typer.echo(f"zhizhi serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        proxies = get_settings().trusted_proxies.strip()
+        # without a configured proxy, X-Forwarded-For is ignored: no one picks their own address
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
 
     run(body)
 

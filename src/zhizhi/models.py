@@ -9,4 +9,5 @@ def import_all() -> None:
     import zhizhi.core.audit  # noqa: F401
     import zhizhi.event.models  # noqa: F401
     import zhizhi.org.models  # noqa: F401
+    import zhizhi.registry.models  # noqa: F401
     import zhizhi.scenarios.fire.models  # noqa: F401

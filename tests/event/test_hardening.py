@@ -74,15 +74,30 @@ def test_dispatch_only_to_units_that_take_events(client: TestClient) -> None:
     assert r.status_code == 422 and "cannot take events" in r.json()["detail"]
 
 
-def test_staff_see_their_own_reports_wherever_they_are(client: TestClient) -> None:
+def test_staff_report_within_their_own_scope_and_see_their_reports(client: TestClient) -> None:
+    """A town's staff report in their town, a grid worker in their grid (a report elsewhere would
+    write into another town's queue and KPIs); what they report they can read, not move."""
     other_town = as_user("500118002000.duty")
+    body = {"category_code": "0101", "title": "外镇所见", "lon": LON, "lat": LAT}
+    r = client.post("/api/v1/events", json=body, headers=other_town)
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"the report would land in {TOWN}, outside your town 500118002000"
+    grid = report(client)["grid_code"]
     r = client.post(
         "/api/v1/events",
-        json={"category_code": "0101", "title": "外镇所见", "lon": LON, "lat": LAT},
-        headers=other_town,
+        json={"category_code": "0101", "title": "外镇", "town_code": "500118002000"},
+        headers=as_user(f"{grid}.worker"),
     )
+    assert r.status_code == 422 and "outside your grid" in r.json()["detail"]
+    # a department's staff report anywhere in the district and read their report, but it is not
+    # theirs to move until it is dispatched to them
+    cgj = as_user("500118-STHJ.handler")
+    r = client.post("/api/v1/events", json=body, headers=cgj)
     assert r.status_code == 201
-    assert client.get(f"/api/v1/events/{r.json()['id']}", headers=other_town).status_code == 200
+    eid = r.json()["id"]
+    assert client.get(f"/api/v1/events/{eid}", headers=cgj).status_code == 200
+    moved = client.post(f"/api/v1/events/{eid}/transitions", json={"action": "sign"}, headers=cgj)
+    assert moved.status_code == 404
 
 
 def test_only_the_district_center_back_dates_or_claims_machine_sources(client: TestClient) -> None:

@@ -55,7 +55,8 @@ def login(
         # keep the failure count and its audit row even though the request fails
         audit.record(
             session,
-            actor=data.username[:64],
+            # as typed, but printable: a NUL or a line break must not break or forge the log
+            actor="".join(ch if ch.isprintable() else "\ufffd" for ch in data.username[:64]) or "\ufffd",
             actor_role="unknown",
             action=audit.Action.login_failed,
             client=client,

@@ -65,7 +65,7 @@ def user_list() -> None:
                         "active": u.active,
                         "password_set": u.password_hash is not None,
                         "locked_until": u.locked_until,
-                        "grants": u.grants,
+                        "grants": u.grants or [],
                     }
                     for u, o in service.list_users(s)
                 ]

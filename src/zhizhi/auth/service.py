@@ -145,7 +145,12 @@ def authenticate(session: Session, username: str, password: str, now: datetime |
     user enumeration). Consecutive failures lock the account with exponential back-off
     (rules.lock_for); a success resets the count."""
     now = now or ztime.utcnow()
-    s = session.scalar(select(Staff).where(Staff.username == username))
+    # a name no account can have (control characters, non-ASCII …) is not looked up at all
+    s = (
+        session.scalar(select(Staff).where(Staff.username == username))
+        if USERNAME.fullmatch(username)
+        else None
+    )
     if s is None or not s.active or s.password_hash is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password + "x")

@@ -208,9 +208,24 @@ def mask_name(name: str | None) -> str | None:
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![0-9])")
-_LANDLINE = re.compile(r"(?<![0-9])(0\d{2,3})[ -]?(\d{3,4})[ -]?(\d{4})(?![0-9])")
+_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+_SEP = r"[ \-.]?"
+_MOBILE = re.compile(
+    rf"(?<![0-9])(?:(?:\+|00)?86{_SEP})?1[3-9][0-9]{_SEP}([0-9]{{4}}){_SEP}[0-9]{{4}}(?![0-9])"
+)
+_LANDLINE = re.compile(rf"(?<![0-9])0[0-9]{{2,3}}{_SEP}([0-9]{{3,4}}){_SEP}[0-9]{{4}}(?![0-9])")
+# full-width digits, X and separators typed by Chinese input methods fold to ASCII, one for one
+_FOLD = str.maketrans(
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        "Ｘ": "X",
+        "ｘ": "x",
+        "－": "-",
+        "．": ".",
+        "＋": "+",
+        "\u3000": " ",
+    }
+)
 
 
 def citizen_id_checks(text: str) -> bool:
@@ -225,19 +240,27 @@ def citizen_id_checks(text: str) -> bool:
 
 def mask_text(text: str | None) -> str | None:
     """``text`` with every citizen ID (valid check character), mainland mobile number and landline
-    number in it masked: ID → first 6 and last 4 kept (``500118********123X``), mobile →
-    ``138****5678``, landline → area code and last 4 (``023-****5678``). Used on free text
-    (titles, descriptions, comments) in every response, export and log line."""
+    number in it masked, full-width digits included: an ID keeps its first 6 and last 4 characters
+    (``500118********123X``), a mobile number its first 3 and last 4 digits (``138****5678``,
+    ``138-****-5678``), a landline its area code and last 4 digits (``023-****5678``). The text keeps
+    its length and everything else. Used on free text (titles, descriptions, comments) in every
+    response, export and log line."""
     if not text:
         return text
+    folded = list(text.translate(_FOLD))
+    out = list(text)
 
-    def mid(m: re.Match[str]) -> str:
-        v = m.group(1)
-        return v[:6] + "*" * (len(v) - 10) + v[-4:] if citizen_id_checks(v) else v
+    def star(start: int, end: int) -> None:
+        for i in range(start, end):
+            folded[i] = out[i] = "*"
 
-    text = _ID.sub(mid, text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    for m in _ID.finditer("".join(folded)):
+        if citizen_id_checks(m.group(1)):
+            star(m.start(1) + 6, m.end(1) - 4)
+    for pattern in (_MOBILE, _LANDLINE):
+        for m in pattern.finditer("".join(folded)):
+            star(m.start(1), m.end(1))
+    return "".join(out)
 
 
 def can_full_view(actor: Actor | None) -> bool:

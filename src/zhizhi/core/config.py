@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     login_per_minute: float = Field(default=10.0, description="sign-in attempts per client address a minute")
     open311_post_per_minute: float = Field(default=30.0, description="Open311 reports per client a minute")
     max_body_bytes: int = Field(default=5_000_000, description="largest accepted request body")
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+        "(rate limits and audit use the client address); empty: the header is ignored",
+    )
 
 
 @lru_cache

@@ -399,8 +399,8 @@ def get_requests(fmt: str, service_request_id: str | None = None, service_code: 
                     q = q.where(Event.node.in_(done))
     except ZhizhiError as e:
         return _error(fmt, 400, e.detail)
-    if not sid:  # searches never list confidential matters
-        q = q.where(Event.category_code.notin_(_confidential_codes()))
+    # confidential matters (未成年人保护, 举报 …) do not exist for the public API, not even by id
+    q = q.where(Event.category_code.notin_(_confidential_codes()))
     rows = session.scalars(q.order_by(Event.reported_at.desc()).limit(1000)).all()
     return _out(fmt, "service_requests", "request", [_request_row(e) for e in rows])
 
@@ -413,7 +413,7 @@ def get_request(request_id: str, fmt: str, session: Session = Depends(_session))
         return bad
     eid = _event_id(request_id)
     ev = session.get(Event, eid) if eid is not None and eid <= _storable_max(session) else None
-    if ev is None or ev.is_drill:
+    if ev is None or ev.is_drill or ev.category_code in _confidential_codes():
         return _error(fmt, 404, f'service request "{request_id[:64]}" not found')
     return _out(fmt, "service_requests", "request", [_request_row(ev)])
 

@@ -21,6 +21,7 @@ from zhizhi.core.db import UTCDateTime
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.event.models import Event
 from zhizhi.event.rules import Node
+from zhizhi.event.service import confidential_condition
 from zhizhi.ops import rules
 from zhizhi.org.models import OrgUnit
 
@@ -109,6 +110,9 @@ def kpis(
         "unit": Event.unit_code,
     }[sc.kind]
     conds.append(scope_col == sc.code)
+    hide = confidential_condition(actor)  # counts never reveal a confidential event the list hides
+    if hide is not None:
+        conds.append(hide)
     if district6:
         conds.append(Event.district_code == district6)
     q = select(key.label("code"), *_count_columns()).where(*conds).group_by(key)

@@ -61,4 +61,5 @@ class Staff(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # confidential event categories (保密类事件, e.g. 2404 未成年人保护) granted to this user in person
-    grants: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # (nullable, no server default: PostgreSQL cannot compare json values, which Alembic's check needs)
+    grants: Mapped[list[str] | None] = mapped_column(JSON, default=list)

@@ -18,6 +18,7 @@ from zhizhi.event.service.preplan import complete_task, ensure_preplans, shipped
 from zhizhi.event.service.read import (
     EventFilter,
     confidential_codes,
+    confidential_condition,
     detail,
     get_event,
     list_events,
@@ -43,6 +44,7 @@ __all__ = [
     "catalogue",
     "complete_task",
     "confidential_codes",
+    "confidential_condition",
     "create_event",
     "delete_routing_rule",
     "detail",

@@ -56,7 +56,7 @@ def transition(
     node, or ``expected_version`` differs: the body carries the current node and version),
     InvalidInput (missing or wrong field). Nothing changes when it raises.
     """
-    ev = get_event(session, actor, event_id)
+    ev = get_event(session, actor, event_id, own_reports=False)
     if data.expected_version is not None and data.expected_version != ev.version:
         raise Conflict(
             f"event {ev.id} changed meanwhile (version {ev.version}, you expected "
@@ -294,7 +294,10 @@ def reply_supervision(session: Session, actor: Actor, supervision_id: int, reply
     s = session.get(Supervision, supervision_id)
     if s is None:
         raise NotFound(f"supervision {supervision_id} not found")
-    ev = get_event(session, actor, s.event_id)
+    try:
+        ev = get_event(session, actor, s.event_id, own_reports=False)
+    except NotFound:
+        raise NotFound(f"supervision {supervision_id} not found") from None  # as for an unknown id
     if not (_in_unit_scope(session, actor, ev) or actor.unit_code == s.target_unit_code):
         raise Forbidden(f"supervision {supervision_id} is addressed to {s.target_unit_code}")
     if s.replied_at is not None:
@@ -328,8 +331,8 @@ def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Even
     """Merge report ``event_id`` into ``parent_id`` (合并): the child keeps its reporter, moves to node
     ``merged`` and follows the parent. Only dispatchers; both must be in scope, same category, open."""
     require(actor, "event.merge")
-    child = get_event(session, actor, event_id)  # scope first: out of scope is 404 whatever else
-    parent = get_event(session, actor, parent_id)
+    child = get_event(session, actor, event_id, own_reports=False)  # scope first: 404 whatever else
+    parent = get_event(session, actor, parent_id, own_reports=False)
     if event_id == parent_id:
         raise InvalidInput(
             "an event cannot be merged into itself", [FieldError("parent_id", "same as event")]

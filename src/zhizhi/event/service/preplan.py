@@ -57,7 +57,7 @@ def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> l
     Unit ``town`` means the event's town center; ``grid`` the event's grid; otherwise a department
     abbreviation of the event's district. Raises NotFound/Forbidden/Conflict/InvalidInput."""
     require(actor, "event.preplan")
-    ev = get_event(session, actor, event_id)
+    ev = get_event(session, actor, event_id, own_reports=False)
     ensure_preplans(session)
     plan = session.scalar(select(PrePlan).where(PrePlan.code == code))
     if plan is None:
@@ -118,7 +118,10 @@ def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "
     task = session.get(EventTask, task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found")
-    get_event(session, actor, task.event_id)
+    try:
+        get_event(session, actor, task.event_id, own_reports=False)
+    except NotFound:
+        raise NotFound(f"task {task_id} not found") from None  # the same answer as an unknown id
     if not has_permission(actor, "event.task_any") and actor.unit_code != task.unit_code:
         raise Forbidden(f"task {task_id} belongs to {task.unit_code}")
     if task.status == "done":

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core.access import (
@@ -19,7 +19,7 @@ from zhizhi.core.access import (
     mask_text,
     scope_of,
 )
-from zhizhi.core.errors import NotFound
+from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.event import rules
 from zhizhi.event.catalogue import CatalogueError
 from zhizhi.event.models import (
@@ -40,7 +40,25 @@ def confidential_codes() -> list[str]:
     return [leaf.code for leaf in catalogue().leaves() if leaf.confidential]
 
 
-def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
+def confidential_condition(actor: Actor) -> ColumnElement[bool] | None:
+    """The row condition that hides confidential categories (保密类事件) from ``actor``, or None when
+    it may see them all (``event.confidential``). It lets through categories granted to the user in
+    person, what they reported, and what is assigned or tasked to their unit."""
+    if has_permission(actor, "event.confidential"):
+        return None
+    secret = [c for c in confidential_codes() if c not in actor.grants]
+    if not secret:
+        return None
+    tasked = Event.id.in_(select(EventTask.event_id).where(EventTask.unit_code == actor.unit_code))
+    return or_(
+        Event.category_code.notin_(secret),
+        Event.reporter_id == actor.id if actor.id is not None else false(),
+        and_(Event.unit_code == actor.unit_code, Event.dispatch_count > 0),
+        tasked,
+    )
+
+
+def scoped(actor: Actor, q: Select[Any], own_reports: bool = True) -> Select[Any]:
     """Restrict an event query to ``actor``'s data scope (core.access.scope_of).
 
     District roles see the district; town roles their town; grid workers their grid; a department
@@ -52,7 +70,7 @@ def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
     """
     sc: Scope = scope_of(actor)
     tasked = Event.id.in_(select(EventTask.event_id).where(EventTask.unit_code == actor.unit_code))
-    mine = Event.reporter_id == actor.id if actor.id is not None else false()
+    mine = Event.reporter_id == actor.id if actor.id is not None and own_reports else false()
     if sc.kind == "district":
         q = q.where(Event.district_code == sc.code)
     elif sc.kind == "town":
@@ -71,23 +89,15 @@ def scoped(actor: Actor, q: Select[Any]) -> Select[Any]:
                 mine,
             )
         )
-    if not has_permission(actor, "event.confidential"):
-        secret = [c for c in confidential_codes() if c not in actor.grants]
-        if secret:
-            q = q.where(
-                or_(
-                    Event.category_code.notin_(secret),
-                    Event.reporter_id == actor.id,
-                    and_(Event.unit_code == actor.unit_code, Event.dispatch_count > 0),
-                    tasked,
-                )
-            )
-    return q
+    hide = confidential_condition(actor)
+    return q if hide is None else q.where(hide)
 
 
-def get_event(session: Session, actor: Actor, event_id: int) -> Event:
-    """One event within ``actor``'s scope; NotFound otherwise (existence does not leak)."""
-    ev = session.scalar(scoped(actor, select(Event).where(Event.id == event_id)))
+def get_event(session: Session, actor: Actor, event_id: int, own_reports: bool = True) -> Event:
+    """One event within ``actor``'s scope; NotFound otherwise (existence does not leak).
+    ``own_reports`` False leaves out events visible only because the actor reported them: a
+    reporter may read and add photos to a report, not move it along the loop."""
+    ev = session.scalar(scoped(actor, select(Event).where(Event.id == event_id), own_reports))
     if ev is None:
         raise NotFound(f"event {event_id} not found")
     return ev
@@ -125,6 +135,13 @@ def list_events(
         if val is not None:
             conds.append(col == val)
     if f.q:
+        if any(ch.isdigit() for ch in f.q) and not has_permission(actor, "personal.full_view"):
+            # titles are shown masked; a digit search on the stored text would reveal masked digits
+            why = (
+                "digits are not searchable without personal.full_view (they may be part of a phone or "
+                "ID number shown masked); search by words and filter by category, town or grid"
+            )
+            raise InvalidInput(why, [FieldError("q", why)])
         conds.append(Event.title.contains(f.q, autoescape=True))
     if conds:
         q = q.where(and_(*conds))
@@ -165,6 +182,11 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     props = session.scalars(
         select(MergeProposal).where(or_(MergeProposal.event_id == ev.id, MergeProposal.parent_id == ev.id))
     ).all()
+    # a proposal names another event: show it only when that event is visible to the actor too
+    others = {p.parent_id if p.event_id == ev.id else p.event_id for p in props}
+    if others:
+        visible = set(session.scalars(scoped(actor, select(Event.id).where(Event.id.in_(others)))))
+        props = [p for p in props if (p.parent_id if p.event_id == ev.id else p.event_id) in visible]
     return EventDetail(
         **base,
         timeline=[_step(s) for s in steps],

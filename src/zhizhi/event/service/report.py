@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor, has_permission
+from zhizhi.core.access import Actor, has_permission, scope_of
 from zhizhi.core.config import get_settings
 from zhizhi.core.errors import Conflict, FieldError, InvalidInput
 from zhizhi.event import rules
@@ -138,6 +138,8 @@ def create_event(
             f"the location is in district {area['district_code']}, outside your district",
             [FieldError("lon/lat", "outside your district")],
         )
+    if actor is not None:
+        _check_report_scope(actor, area)
     now = ztime.utcnow()
     district_role = actor is None or has_permission(actor, "event.backdate_report")
     if actor is not None and not district_role:
@@ -218,6 +220,21 @@ def create_event(
 
 
 STAFF_SOURCES = ("grid_app", "web")
+
+
+def _check_report_scope(actor: Actor, area: dict[str, Any]) -> None:
+    """A grid worker reports in their own grid, a town's staff in their own town (data scope of the
+    permission table); district and department staff anywhere in their district. Raises
+    InvalidInput naming where the report would land."""
+    sc = scope_of(actor)
+    if sc.kind == "grid" and area.get("grid_code") != sc.code:
+        where = area.get("grid_code") or area.get("town_code") or "no grid"
+        why = f"the report would land in {where}, outside your grid {sc.code}"
+        raise InvalidInput(why, [FieldError("lon/lat", why)])
+    if sc.kind == "town" and area.get("town_code") != sc.code:
+        where = area.get("town_code") or "no town"
+        why = f"the report would land in {where}, outside your town {sc.code}"
+        raise InvalidInput(why, [FieldError("lon/lat", why)])
 
 
 def _propose_merges(session: Session, ev: Event) -> None:
