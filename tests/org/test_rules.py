@@ -21,7 +21,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from zhizhi.org import rules
 
-DATA = Path(rules.__file__).parent / "data"
+DATA = Path(rules.__file__).parents[1] / "data"
 YC = DATA / "yongchuan"
 TARGET = 500_000.0
 
