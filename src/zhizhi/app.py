@@ -69,7 +69,7 @@ def validate_policy_data() -> None:
     """Load and validate the policy data (permission table, category catalogue, message rules,
     pre-plans, ranking rule) so a bad edit stops the start with a message naming the file and field,
     not a later request."""
-    from zhizhi.event.catalogue import load_message_rules
+    from zhizhi.event.message_rules import load_message_rules
     from zhizhi.ops.service import scoring_rule
 
     permission_table()

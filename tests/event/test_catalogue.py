@@ -16,13 +16,8 @@ import pytest
 import yaml
 
 from zhizhi.event import catalogue as cat
-from zhizhi.event.catalogue import (
-    NODES,
-    CatalogueError,
-    classify_message,
-    load_catalogue,
-    load_message_rules,
-)
+from zhizhi.event.catalogue import NODES, CatalogueError, load_catalogue
+from zhizhi.event.message_rules import classify_message, load_message_rules
 
 DATA = Path(cat.__file__).resolve().parent / "data"
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from zhizhi.core import time as ztime
 from zhizhi.core.errors import InvalidInput
 from zhizhi.event import service
-from zhizhi.event.catalogue import classify_message
+from zhizhi.event.message_rules import classify_message
 from zhizhi.event.models import Event
 from zhizhi.event.schemas import EventCreate, TransitionIn
 from zhizhi.org.models import OrgUnit
