@@ -103,6 +103,141 @@ def fire_fwi(
     run(body)
 
 
+# --- danger: daily fire danger ratings (森林火险等级) per town and grid -------------------------------
+
+
+def _cells_width(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(rows: list[list[str]], right: set[int]) -> list[str]:
+    """Rows as aligned text lines (columns in ``right`` aligned right)."""
+    widths = [max(_cells_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = []
+        for i, c in enumerate(r):
+            pad = " " * (widths[i] - _cells_width(c))
+            cells.append(pad + c if i in right else c + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _num(v: float | None, fmt: str = "{:.1f}") -> str:
+    return "—" if v is None else fmt.format(v)
+
+
+@fire_app.command("danger")
+def fire_danger(
+    weather_csv: Path = typer.Argument(
+        ..., metavar="WEATHER.csv", help="daily station weather (layout below)"
+    ),
+    day: str | None = typer.Option(
+        None, "--date", metavar="YYYY-MM-DD", help="the day to rate (default: the file's last date)"
+    ),
+    wind_unit: WindUnit = typer.Option(
+        WindUnit.ms, "--wind-unit", help="unit of the wind_max and ws columns"
+    ),
+    max_km: float | None = typer.Option(
+        None, "--max-km", min=0, help="leave towns and grids farther than this from every station unrated"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of the table"),
+) -> None:
+    """Rate the fire danger (森林火险等级) of every town and grid on one day, store it, show the towns.
+
+    WEATHER.csv holds daily station weather, one row per station and day (column names in any
+    case; extra columns ignored):
+
+      station,lon,lat,date,tmax,rh_min,rain,wind_max[,temp,rh,ws[,prec]][,green_cover][,snow_cover]
+
+    lon/lat WGS-84 degrees; date YYYY-MM-DD, each station's dates consecutive; tmax daily maximum
+    temperature °C; rh_min daily minimum relative humidity %; rain the day's rain mm; wind_max daily
+    maximum wind (m/s, or km/h with --wind-unit km/h). Optional: noon temp/rh/ws (and prec, the 24 h
+    rain to noon) for the Canadian FWI; green_cover/snow_cover % for the phenology correction.
+
+    Each station is rated with the Chinese HTZ level 一级…五级 (fire/data/danger.yaml; dry days counted
+    over the file's days) and the FWI chained over the file's days — both continuing from the
+    station's stored rating of the day before its first row, if any. Every town and grid of the
+    loaded districts takes the rating of its NEAREST station (straight-line distance from its
+    centroid; terrain not considered). Re-running a day replaces that day's ratings.
+    """
+    from datetime import date as _date
+
+    from zhizhi.cli import out
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.core.errors import InvalidInput
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire import service
+
+    try:
+        rated_day = _date.fromisoformat(day) if day is not None else None
+    except ValueError:
+        fail(f'--date "{day}": not a date YYYY-MM-DD')
+
+    def body() -> None:
+        if weather_csv.is_dir():
+            fail(f"{weather_csv}: is a directory, not a CSV file")
+        if not weather_csv.exists():
+            fail(f"{weather_csv}: no such file")
+        raw = weather_csv.read_bytes()
+        try:
+            with session_scope() as s:
+                actor = system_actor(get_settings().district_code)
+                res = service.rate_danger(
+                    s, actor, raw, weather_csv.name, rated_day, wind_unit=wind_unit.value, max_km=max_km
+                )
+        except InvalidInput as e:
+            if len(e.errors) <= 1:  # the detail already says it all: one line
+                fail(e.detail)
+            raise
+        if as_json:
+            out(res.model_dump(mode="json"))
+            return
+        n_st = len(res.stations)
+        typer.echo(
+            f"森林火险等级 {res.date.isoformat()} · {res.file} · {n_st} station{'s' if n_st != 1 else ''}; "
+            "each town and grid rated from its nearest station (straight-line distance)"
+        )
+        head = ["code", "镇街", "等级", "火险", "颜色", "HTZ", "FWI", "station", "km"]
+        rows = [head] + [
+            [
+                r.unit_code,
+                r.unit_name,
+                r.label,
+                r.name,
+                f"{r.colour_name} {r.colour}",
+                f"{r.htz:g}",
+                _num(r.fwi.fwi),
+                r.station,
+                f"{r.distance_km:.1f}",
+            ]
+            for r in res.town_ratings
+        ]
+        for line in _table(rows, right={5, 6, 8}):
+            typer.echo(line)
+        levels = ", ".join(f"{service.level_label(k)} {v}" for k, v in sorted(res.town_levels.items()))
+        typer.echo(
+            f"{res.towns} towns ({levels}), {res.grids} grids rated; {res.unrated} unrated; "
+            f"{res.replaced} earlier rows of the day replaced (run {res.run_id})"
+        )
+        for st in res.stations:
+            open_note = " or more (the file starts in the dry spell)" if st.dry_days_open else ""
+            typer.echo(
+                f"  station {st.station}: {service.level_label(st.level)} HTZ {st.htz:g} "
+                f"(Tmax {st.tmax:g} °C, RHmin {st.rh_min:g} %, rain {st.rain:g} mm, wind force "
+                f"{st.wind_force}, dry days {st.dry_days}{open_note}); FWI {_num(st.fwi.fwi)} "
+                f"({st.fwi_start or 'no noon data'}); {st.towns} towns, {st.grids} grids"
+            )
+        if res.stations_skipped:
+            typer.echo(f"  no row for {res.date.isoformat()}: {', '.join(res.stations_skipped)}")
+
+    run(body)
+
+
 # --- hotspots: satellite hotspots (卫星热点) from NASA FIRMS -----------------------------------------
 
 from zhizhi.cli import out  # noqa: E402  (Path, fail and run are imported above)
@@ -235,5 +370,242 @@ def hotspots_static(
                     for r in rows
                 ]
             )
+
+    run(body)
+
+
+# --- bulletin, drill, kpis: warnings, drills (实战演练) and fire KPIs ----------------------------------
+
+from datetime import date as _date  # noqa: E402  (this section's imports stay in this section)
+
+
+class BulletinFormat(StrEnum):
+    """Output formats of ``zhizhi fire bulletin``."""
+
+    cap = "cap"
+    geojson = "geojson"
+
+
+class CapStatus(StrEnum):
+    """CAP ``<status>`` of a bulletin: Actual (real), Exercise (drill 演练), Test."""
+
+    actual = "Actual"
+    exercise = "Exercise"
+    test = "Test"
+
+
+def _day(text: str, option: str) -> _date:
+    try:
+        return _date.fromisoformat(text)
+    except ValueError:
+        fail(f'{option} "{text}": not a date YYYY-MM-DD')
+
+
+@fire_app.command("bulletin")
+def fire_bulletin(
+    day: str = typer.Option(
+        ..., "--date", metavar="YYYY-MM-DD", help="the day whose stored ratings to issue"
+    ),
+    fmt: BulletinFormat = typer.Option(
+        BulletinFormat.cap, "--format", help="cap (OASIS CAP 1.2 XML) or geojson"
+    ),
+    output: Path = typer.Option(..., "-o", "--output", help="write the bulletin to this file"),
+    status: CapStatus = typer.Option(CapStatus.actual, "--status", help="Actual | Exercise | Test"),
+    tasks: bool = typer.Option(
+        True, "--tasks/--no-tasks", help="open the prevention tasks of high-rated towns (Actual only)"
+    ),
+    district: str | None = typer.Option(
+        None, "--district", help="6-digit district (default: the configured one)"
+    ),
+) -> None:
+    """Issue the daily fire danger bulletin (森林火险气象等级日报) from the ratings stored for --date.
+
+    cap: one OASIS CAP 1.2 <alert> with one <info> per town (zh-CN; level, colour and QX/T 77
+    wording; geocodes GB/T 2260 county code and NBS town code; valid period), valid against
+    CAP-v1.2.xsd. geojson: the towns' polygons with level, label, colour (#RRGGBB) and valid period.
+
+    A town rated 四级 or above (fire/data/bulletin.yaml) gets one prevention task (森林防火预防任务)
+    dispatched to its town center, naming its high-rated grids; once per day and town, so issuing
+    the bulletin again opens nothing new. Exercise/Test bulletins open no tasks. Prints a JSON
+    summary (towns per level, the tasks).
+    """
+    from collections import Counter
+
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire.service import bulletin as svc
+
+    d = _day(day, "--date")
+    if output.is_dir():
+        fail(f"{output}: is a directory; give a file name")
+
+    def body() -> None:
+        d6 = district or get_settings().district_code
+        with session_scope() as s:
+            actor = system_actor(d6)
+            data, dr = svc.bulletin(s, actor, d, fmt.value, status=status.value, district6=d6)  # type: ignore[arg-type]
+            pol = svc.default_bulletin_policy().prevention
+            high = [t for t in dr.towns if t.level >= pol.min_level]
+            opened: list[dict[str, object]] = []
+            if tasks and status is CapStatus.actual and high:
+                opened = [t.as_dict() for t in svc.open_prevention_tasks(s, actor, dr)]
+            output.write_bytes(data)
+        levels = Counter(t.level for t in dr.towns)
+        out(
+            {
+                "file": str(output),
+                "format": fmt.value,
+                "status": status.value,
+                "date": d.isoformat(),
+                "district_code": dr.district_code,
+                "towns": len(dr.towns),
+                "towns_per_level": {str(k): levels.get(k, 0) for k in range(1, 6)},
+                "prevention_min_level": pol.min_level,
+                "prevention_tasks": opened,
+            }
+        )
+
+    run(body)
+
+
+def _delays(items: list[str]) -> dict[str, float]:
+    """``--delay MOVE=SECONDS`` options as {move mark: seconds}; MOVE is a mark of data/drill.yaml
+    ``simulate`` (step:sign, task:grid …) or its part after the colon (sign, grid …)."""
+    from zhizhi.scenarios.fire import drill
+
+    moves = [m.move for m in drill.default_drill_policy().simulate]
+    out_: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        match = [m for m in moves if name.strip() in (m, m.split(":", 1)[1])]
+        if not sep or len(match) != 1:
+            fail(f'--delay "{item}": give MOVE=SECONDS with MOVE one of {", ".join(moves)}')
+        try:
+            secs = float(value)
+        except ValueError:
+            fail(f'--delay "{item}": "{value}" is not a number of seconds')
+        if not 0 <= secs <= 86_400:
+            fail(f'--delay "{item}": seconds must be 0-86400')
+        out_[match[0]] = secs
+    return out_
+
+
+@fire_app.command("drill")
+def fire_drill(
+    town: str | None = typer.Option(
+        None, "--town", metavar="CODE", help="start a drill in this town (12-digit NBS)"
+    ),
+    report_id: int | None = typer.Option(
+        None, "--report", metavar="EVENT_ID", min=1, help="show a drill's times"
+    ),
+    simulate: bool = typer.Option(
+        False, "--simulate", help="the platform makes every move on a simulated clock (ends at once)"
+    ),
+    delay: list[str] = typer.Option(
+        [], "--delay", metavar="MOVE=SECONDS", help="with --simulate: seconds before MOVE (e.g. sign=50)"
+    ),
+    cap_file: Path | None = typer.Option(
+        None, "--cap", metavar="FILE", help="write the CAP alert (Exercise)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of the text report"),
+) -> None:
+    """Forest fire drill (森林火情实战演练): inject a simulated hotspot and time the response.
+
+    --town CODE injects a simulated satellite hotspot at a point inside the town (its polygon's
+    representative point) through the hotspot import, flagged as a drill: its 卫星热点核查 event (2207)
+    never counts in KPIs or Open311, and its CAP alert (--cap) has status Exercise. The platform
+    accepts, registers and dispatches the event to the town center and starts the pre-plan
+    森林火情处置预案. Then, by default (live), people make the moves that time the nodes, from the
+    alarm (the event's report time):
+
+    \b
+      接警签收 alarm seen       the town center signs (签收) the event: ≤ 1:00
+      到达现场 on site          the grid's pre-plan task is done: ≤ 3:00
+      扑火队出动 team out       the town center's pre-plan task is done: ≤ 5:00
+      火势控制 under control    处置反馈 (handle) of the event: timed
+
+    and --report EVENT_ID shows the times so far. With --simulate the platform makes every move
+    itself on a simulated clock (delays in fire/data/drill.yaml, --delay to change one), so the
+    command ends at once with the full report. Targets and delays are data (fire/data/drill.yaml).
+    """
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire import drill
+    from zhizhi.scenarios.fire.service import drill as svc
+
+    if (town is None) == (report_id is None):
+        fail("give --town CODE to start a drill, or --report EVENT_ID to show one")
+    if report_id is not None and (simulate or delay or cap_file):
+        fail("--simulate, --delay and --cap go with --town, not --report")
+    if delay and not simulate:
+        fail("--delay needs --simulate")
+    if town is not None and (len(town) != 12 or not town.isdigit()):
+        fail(f'--town "{town}": give the town\'s 12-digit NBS code (e.g. 500118118000 朱沱镇)')
+    delays = _delays(delay)
+
+    def body() -> None:
+        from zhizhi.core.config import get_settings
+
+        with session_scope() as s:
+            if town is not None:
+                run_ = svc.start_drill(s, system_actor(town[:6]), town, simulate=simulate, delays=delays)
+                mode = "模拟" if simulate else "实战"
+                title = f"森林火情实战演练 事件 {run_.event_id}（{run_.town_name}，{mode}）"
+                res, data = run_.result, run_.as_dict()
+                if cap_file is not None:
+                    cap_file.write_bytes(run_.cap_xml)
+                    data["cap_file"] = str(cap_file)
+            else:
+                assert report_id is not None
+                ev, res = svc.drill_report(s, system_actor(get_settings().district_code), report_id)
+                title = svc.drill_title(s, ev)
+                data = {"event_id": ev.id, "town_code": ev.town_code, "node": ev.node, **res.as_dict()}
+        if as_json:
+            out(data)
+            return
+        lines = drill.report_lines(res, title)
+        if town is not None and not simulate:
+            lines.append(
+                f"下一步：镇街指挥中心签收事件 {data['event_id']}，网格员/护林员与镇街完成预案任务，"
+                f"镇街处置反馈；进度：zhizhi fire drill --report {data['event_id']}"
+            )
+        typer.echo("\n".join(lines))
+
+    run(body)
+
+
+@fire_app.command("kpis")
+def fire_kpis(
+    period: str = typer.Option(..., "--period", help="YYYY, YYYY-MM or YYYY-Qn (Beijing time)"),
+    burnt_area_ha: float | None = typer.Option(
+        None, "--burnt-area-ha", min=0, help="burnt forest area of the period, ha (no per-fire field yet)"
+    ),
+    forest_area_ha: float | None = typer.Option(
+        None, "--forest-area-ha", min=0, help="the district's forest area, ha (default fire/data/kpis.yaml)"
+    ),
+    district: str | None = typer.Option(
+        None, "--district", help="6-digit district (default: the configured one)"
+    ),
+) -> None:
+    """Fire KPIs of a period (drills never count), as JSON: hotspots verified on time (share of
+    hotspot clusters whose 核查结论 was recorded by the deadline), fires out within 24 h (share of
+    森林火情 events 2206 closed within 24 h of the report; target > 95 %), damage rate (burnt /
+    forest area, ‰; target ≤ 0.3‰). Items still within their time are counted as pending."""
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire.service import kpis as svc
+
+    def body() -> None:
+        with session_scope() as s:
+            res = svc.fire_kpis(
+                s,
+                system_actor(district or get_settings().district_code),
+                period,
+                burnt_area_ha=burnt_area_ha,
+                forest_area_ha=forest_area_ha,
+            )
+        out(res)
 
     run(body)

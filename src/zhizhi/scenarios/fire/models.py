@@ -1,14 +1,16 @@
-"""Fire scenario tables (森林防灭火): satellite hotspot imports, detections, clusters, alerts and static
-heat sources. Times are stored in UTC (core.db.UTCDateTime); coordinates are WGS-84 degrees."""
+"""Fire scenario tables (森林防灭火): satellite hotspot imports, detections, clusters, alerts, static
+heat sources, and the daily fire danger ratings (runs, station days, town/grid ratings). Times are
+stored in UTC (core.db.UTCDateTime); coordinates are WGS-84 degrees."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -160,3 +162,103 @@ class StaticHeatSource(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     decided_at: Mapped[datetime | None] = mapped_column(TS)
     decided_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- daily fire danger ratings (森林火险等级) ---------------------------------------------------------
+
+
+class DangerRun(Base):
+    """One run of the daily danger rating (火险评级批次): the day rated, the weather file (name and
+    SHA-256), who and when, how many rows of that day it replaced, and its counts."""
+
+    __tablename__ = "fire_danger_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    source_file: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    wind_unit: Mapped[str] = mapped_column(String(8))
+    computed_at: Mapped[datetime] = mapped_column(TS)
+    computed_by: Mapped[str] = mapped_column(String(64))
+    replaced: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StationDay(Base):
+    """A weather station's rating on one day (气象站逐日火险): the day's inputs (wind m/s, Beaufort
+    force), consecutive dry days, HTZ with its factor scores and level, and the FWI System codes.
+    The next day's run continues the dry days and the FWI chain from this row (one per day and
+    station; a re-run of the day replaces it)."""
+
+    __tablename__ = "fire_station_day"
+    __table_args__ = (UniqueConstraint("day", "station"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("fire_danger_run.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    station: Mapped[str] = mapped_column(String(40))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    line: Mapped[int] = mapped_column(Integer)
+    tmax: Mapped[float] = mapped_column(Float)
+    rh_min: Mapped[float] = mapped_column(Float)
+    rain: Mapped[float] = mapped_column(Float)
+    wind_ms: Mapped[float] = mapped_column(Float)
+    wind_force: Mapped[int] = mapped_column(Integer)
+    dry_days: Mapped[int] = mapped_column(Integer)
+    dry_days_open: Mapped[bool] = mapped_column(Boolean)
+    green_cover: Mapped[float] = mapped_column(Float)
+    snow_cover: Mapped[float] = mapped_column(Float)
+    htz: Mapped[float] = mapped_column(Float)
+    level: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    ffmc: Mapped[float | None] = mapped_column(Float)
+    dmc: Mapped[float | None] = mapped_column(Float)
+    dc: Mapped[float | None] = mapped_column(Float)
+    isi: Mapped[float | None] = mapped_column(Float)
+    bui: Mapped[float | None] = mapped_column(Float)
+    fwi: Mapped[float | None] = mapped_column(Float)
+    dsr: Mapped[float | None] = mapped_column(Float)
+    fwi_start: Mapped[str | None] = mapped_column(String(24))
+
+
+class DangerRating(Base):
+    """The fire danger rating (森林火险等级) of one town or grid on one day, from its nearest station.
+
+    ``level`` 1-5 is the Chinese HTZ level (rules.rate_htz); ``scores`` the factor scores by key
+    (A … E, before their sign); the FWI components are the station's (None without noon data),
+    ``fwi_level`` their 5-level scale and ``effis_class`` the EFFIS class. ``distance_km`` is the
+    straight-line (great-circle) distance from the unit's centroid to the station. One row per
+    (day, unit): a re-run of the day replaces the day's rows (``run_id`` says which run wrote it).
+    """
+
+    __tablename__ = "fire_danger_rating"
+    __table_args__ = (
+        UniqueConstraint("day", "unit_code"),
+        Index("ix_fire_danger_rating_day_district", "day", "district_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("fire_danger_run.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    unit_code: Mapped[str] = mapped_column(String(40))
+    unit_level: Mapped[str] = mapped_column(String(8))
+    unit_name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str] = mapped_column(String(6))
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    level: Mapped[int] = mapped_column(Integer)
+    htz: Mapped[float] = mapped_column(Float)
+    scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    ffmc: Mapped[float | None] = mapped_column(Float)
+    dmc: Mapped[float | None] = mapped_column(Float)
+    dc: Mapped[float | None] = mapped_column(Float)
+    isi: Mapped[float | None] = mapped_column(Float)
+    bui: Mapped[float | None] = mapped_column(Float)
+    fwi: Mapped[float | None] = mapped_column(Float)
+    dsr: Mapped[float | None] = mapped_column(Float)
+    fwi_level: Mapped[int | None] = mapped_column(Integer)
+    effis_class: Mapped[int | None] = mapped_column(Integer)
+    station: Mapped[str] = mapped_column(String(40))
+    distance_km: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(TS)
+    source_file: Mapped[str] = mapped_column(String(300))

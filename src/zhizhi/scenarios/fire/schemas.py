@@ -202,3 +202,183 @@ class ClusterRead(BaseModel):
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class ClusterAlertRead(BaseModel):
+    """An event opened for a cluster in one district (``role`` primary or neighbour 邻区通报).
+    ``event_id`` is None when that event is outside the caller's scope."""
+
+    district_code: str
+    role: str
+    event_id: int | None
+    distance_m: float
+
+
+class HotspotRead(BaseModel):
+    """One stored detection (卫星热点); ``acq_at`` aware UTC; brightness K, scan/track km, FRP MW."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    cluster_id: int | None
+    status: str
+    snooze_reason: str | None
+    lon: float
+    lat: float
+    acq_at: datetime
+    instrument: str
+    satellite: str
+    version: str
+    nrt: bool
+    confidence: int
+    confidence_class: str
+    frp: float
+    scan: float
+    track: float
+    daynight: str
+    fire_type: int | None
+    district_code: str
+    distance_m: float
+    drill: bool
+
+
+class ClusterView(ClusterRead):
+    """A cluster with the town and grid of its primary event and its alerts; with ``hotspots`` (its
+    detections, oldest first) when one cluster is read."""
+
+    town_code: str | None = None
+    grid_code: str | None = None
+    alerts: list[ClusterAlertRead] = Field(default_factory=list)
+    hotspots: list[HotspotRead] | None = None
+
+
+class VerifyIn(BaseModel):
+    """A verification outcome (核查结论) by key or Chinese name, and what was found on site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(min_length=1, max_length=40)
+    note: str = Field(default="", max_length=2000)
+
+
+class StaticSourceRead(BaseModel):
+    """A static heat source (固定热源) as stored; ``snoozed_until`` aware UTC or None."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    district_code: str | None
+    lon: float
+    lat: float
+    radius_m: float
+    status: str
+    origin: str
+    reason: str
+    cluster_id: int | None
+    distinct_days: int | None
+    snoozed_until: datetime | None
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+
+
+class StaticDecisionIn(BaseModel):
+    """Accepting a proposed static heat source: snooze its detections until ``until`` (a date,
+    Beijing time; none = until retired)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: date | None = None
+
+
+# --- daily fire danger ratings (森林火险等级) ---------------------------------------------------------
+
+
+class FWIValues(BaseModel):
+    """The FWI System components of a day (None without noon weather)."""
+
+    ffmc: float | None = None
+    dmc: float | None = None
+    dc: float | None = None
+    isi: float | None = None
+    bui: float | None = None
+    fwi: float | None = None
+    dsr: float | None = None
+
+
+class DangerRatingRead(BaseModel):
+    """The danger rating of one town or grid on one day: the HTZ level 1-5 with its label (一级),
+    name (较高火险), colour name and ``#RRGGBB`` colour, HTZ and its factor scores, the FWI
+    components of the station, its 5-level scale and EFFIS class, and the nearest station used
+    with its straight-line distance (km)."""
+
+    date: date
+    unit_code: str
+    unit_level: Literal["town", "grid"]
+    unit_name: str
+    district_code: str
+    town_code: str | None
+    level: int
+    label: str
+    name: str
+    colour_name: str
+    colour: str
+    htz: float
+    scores: dict[str, float]
+    fwi: FWIValues
+    fwi_level: int | None
+    effis_class: int | None
+    station: str
+    distance_km: float
+    computed_at: datetime
+    source_file: str
+
+
+class StationRatingRead(BaseModel):
+    """A station's rating on the day rated: its inputs (wind m/s and Beaufort force), consecutive
+    dry days (``dry_days_open``: the file starts inside the dry spell, the count may be larger),
+    HTZ, level, factor scores, FWI and where the FWI chain started (``startup`` or ``stored
+    YYYY-MM-DD``), and how many towns and grids it rates."""
+
+    station: str
+    lon: float
+    lat: float
+    line: int
+    tmax: float
+    rh_min: float
+    rain: float
+    wind_ms: float
+    wind_force: int
+    dry_days: int
+    dry_days_open: bool
+    htz: float
+    level: int
+    scores: dict[str, float]
+    fwi: FWIValues
+    fwi_start: str | None
+    towns: int = 0
+    grids: int = 0
+
+
+class DangerRunSummary(BaseModel):
+    """What one ``zhizhi fire danger`` run did: the day, the file, the stations rated and skipped
+    (no row for the day), the towns and grids rated (each from its nearest station) or left
+    unrated (farther than ``max_km``), the rows of that day it replaced, town counts per level,
+    and the towns' ratings."""
+
+    run_id: int
+    date: date
+    file: str
+    wind_unit: str
+    computed_at: datetime
+    stations: list[StationRatingRead]
+    stations_skipped: list[str]
+    towns: int
+    grids: int
+    unrated: int
+    replaced: int
+    max_distance_km: float
+    town_levels: dict[int, int]
+    town_ratings: list[DangerRatingRead]

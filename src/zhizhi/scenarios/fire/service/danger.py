@@ -1,0 +1,389 @@
+"""Daily fire danger ratings (森林火险等级) per town and grid, from the nearest weather station.
+
+A run reads a daily station weather file (``station.parse_daily_weather``), rates each station on
+the day (Chinese HTZ level and the FWI System, ``station.rate_day``), continuing each station's dry
+days and FWI codes from its stored rating of the day before its first row when there is one, and
+gives every town and grid of the loaded districts the rating of its nearest station (straight-line
+great-circle distance from the unit's centroid, WGS-84). The day's rows are replaced as a whole:
+re-running a day gives the same rows, and the run record says how many it replaced.
+
+Services flush; the caller (the CLI's session scope, or a request) commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, true
+from sqlalchemy.orm import Session
+
+from zhizhi.core import time as ztime
+from zhizhi.core.access import Actor, require, scope_of
+from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.org.models import OrgUnit
+from zhizhi.scenarios.fire import rules
+from zhizhi.scenarios.fire import station as st
+from zhizhi.scenarios.fire.models import DangerRating, DangerRun, StationDay
+from zhizhi.scenarios.fire.schemas import (
+    DangerRatingRead,
+    DangerRunSummary,
+    FWIValues,
+    StationRatingRead,
+)
+from zhizhi.scenarios.fire.weather import WIND_UNITS
+
+UNIT_LEVELS = ("town", "grid")
+FWI_NAMES = st.FWI_NAMES
+
+
+@dataclass(frozen=True)
+class _Unit:
+    code: str
+    level: str
+    name: str
+    district_code: str
+    town_code: str | None
+    lon: float
+    lat: float
+
+
+def _units(session: Session) -> list[_Unit]:
+    """The towns and grids of the loaded districts with a point: the centroid of their geometry
+    (planar, in degrees: a few km across, the difference to the geodesic centroid is metres), else
+    their stored point."""
+    rows = session.execute(
+        select(
+            OrgUnit.code,
+            OrgUnit.level,
+            OrgUnit.name,
+            OrgUnit.district_code,
+            OrgUnit.town_code,
+            OrgUnit.lon,
+            OrgUnit.lat,
+            OrgUnit.geom,
+        )
+        .where(OrgUnit.level.in_(UNIT_LEVELS))
+        .order_by(OrgUnit.code)
+    ).all()
+    with_geom = [i for i, r in enumerate(rows) if r.geom is not None]
+    cx = np.full(len(rows), np.nan)
+    cy = np.full(len(rows), np.nan)
+    if with_geom:
+        cen = shapely.centroid(shapely.from_wkb([rows[i].geom for i in with_geom]))
+        cx[with_geom], cy[with_geom] = shapely.get_x(cen), shapely.get_y(cen)
+    out = []
+    for i, r in enumerate(rows):
+        lon, lat = (cx[i], cy[i]) if not np.isnan(cx[i]) else (r.lon, r.lat)
+        if lon is None or lat is None or np.isnan(lon) or np.isnan(lat):
+            continue
+        town = r.code if r.level == "town" else r.town_code
+        out.append(_Unit(r.code, r.level, r.name, r.district_code, town, float(lon), float(lat)))
+    return out
+
+
+def _carry(session: Session, weather: st.DailyWeather) -> dict[str, st.Carry]:
+    """Per station, its stored rating of the day before its first row, if any."""
+    out: dict[str, st.Carry] = {}
+    for s in weather.stations:
+        before = s.dates[0] - timedelta(days=1)
+        row = session.scalar(
+            select(StationDay).where(StationDay.day == before, StationDay.station == s.station)
+        )
+        if row is not None:
+            out[s.station] = st.Carry(before, row.dry_days, row.ffmc, row.dmc, row.dc)
+    return out
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
+
+
+def rate_danger(
+    session: Session,
+    actor: Actor,
+    raw: bytes,
+    name: str,
+    day: date | None = None,
+    *,
+    wind_unit: str = "m/s",
+    max_km: float | None = None,
+) -> DangerRunSummary:
+    """Rate the fire danger of every town and grid of the loaded districts on ``day`` and store it.
+
+    Parameters
+    ----------
+    raw, name : the daily station weather file's content and its file name (layout:
+        :mod:`zhizhi.scenarios.fire.station`; UTF-8 with or without BOM, else GB18030).
+    day : the day to rate (default: the last date of the file). Rows after it are not used.
+    wind_unit : unit of ``wind_max`` and ``ws``: ``"m/s"`` (default) or ``"km/h"``.
+    max_km : leave units farther than this from every station unrated (default: no limit).
+
+    Each station with a row for ``day`` is rated (HTZ level with its factor scores; FWI when the
+    file has noon columns), its dry days and FWI codes continuing from its stored rating of the day
+    before its first row if there is one (else counted from the first row / chained from the
+    start-up codes 85 / 6 / 15). Each town and grid takes the rating of its nearest station by
+    straight-line distance from its centroid (terrain and elevation are not considered; a tie goes
+    to the station identifier first in sort order). The day's station rows and rating rows of the
+    loaded districts are replaced; the run is recorded (``fire_danger_run``).
+
+    Returns :class:`DangerRunSummary`. Raises Forbidden without ``fire.manage``; InvalidInput for a
+    bad file (naming file, line and column), a day no station has a row for, no loaded district,
+    or a negative ``max_km``; ValueError for an unknown ``wind_unit``.
+    """
+    require(actor, "fire.manage")
+    if wind_unit not in WIND_UNITS:
+        raise ValueError(f'wind unit must be one of {", ".join(WIND_UNITS)}, got "{wind_unit}"')
+    if max_km is not None and not max_km >= 0:
+        raise InvalidInput(f"max_km must be >= 0, got {max_km}", [FieldError("max_km", "must be >= 0")])
+    weather = st.parse_daily_weather(_decode(raw), name, wind_unit=wind_unit)
+    day = day or weather.last_date
+    rated, skipped = st.rate_day(weather, day, _carry(session, weather))
+    if not rated:
+        span = f"{weather.first_date.isoformat()} to {weather.last_date.isoformat()}"
+        reason = f"no station has a row for {day.isoformat()} (the file covers {span})"
+        raise InvalidInput(f"{name}: {reason}", [FieldError("date", reason)])
+    units = _units(session)
+    if not units:
+        raise InvalidInput("no district is loaded: run `zhizhi org load` first")
+    idx, km = st.nearest_stations(
+        [u.lon for u in units], [u.lat for u in units], [r.lon for r in rated], [r.lat for r in rated]
+    )
+    keep = np.ones(len(units), dtype=bool) if max_km is None else km <= max_km
+    now = ztime.utcnow()
+    districts = sorted({u.district_code for u in units})
+    old_rows = delete(DangerRating).where(DangerRating.day == day, DangerRating.district_code.in_(districts))
+    replaced = session.execute(old_rows).rowcount or 0  # type: ignore[attr-defined]
+    session.execute(
+        delete(StationDay).where(StationDay.day == day, StationDay.station.in_([r.station for r in rated]))
+    )
+    run = DangerRun(
+        day=day,
+        source_file=name[:300],
+        sha256=hashlib.sha256(raw).hexdigest(),
+        wind_unit=wind_unit,
+        computed_at=now,
+        computed_by=actor.name[:64],
+        replaced=replaced,
+        counts={},
+    )
+    session.add(run)
+    session.flush()
+    for r in rated:
+        session.add(
+            StationDay(
+                run_id=run.id,
+                day=day,
+                station=r.station,
+                lon=r.lon,
+                lat=r.lat,
+                line=r.line,
+                tmax=r.tmax,
+                rh_min=r.rh_min,
+                rain=r.rain,
+                wind_ms=r.wind_ms,
+                wind_force=r.wind_force,
+                dry_days=r.dry_days,
+                dry_days_open=r.dry_days_open,
+                green_cover=r.green_cover,
+                snow_cover=r.snow_cover,
+                htz=r.htz,
+                level=r.level,
+                scores=r.scores,
+                fwi_start=r.fwi_start,
+                **r.fwi,
+            )
+        )
+    values: list[dict[str, Any]] = []
+    for k in np.flatnonzero(keep).tolist():
+        u, r = units[k], rated[int(idx[k])]
+        values.append(
+            {
+                "run_id": run.id,
+                "day": day,
+                "unit_code": u.code,
+                "unit_level": u.level,
+                "unit_name": u.name[:100],
+                "district_code": u.district_code,
+                "town_code": u.town_code,
+                "level": r.level,
+                "htz": r.htz,
+                "scores": r.scores,
+                **r.fwi,
+                "fwi_level": r.fwi_level,
+                "effis_class": r.effis_class,
+                "station": r.station,
+                "distance_km": round(float(km[k]), 3),
+                "computed_at": now,
+                "source_file": name[:300],
+            }
+        )
+    if values:
+        session.execute(insert(DangerRating), values)
+    session.flush()
+    used = Counter((rated[int(idx[k])].station, units[k].level) for k in np.flatnonzero(keep).tolist())
+    towns = sorted((v for v in values if v["unit_level"] == "town"), key=lambda v: v["unit_code"])
+    summary = DangerRunSummary(
+        run_id=run.id,
+        date=day,
+        file=name,
+        wind_unit=wind_unit,
+        computed_at=now,
+        stations=[
+            StationRatingRead(
+                station=r.station,
+                lon=r.lon,
+                lat=r.lat,
+                line=r.line,
+                tmax=r.tmax,
+                rh_min=r.rh_min,
+                rain=r.rain,
+                wind_ms=r.wind_ms,
+                wind_force=r.wind_force,
+                dry_days=r.dry_days,
+                dry_days_open=r.dry_days_open,
+                htz=r.htz,
+                level=r.level,
+                scores=r.scores,
+                fwi=FWIValues(**r.fwi),
+                fwi_start=r.fwi_start,
+                towns=used[(r.station, "town")],
+                grids=used[(r.station, "grid")],
+            )
+            for r in rated
+        ],
+        stations_skipped=skipped,
+        towns=sum(1 for v in values if v["unit_level"] == "town"),
+        grids=sum(1 for v in values if v["unit_level"] == "grid"),
+        unrated=int((~keep).sum()),
+        replaced=replaced,
+        max_distance_km=round(float(km[keep].max()), 3) if keep.any() else 0.0,
+        town_levels=dict(sorted(Counter(int(v["level"]) for v in towns).items())),
+        town_ratings=[_read_values(v) for v in towns],
+    )
+    run.counts = summary.model_dump(mode="json", include={"towns", "grids", "unrated", "stations_skipped"})
+    run.counts["stations"] = [s.station for s in summary.stations]
+    session.flush()
+    return summary
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def level_label(level: int) -> str:
+    """The label of danger level 1-5 (一级…五级) in the shipped policy."""
+    return rules.default_policy().level(level).label
+
+
+def _read_values(v: dict[str, Any]) -> DangerRatingRead:
+    lv = rules.default_policy().level(int(v["level"]))
+    return DangerRatingRead(
+        date=v["day"],
+        unit_code=v["unit_code"],
+        unit_level=v["unit_level"],
+        unit_name=v["unit_name"],
+        district_code=v["district_code"],
+        town_code=v["town_code"],
+        level=lv.level,
+        label=lv.label,
+        name=lv.name,
+        colour_name=lv.colour_name,
+        colour=lv.colour,
+        htz=v["htz"],
+        scores=v["scores"],
+        fwi=FWIValues(**{k: v[k] for k in FWI_NAMES}),
+        fwi_level=v["fwi_level"],
+        effis_class=v["effis_class"],
+        station=v["station"],
+        distance_km=v["distance_km"],
+        computed_at=v["computed_at"],
+        source_file=v["source_file"],
+    )
+
+
+def rating_read(row: DangerRating) -> DangerRatingRead:
+    """A stored rating as its read model (with the level's label, name and colour)."""
+    v = {c.name: getattr(row, c.name) for c in DangerRating.__table__.columns}
+    return _read_values(v)
+
+
+def _in_scope(actor: Actor) -> ColumnElement[bool]:
+    """The rating rows ``actor`` may see: a district role its district; a town role its town and
+    the town's grids; a grid role its grid and its town's row; a department (unit scope) its
+    district (the ratings are weather information for every unit of the district)."""
+    sc = scope_of(actor)
+    if sc.kind == "town":
+        return DangerRating.town_code == sc.code
+    if sc.kind == "grid":
+        own_town = and_(DangerRating.unit_level == "town", DangerRating.unit_code == actor.town_code)
+        return (
+            or_(DangerRating.unit_code == sc.code, own_town)
+            if actor.town_code
+            else (DangerRating.unit_code == sc.code)
+        )
+    return DangerRating.district_code == (sc.code if sc.kind == "district" else actor.district_code)
+
+
+def list_ratings(
+    session: Session, actor: Actor, day: date, level: str | None = None
+) -> list[DangerRatingRead]:
+    """The ratings of ``day`` in ``actor``'s scope (see :func:`_in_scope`), towns then grids, by code;
+    ``level`` ``"town"`` or ``"grid"`` keeps one kind. Needs ``fire.read`` (Forbidden)."""
+    require(actor, "fire.read")
+    if level is not None and level not in UNIT_LEVELS:
+        raise InvalidInput(
+            f'level must be town or grid, got "{level}"', [FieldError("level", "town or grid")]
+        )
+    q = select(DangerRating).where(
+        DangerRating.day == day,
+        _in_scope(actor),
+        DangerRating.unit_level == level if level else true(),
+    )
+    rows = session.scalars(q.order_by(DangerRating.unit_level.desc(), DangerRating.unit_code)).all()
+    return [rating_read(r) for r in rows]
+
+
+def danger_geojson(session: Session, actor: Actor, day: date) -> dict[str, Any]:
+    """The towns rated on ``day`` in ``actor``'s scope as a GeoJSON FeatureCollection (RFC 7946,
+    WGS-84 lon/lat) of their polygons, with the level, its label, name and colour as properties (for
+    the map). Town boundaries are zhizhi's generated approximations where no surveyed boundary
+    exists (``generated`` property). Needs ``fire.read``."""
+    require(actor, "fire.read")
+    q = (
+        select(DangerRating, OrgUnit.geom, OrgUnit.generated)
+        .join(OrgUnit, OrgUnit.code == DangerRating.unit_code)
+        .where(DangerRating.day == day, DangerRating.unit_level == "town", _in_scope(actor))
+        .order_by(DangerRating.unit_code)
+    )
+    features = []
+    for row, geom, generated in session.execute(q).all():
+        if geom is None:
+            continue
+        r = rating_read(row)
+        props = r.model_dump(mode="json", exclude={"fwi", "scores"})
+        props.update({"fwi": r.fwi.fwi, "generated": bool(generated)})
+        features.append(
+            {
+                "type": "Feature",
+                "id": r.unit_code,
+                "geometry": mapping(shapely.from_wkb(geom)),
+                "properties": props,
+            }
+        )
+    return {"type": "FeatureCollection", "date": day.isoformat(), "features": features}
+
+
+def last_run(session: Session, day: date) -> DangerRun | None:
+    """The latest run that rated ``day``, or None."""
+    return session.scalar(
+        select(DangerRun).where(DangerRun.day == day).order_by(DangerRun.id.desc()).limit(1)
+    )
