@@ -38,6 +38,8 @@ from .conftest import (
     gen_id,
 )
 
+CHIEF_ACTOR = Actor(None, "500118.chief", "城运中心值班长(生成)", "center_chief", "500118-CYZX", "500118")
+"""A district role holding registry.resolve (the duty officer, DISTRICT_ACTOR, only reads)."""
 GONGAN = "import:gongan-hukou"  # a recurring household-register feed
 GRID_SRC = f"grid:{GRID1}"
 D0, D1, D2 = date(2026, 1, 1), date(2026, 3, 1), date(2026, 6, 1)
@@ -147,7 +149,7 @@ def test_another_source_conflicts_and_a_person_resolves(session: Session) -> Non
     assert (c["field"], c["current"], c["proposed"]) == ("name", "张**", "张***")
     assert (c["current_source"], c["proposed_source"], c["status"]) == (GONGAN, GRID_SRC, "open")
     assert service.list_conflicts(session, GRID_ACTOR)["total"] == 1  # the grid sees its conflicts ...
-    with pytest.raises(Forbidden, match="grid workers report conflicts"):
+    with pytest.raises(Forbidden, match=r'role "grid_worker" may not .* \(registry.resolve\)'):
         service.resolve_conflict(session, GRID_ACTOR, c["id"], accept=True)  # ... but does not decide
     other = Actor(None, "t2", "t2", "town_duty", "x", "500118", "500118002000")
     assert service.list_conflicts(session, other)["total"] == 0
@@ -174,11 +176,11 @@ def test_rejected_conflict_changes_nothing_and_stale_one_is_refused(session: Ses
     rid = add(session, 1, address="A路1号")
     c1 = service.upsert_resident(session, GRID_ACTOR, person(1, address="B路2号"), GRID_SRC).conflicts[0]
     c2 = service.upsert_resident(session, MZJ_ACTOR, person(1, address="C路3号"), "dept:MZJ").conflicts[0]
-    service.resolve_conflict(session, DISTRICT_ACTOR, c1, accept=False)
+    service.resolve_conflict(session, CHIEF_ACTOR, c1, accept=False)
     assert versions(session, rid)[-1].address == "A路1号"
     service.upsert_resident(session, SYSTEM_ACTOR, person(1, address="D路4号"), GONGAN)  # the import moves on
     with pytest.raises(Conflict, match="the value changed since it was raised"):
-        service.resolve_conflict(session, DISTRICT_ACTOR, c2, accept=True)
+        service.resolve_conflict(session, CHIEF_ACTOR, c2, accept=True)
 
 
 def test_status_conflict_holds_its_date_until_accepted(session: Session) -> None:
@@ -190,7 +192,7 @@ def test_status_conflict_holds_its_date_until_accepted(session: Session) -> None
     (c,) = service.list_conflicts(session, DISTRICT_ACTOR)["items"]
     assert (c["field"], c["proposed"], c["linked"]) == ("status", "deceased", {"status_date": "2026-10-02"})
     assert versions(session, rid)[-1].status == "active" and versions(session, rid)[-1].status_date is None
-    service.resolve_conflict(session, DISTRICT_ACTOR, c["id"], accept=True)
+    service.resolve_conflict(session, CHIEF_ACTOR, c["id"], accept=True)
     last = versions(session, rid)[-1]
     assert (last.valid_from, last.status, last.status_date) == (
         date(2026, 10, 2),
@@ -297,12 +299,17 @@ def test_grid_worker_sees_and_writes_only_the_own_grid(session: Session) -> None
     assert mine["total"] == 1 and {i["grid_code"] for i in mine["items"]} == {GRID1}
     assert service.residents_as_of(session, TOWN_ACTOR)["total"] == 2
     assert service.residents_as_of(session, DISTRICT_ACTOR)["total"] == 3
-    with pytest.raises(Forbidden, match="outside your data scope"):
+    refusal = "^outside your data scope \\(grid 500118001001001\\): you may write only records located there$"
+    with pytest.raises(Forbidden, match=refusal):  # a new person in another grid
         service.upsert_resident(session, GRID_ACTOR, person(21, grid_code=GRID2), GRID_SRC)
-    with pytest.raises(Forbidden, match="this resident is outside your data scope"):
-        service.upsert_resident(
-            session, GRID_ACTOR, {"citizen_id": gen_id("19800101", 3), "phone": "13800001234"}, GRID_SRC
-        )
+    with pytest.raises(Forbidden, match=refusal):  # a person registered in another grid: the same words
+        service.upsert_resident(session, GRID_ACTOR, person(3, grid_code=GRID1), GRID_SRC)
+    # a partial update of that person gets the answer a person not on the register gets
+    for seq in (3, 25):
+        with pytest.raises(InvalidInput, match="^resident: name: required for a new resident$"):
+            service.upsert_resident(
+                session, GRID_ACTOR, {"citizen_id": gen_id("19800101", seq), "phone": "13800001234"}, GRID_SRC
+            )
     created = service.upsert_resident(
         session, GRID_ACTOR, {"citizen_id": gen_id("19800101", 23), "name": "王测试"}, GRID_SRC
     )

@@ -240,3 +240,25 @@ class RegisterConflict(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(TS)
     note: Mapped[str | None] = mapped_column(String(300))
     applied_change_id: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- import mappings (导入列映射) ---------------------------------------------------------------------
+
+
+class ImportMapping(Base):
+    """A remembered column mapping of an import source (导入列映射): ``name`` (by default the source's
+    key, e.g. ``mzj-dibao``), the register ``kind`` it imports, and ``columns``: normalised header
+    text → field (registry.intake.header; ``ignore`` for a column read over). Proposed from the
+    header synonyms on the first import and saved when that import is written; later imports of
+    the same source use it. Who saved or last changed it and when."""
+
+    __tablename__ = "register_import_mapping"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    columns: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(TS)

@@ -15,12 +15,13 @@ from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor, scope_of
+from zhizhi.core.access import Actor, mask_text, require, scope_of
 from zhizhi.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from zhizhi.registry import rules
 from zhizhi.registry.models import RegisterConflict
 from zhizhi.registry.service import history as hist
-from zhizhi.registry.service.read import _mask_value, visible_tags
+from zhizhi.registry.service.batch import Batch
+from zhizhi.registry.service.read import mask_value, visible_tags
 
 STATUSES = ("open", "accepted", "rejected")
 
@@ -43,13 +44,13 @@ def conflict_view(c: RegisterConflict) -> dict[str, Any]:
     return {
         "id": c.id, "entity": c.entity, "entity_id": c.entity_id, "field": c.field,
         "valid_from": c.valid_from.isoformat(),
-        "current": _mask_value(spec, c.field, c.current), "current_source": c.current_source,
-        "proposed": _mask_value(spec, c.field, c.proposed), "proposed_source": c.proposed_source,
-        "linked": {k: _mask_value(spec, k, x) for k, x in (c.linked or {}).items()},
+        "current": mask_value(spec, c.field, c.current), "current_source": c.current_source,
+        "proposed": mask_value(spec, c.field, c.proposed), "proposed_source": c.proposed_source,
+        "linked": {k: mask_value(spec, k, x) for k, x in (c.linked or {}).items()},
         "proposed_ref": c.proposed_ref, "reported_by": c.actor, "recorded_at": c.recorded_at.isoformat(),
         "town_code": c.town_code, "grid_code": c.grid_code, "status": c.status,
         "resolved_by": c.resolved_by, "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
-        "note": c.note, "applied_change_id": c.applied_change_id,
+        "note": mask_text(c.note), "applied_change_id": c.applied_change_id,
     }  # fmt: skip
 
 
@@ -58,7 +59,9 @@ def list_conflicts(
     *, limit: int = 100, offset: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Conflicts in the actor's scope (``status`` open/accepted/rejected or None for all; ``entity`` a
-    register kind or None), oldest first: ``{"total", "items"}`` with :func:`conflict_view` items."""
+    register kind or None), oldest first: ``{"total", "items"}`` with :func:`conflict_view` items.
+    Needs ``registry.read`` (Forbidden otherwise)."""
+    require(actor, "registry.read")
     if status is not None and status not in STATUSES:
         raise InvalidInput(f'status: "{status}" is not one of {", ".join(STATUSES)}')
     c = RegisterConflict
@@ -79,10 +82,11 @@ def resolve_conflict(
     the proposing source as its provenance; else keep the current value. ``note``: the reason (up to
     300 characters).
 
-    Raises NotFound (unknown or outside scope), Forbidden (a grid worker), Conflict (already decided,
-    or the current value changed since the conflict was raised: look again), InvalidInput (a status
-    the register can no longer take, e.g. back from 死亡).
+    Raises Forbidden (the role lacks ``registry.resolve``; a grid worker), NotFound (unknown or
+    outside scope), Conflict (already decided, or the current value changed since the conflict was
+    raised: look again), InvalidInput (a status the register can no longer take, e.g. back from 死亡).
     """
+    require(actor, "registry.resolve")
     c = session.scalar(select(RegisterConflict).where(RegisterConflict.id == conflict_id, _scoped(actor)))
     if c is None:
         raise NotFound(f"conflict {conflict_id} not found")
@@ -96,7 +100,9 @@ def resolve_conflict(
         raise InvalidInput(str(e), errors=[FieldError("note", str(e))]) from None
     now = ztime.utcnow()
     if accept:
-        h = hist.load(session, hist.SPECS[c.entity], c.entity_id)
+        batch = Batch(session, hist.SPECS[c.entity], actor, now)
+        batch.load([c.entity_id])
+        h = batch.history(c.entity_id)
         if h.at(c.valid_from).get(c.field) != c.current:
             raise Conflict(f"conflict {conflict_id}: the value changed since it was raised; look at it again")
         if c.field == "status":
@@ -109,17 +115,11 @@ def resolve_conflict(
             )  # fmt: skip
             if reason:
                 raise InvalidInput(f"status: {reason}", errors=[FieldError("status", reason)])
-        rec = hist.record(
-            session,
-            actor,
-            h,
-            {c.field: c.proposed, **(c.linked or {})},
-            c.proposed_source,
-            c.valid_from,
-            now,
-            c.proposed_ref,
+        rec = batch.record(
+            h, {c.field: c.proposed, **(c.linked or {})}, c.proposed_source, c.valid_from, c.proposed_ref,
             resolves=c,
-        )
+        )  # fmt: skip
+        batch.flush()
         c.applied_change_id = rec.change_id
     c.status = "accepted" if accept else "rejected"
     c.resolved_by, c.resolved_at, c.note = actor.username, now, note

@@ -9,6 +9,9 @@ unit (a department, 部门) → residents carrying a tag the department uses (re
 and on them only its own tags; houses and units of the whole district; households with a member the
 department sees. Names, phones and citizen IDs are always masked (core.access.mask_name,
 mask_phone; registry.identifiers.mask_citizen_id); ages are given, not birth dates.
+
+Every read needs the permission ``registry.read`` (core/data/permissions.yaml); without it the
+functions raise Forbidden naming it, whatever the scope.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor, mask_name, mask_phone, scope_of
+from zhizhi.core.access import Actor, mask_name, mask_phone, mask_text, require, scope_of
 from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.registry import rules
 from zhizhi.registry.models import Resident, ResidentVersion
@@ -137,8 +140,9 @@ def _resident_query(
 
 
 def resident_view(actor: Actor, r: Resident, v: ResidentVersion, as_of: date) -> dict[str, Any]:
-    """One resident as shown to ``actor``: masked ID, name and phone; age on ``as_of`` instead of the
-    birth date; only the tags the actor may see."""
+    """One resident as shown to ``actor``: masked ID, name and phone; the address with any ID or phone
+    number in it masked (core.access.mask_text); age on ``as_of`` instead of the birth date; only
+    the tags the actor may see."""
     seen = visible_tags(actor)
     tags = [t for t in rules.decode_tags(v.tags) if seen is None or t in seen]
     return {
@@ -151,7 +155,7 @@ def resident_view(actor: Actor, r: Resident, v: ResidentVersion, as_of: date) ->
         "phone": mask_phone(v.phone),
         "household_id": v.household_id,
         "relation": v.relation,
-        "address": v.address,
+        "address": mask_text(v.address),
         "town_code": v.town_code,
         "village_code": v.village_code,
         "grid_code": v.grid_code,
@@ -176,7 +180,8 @@ def residents_as_of(
 ) -> dict[str, Any]:
     """Residents on the register as of ``as_of`` (default today), as known at ``known_at`` (default
     now), within the actor's scope, ordered by id. Returns ``{"as_of", "total", "items"}`` with
-    :func:`resident_view` items (masked)."""
+    :func:`resident_view` items (masked). Needs ``registry.read``."""
+    require(actor, "registry.read")
     as_of = as_of or _today()
     conds = _resident_query(actor, as_of, filters, known_at)
     base = select(Resident, ResidentVersion).join(ResidentVersion, ResidentVersion.resident_id == Resident.id)
@@ -210,7 +215,8 @@ def count_residents(
     value present), ``tag`` (every tag the actor may see, zeros included; a person counts once per
     tag), ``age_band`` (each of ``bands``, e.g. ``"0-17"``, ``"80+"``, ages on ``as_of``).
     filters: as :class:`ResidentFilter` (default: status 在册). known_at: see module doc.
-    Raises InvalidInput for an unknown ``by``, tag or band."""
+    Raises InvalidInput for an unknown ``by``, tag or band; Forbidden without ``registry.read``."""
+    require(actor, "registry.read")
     as_of = as_of or _today()
     v, r = ResidentVersion, Resident
     conds = _resident_query(actor, as_of, filters, known_at)
@@ -256,7 +262,7 @@ def count_residents(
     return {k: int(n) for k, n in zip(sums, row, strict=True)}
 
 
-def _visible_entity(session: Session, actor: Actor, spec: hist.EntitySpec, entity_id: int) -> Any:
+def visible_entity(session: Session, actor: Actor, spec: hist.EntitySpec, entity_id: int) -> Any:
     """The latest believed version row of an entity the actor may see, or NotFound (existence of
     records outside the scope does not leak)."""
     v = spec.version
@@ -271,7 +277,7 @@ def _visible_entity(session: Session, actor: Actor, spec: hist.EntitySpec, entit
     return row
 
 
-def _mask_value(spec: hist.EntitySpec, name: str, value: Any) -> Any:
+def mask_value(spec: hist.EntitySpec, name: str, value: Any) -> Any:
     if value is None or name not in spec.personal:
         return value
     return (
@@ -282,16 +288,18 @@ def _mask_value(spec: hist.EntitySpec, name: str, value: Any) -> Any:
 def history_of(session: Session, actor: Actor, kind: str, entity_id: int) -> list[dict[str, Any]]:
     """Every recorded change of one entity the actor may see, oldest first: valid_from, recorded_at,
     actor, source, ref, conflict it resolved, and the ``new``/``old`` values (personal ones masked;
-    a department sees only its own tags). Raises NotFound outside the scope or for an unknown kind."""
-    spec = _spec(kind)
-    _visible_entity(session, actor, spec, entity_id)
+    a department sees only its own tags). Raises NotFound outside the scope or for an unknown kind,
+    Forbidden without ``registry.read``."""
+    require(actor, "registry.read")
+    spec = spec_of(kind)
+    visible_entity(session, actor, spec, entity_id)
     seen = visible_tags(actor)
     out = []
     for c in hist.load(session, spec, entity_id).changes:
 
         def shown(values: dict[str, Any]) -> dict[str, Any]:
             return {
-                k: _mask_value(spec, k, x)
+                k: mask_value(spec, k, x)
                 for k, x in values.items()
                 if not (k.startswith("tag:") and seen is not None and k[4:] not in seen)
             }
@@ -311,9 +319,11 @@ def provenance_of(
     session: Session, actor: Actor, kind: str, entity_id: int, as_of: date | None = None
 ) -> dict[str, Any]:
     """Field-level provenance (字段来源) of one entity on ``as_of`` (default today): for each field, the
-    source, ref, actor and times of the change that set its value. Raises NotFound outside scope."""
-    spec = _spec(kind)
-    _visible_entity(session, actor, spec, entity_id)
+    source, ref, actor and times of the change that set its value. Raises NotFound outside scope,
+    Forbidden without ``registry.read``."""
+    require(actor, "registry.read")
+    spec = spec_of(kind)
+    visible_entity(session, actor, spec, entity_id)
     seen = visible_tags(actor)
     prov = hist.provenance(hist.load(session, spec, entity_id), as_of or _today())
     return {
@@ -321,7 +331,7 @@ def provenance_of(
     }
 
 
-def _spec(kind: str) -> hist.EntitySpec:
+def spec_of(kind: str) -> hist.EntitySpec:
     if kind not in hist.SPECS:
         raise NotFound(f'unknown register "{kind}" (one of {", ".join(hist.SPECS)})')
     return hist.SPECS[kind]
@@ -341,8 +351,10 @@ def entities_as_of(
 ) -> dict[str, Any]:
     """Households, houses or units (``kind``) as of ``as_of`` within the actor's scope, ordered by id:
     ``{"as_of", "total", "items"}``; each item has the entity id, its key (户号, house code, credit
-    code), the version's fields (personal ones masked) and the valid interval."""
-    spec, as_of = _spec(kind), as_of or _today()
+    code), the version's fields (personal ones masked) and the valid interval. Needs
+    ``registry.read``."""
+    require(actor, "registry.read")
+    spec, as_of = spec_of(kind), as_of or _today()
     if spec is hist.RESIDENT:
         raise InvalidInput("use residents_as_of for residents")
     v, ident = spec.version, spec.identity
@@ -361,7 +373,7 @@ def entities_as_of(
             item["org_code"] = e.org_code
         for c in spec.columns():
             x = getattr(row, c)
-            item[c] = _mask_value(spec, c, x.isoformat() if isinstance(x, date) else x)
+            item[c] = mask_value(spec, c, x.isoformat() if isinstance(x, date) else x)
         item["valid_from"], item["valid_to"] = (
             row.valid_from.isoformat(),
             row.valid_to and row.valid_to.isoformat(),
@@ -375,8 +387,10 @@ def count_entities(
     *, known_at: datetime | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Households, houses or units on ``as_of`` within scope, counted by ``town``/``village``/``grid``
-    or by ``status`` (all statuses), or ``total``. Raises InvalidInput for another ``by``."""
-    spec, as_of = _spec(kind), as_of or _today()
+    or by ``status`` (all statuses), or ``total``. Raises InvalidInput for another ``by``, Forbidden
+    without ``registry.read``."""
+    require(actor, "registry.read")
+    spec, as_of = spec_of(kind), as_of or _today()
     v = spec.version
     conds = [as_of_clause(v, as_of, known_at), scope_clause(actor, v, as_of, known_at)]
     column = {"town": v.town_code, "village": v.village_code, "grid": v.grid_code, "status": v.status}
@@ -394,5 +408,6 @@ def count_entities(
 
 __all__ = [
     "COUNT_BY", "ResidentFilter", "as_of_clause", "count_entities", "count_residents", "entities_as_of",
-    "history_of", "provenance_of", "residents_as_of", "scope_clause", "visible_tags",
+    "history_of", "mask_value", "provenance_of", "residents_as_of", "scope_clause", "spec_of",
+    "visible_entity", "visible_tags",
 ]  # fmt: skip

@@ -1,0 +1,351 @@
+"""Recording register changes in batches (批量记录): the conflict rule applied in memory to the changes
+of one entity or of tens of thousands, recorded at one instant, and written with set-based SQL
+(docs/adr/0005-register-history.md; docs/domains/registry.md, Bulk writes).
+
+One upsert is a batch of one: the per-row path (service.write, service.entities, service.conflict)
+and the bulk path (service.bulk) share every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from zhizhi.core.access import Actor
+from zhizhi.registry import rules
+from zhizhi.registry.models import RegisterChange, RegisterConflict
+from zhizhi.registry.service.history import (
+    CHANGE_NAMES,
+    ChangeRec,
+    EntityHistory,
+    EntitySpec,
+    chunked,
+    load_changes,
+    location_codes,
+    row_values,
+)
+
+PROVISIONAL = 1 << 60
+"""Change ids handed out by a batch before it is flushed start here, above any real id, so that a
+replayed timeline orders them after the changes already stored (rules.timeline orders by id)."""
+
+
+@dataclass
+class Recorded:
+    """Outcome of :meth:`Batch.record`: fields applied (with their new values), fields unchanged,
+    the conflicts raised or found open for the same proposal, and the change written (None: nothing
+    applied). Ids are final once the batch is flushed."""
+
+    applied: dict[str, rules.Value] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    conflict_rows: list[RegisterConflict] = field(default_factory=list)
+    change: ChangeRec | None = None
+
+    @property
+    def conflicts(self) -> list[int]:
+        """Conflict ids (after the flush)."""
+        return [c.id for c in self.conflict_rows]
+
+    @property
+    def change_id(self) -> int | None:
+        """The change row id (after the flush), None when nothing was applied."""
+        return self.change.id if self.change else None
+
+
+class Batch:
+    """Changes to entities of one register, recorded by ``actor`` at one instant ``now``, written with
+    set-based SQL by :meth:`flush` (services flush, never commit).
+
+    Use: :meth:`load` the existing entities to touch (chunked queries), take their :meth:`history`
+    or :meth:`create` new ones (provisional negative ids), :meth:`record` proposed values (the
+    conflict rule runs in memory, in call order, so the same entity twice in a batch behaves as two
+    successive upserts), then :meth:`flush`: identity rows (``INSERT … RETURNING id``), change rows,
+    version rows (superseded by one ``UPDATE … WHERE id IN``, new ones by one multi-row insert) and
+    conflicts. The version rows written are those of each entity's final timeline: a state that a
+    later change of the same batch replaces is never stored (it was never believed at any instant).
+    """
+
+    def __init__(self, session: Session, spec: EntitySpec, actor: Actor, now: datetime) -> None:
+        self.session, self.spec, self.actor, self.now = session, spec, actor, now
+        self._histories: dict[int, EntityHistory] = {}
+        self._believed: dict[int, list[tuple[int, tuple[Any, ...]]]] = {}
+        self._open: dict[int, list[RegisterConflict]] = {}
+        self._identities: dict[int, dict[str, Any]] = {}
+        self._changes: list[ChangeRec] = []
+        self._conflicts: list[RegisterConflict] = []
+        self._touched: dict[int, None] = {}
+        self._real: dict[int, int] = {}
+        self._seq = PROVISIONAL
+
+    # -- reading what the batch touches --
+
+    def load(self, entity_ids: Iterable[int]) -> None:
+        """Load the changes, believed version rows and open conflicts of existing entities (ids not
+        loaded yet), a few queries per :data:`CHUNK` ids."""
+        ids = [i for i in dict.fromkeys(entity_ids) if i > 0 and i not in self._histories]
+        if not ids:
+            return
+        spec, v, cols = self.spec, self.spec.version, self.spec.columns()
+        for eid, changes in load_changes(self.session, spec.kind, ids).items():
+            h = EntityHistory(spec, eid, changes)
+            h.replay()
+            self._histories[eid] = h
+            self._believed[eid] = []
+            self._open[eid] = []
+        fk = getattr(v, spec.fk)
+        columns = [v.id, fk, v.valid_from, v.valid_to, *(getattr(v, c) for c in cols)]
+        c = RegisterConflict
+        for part in chunked(ids):
+            for row in self.session.execute(select(*columns).where(fk.in_(part), v.superseded_at.is_(None))):
+                self._believed[row[1]].append((row[0], tuple(row[2:])))
+            for conflict in self.session.scalars(
+                select(c).where(c.entity == spec.kind, c.entity_id.in_(part), c.status == "open")
+            ):
+                self._open[conflict.entity_id].append(conflict)
+
+    def history(self, entity_id: int) -> EntityHistory:
+        """The history of a loaded or created entity (KeyError otherwise)."""
+        return self._histories[entity_id]
+
+    def create(self, identity: Mapping[str, Any]) -> EntityHistory:
+        """A new entity whose identity row (``identity``: its columns) is inserted on flush; its id is
+        provisional (negative) until then (:meth:`real_id`)."""
+        eid = -(len(self._identities) + 1)
+        self._identities[eid] = dict(identity)
+        h = EntityHistory(self.spec, eid)
+        self._histories[eid], self._believed[eid], self._open[eid] = h, [], []
+        return h
+
+    def real_id(self, entity_id: int) -> int:
+        """The stored id of an entity (a provisional id is mapped after the flush)."""
+        return self._real.get(entity_id, entity_id)
+
+    # -- recording --
+
+    def record(
+        self,
+        h: EntityHistory,
+        proposed: Mapping[str, rules.Value],
+        source: str,
+        valid_from: date,
+        ref: str | None = None,
+        resolves: RegisterConflict | None = None,
+    ) -> Recorded:
+        """Record ``proposed`` field values of ``h``'s entity from ``valid_from`` on, from ``source``.
+
+        Each field goes through :func:`rules.check_change`: equal → unchanged; empty or set by the
+        same source → applied; set by another source → a ``register_conflict`` row (one per field and
+        proposal: the same proposal again finds the open conflict) and the value is left as it is. A
+        follower field (``spec.linked``: a status's date, a village's grid and address) shares its
+        leader's fate when the leader changes: applied with it, or held in the leader's conflict
+        (``linked``). ``resolves``: a conflict being accepted, whose value is applied regardless of
+        the rule. The applied fields form one change row; the timeline is replayed in memory."""
+        out = Recorded()
+        seg = rules.segment_at(h.segments, valid_from)
+        before = seg.values if seg else {}
+        decisions = {}
+        for name, value in proposed.items():
+            decision = rules.check_change(h.segments, name, value, source, valid_from)
+            if resolves is not None and decision is rules.Decision.CONFLICT:
+                decision = rules.Decision.APPLY
+            decisions[name] = decision
+        followers: dict[str, list[str]] = {}
+        for follower, leader in h.spec.linked:
+            lead = decisions.get(leader, rules.Decision.SAME)
+            if follower in decisions and lead is not rules.Decision.SAME:
+                if decisions[follower] is not rules.Decision.SAME:
+                    decisions[follower] = lead
+                if lead is rules.Decision.CONFLICT and decisions[follower] is rules.Decision.CONFLICT:
+                    followers.setdefault(leader, []).append(follower)
+        held = {f for fs in followers.values() for f in fs}
+        for name, decision in decisions.items():
+            if decision is rules.Decision.SAME:
+                out.unchanged.append(name)
+            elif decision is rules.Decision.APPLY:
+                out.applied[name] = proposed[name]
+            elif name not in held:
+                linked = {f: proposed[f] for f in followers.get(name, [])}
+                out.conflict_rows.append(
+                    self._conflict(h, name, proposed[name], linked, source, ref, valid_from)
+                )
+        if out.applied:
+            self._seq += 1
+            change = ChangeRec(
+                id=self._seq,
+                entity=h.spec.kind,
+                entity_id=h.entity_id,
+                valid_from=valid_from,
+                recorded_at=self.now,
+                actor=self.actor.username,
+                actor_id=self.actor.id,
+                source=source,
+                ref=ref,
+                new=dict(out.applied),
+                old={k: before.get(k) for k in out.applied},
+                conflict_id=resolves.id if resolves else None,
+            )
+            self._changes.append(change)
+            h.changes.append(change)
+            h.replay()
+            self._touched[h.entity_id] = None
+            out.change = change
+        return out
+
+    def _conflict(
+        self,
+        h: EntityHistory,
+        name: str,
+        value: rules.Value,
+        linked: dict[str, rules.Value],
+        source: str,
+        ref: str | None,
+        valid_from: date,
+    ) -> RegisterConflict:
+        open_conflicts = self._open.setdefault(h.entity_id, [])
+        for c in open_conflicts:
+            same = c.field == name and c.proposed == value and (c.linked or {}) == linked
+            if same and c.proposed_source == source and c.valid_from == valid_from:
+                return c
+        seg = rules.segment_at(h.segments, valid_from)
+        setter = seg.setters.get(name) if seg else None
+        where = h.latest()
+        district, town = location_codes(where.get("village_code"))  # type: ignore[arg-type]
+        c = RegisterConflict(
+            entity=h.spec.kind,
+            entity_id=h.entity_id,
+            field=name,
+            valid_from=valid_from,
+            current=seg.values.get(name) if seg else None,
+            current_source=setter.source if setter else None,
+            current_change_id=setter.seq if setter else None,
+            proposed=value,
+            linked=linked,
+            proposed_source=source,
+            proposed_ref=ref,
+            actor=self.actor.username,
+            recorded_at=self.now,
+            district_code=district,
+            town_code=town,
+            grid_code=where.get("grid_code"),
+            status="open",
+        )
+        open_conflicts.append(c)
+        self._conflicts.append(c)
+        return c
+
+    # -- writing --
+
+    def flush(self) -> None:
+        """Write what was recorded (see the class docstring) and flush the session. Afterwards
+        provisional ids are real (:meth:`real_id`, ``ChangeRec.id``, ``RegisterConflict.id``), and
+        the batch holds nothing else: record more in a new batch."""
+        s = self.session
+        if self._identities:
+            self._insert_identities()
+        real = self.real_id
+        if self._changes:
+            for c in self._changes:
+                c.entity_id = real(c.entity_id)
+            given = self._insert_changes()
+            for conflict in self._conflicts:
+                if conflict.current_change_id is not None and conflict.current_change_id > PROVISIONAL:
+                    conflict.current_change_id = given[conflict.current_change_id]
+        self._materialize()
+        for conflict in self._conflicts:
+            conflict.entity_id = real(conflict.entity_id)
+        s.add_all(self._conflicts)
+        # what was loaded is stale now: a batch is done once flushed (only real_id stays)
+        self._histories, self._believed, self._open = {}, {}, {}
+        self._changes, self._conflicts = [], []
+        s.flush()
+
+    def _insert_identities(self) -> None:
+        """Insert the new identity rows (one executemany) and read their ids back by their unique key
+        (``spec.key``; a unit without credit code has none: a batch creates at most one such unit)."""
+        s, spec = self.session, self.spec
+        table = spec.identity.__table__
+        provisional, rows = list(self._identities), list(self._identities.values())
+        self._identities = {}
+        if len(rows) == 1:  # the per-row path: one statement, id returned
+            self._real[provisional[0]] = s.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
+            return
+        s.execute(insert(table), rows)
+        key = table.c[spec.key]
+        ids: dict[Any, int] = {}
+        for part in chunked([r[spec.key] for r in rows]):
+            ids.update({k: i for k, i in s.execute(select(key, table.c.id).where(key.in_(part)))})
+        self._real.update({p: ids[r[spec.key]] for p, r in zip(provisional, rows, strict=True)})
+
+    def _insert_changes(self) -> dict[int, int]:
+        """Insert the new change rows (one executemany) and give each its real id, read back per
+        entity in id order (rows of this batch: its recording instant, ids above the largest before
+        the insert; ids grow in insertion order). Returns provisional id → real id.
+
+        ``INSERT … RETURNING`` in parameter order would be one statement per row on SQLite (no
+        insert sentinel there), hence the read-back."""
+        s, c = self.session, RegisterChange
+        names = CHANGE_NAMES[1:]  # all but the id
+        rows = [{n: getattr(x, n) for n in names} for x in self._changes]
+        if len(rows) == 1:  # one statement, id returned
+            x = self._changes[0]
+            old, x.id = x.id, s.execute(insert(c).returning(c.id), rows[0]).scalar_one()
+            return {old: x.id}
+        before = s.scalar(select(func.max(c.id))) or 0
+        s.execute(insert(c.__table__), rows)  # type: ignore[arg-type]
+        per_entity: dict[int, list[ChangeRec]] = {}
+        for x in self._changes:
+            per_entity.setdefault(x.entity_id, []).append(x)
+        given: dict[int, int] = {}
+        for part in chunked(list(per_entity)):
+            found = s.execute(
+                select(c.entity_id, c.id)
+                .where(
+                    c.entity == self.spec.kind,
+                    c.entity_id.in_(part),
+                    c.id > before,
+                    c.recorded_at == self.now,
+                )
+                .order_by(c.id)
+            )
+            for eid, new_id in found:
+                x = per_entity[eid].pop(0)
+                given[x.id], x.id = new_id, new_id
+        return given
+
+    def _materialize(self) -> None:
+        """Bring the believed version rows of every touched entity in line with its timeline: rows
+        matching a segment exactly stay; the others are superseded at ``now`` (one UPDATE per chunk);
+        missing segments are inserted with ``recorded_at = now`` (one multi-row INSERT)."""
+        spec, cols, now = self.spec, self.spec.columns(), self.now
+        supersede: list[int] = []
+        rows: list[dict[str, Any]] = []
+        for eid in self._touched:
+            h, believed = self._histories[eid], self._believed.get(eid)
+            wanted: dict[Any, tuple[rules.Segment, dict[str, Any]]] = {}
+            for i, seg in enumerate(h.segments):
+                vals = row_values(spec, seg.values)
+                key = (seg.valid_from, seg.valid_to, *(vals[c] for c in cols)) if believed else i
+                wanted[key] = (seg, vals)
+            for row_id, key in believed or ():
+                if wanted.pop(key, None) is None:
+                    supersede.append(row_id)
+            fk = self.real_id(eid)
+            for seg, vals in wanted.values():
+                rows.append(
+                    {spec.fk: fk, "valid_from": seg.valid_from, "valid_to": seg.valid_to,
+                     "recorded_at": now, "superseded_at": None, **vals}
+                )  # fmt: skip
+        self._touched = {}
+        v = spec.version
+        for part in chunked(supersede):
+            self.session.execute(update(v).where(v.id.in_(part)).values(superseded_at=now))
+        if rows:
+            self.session.execute(insert(v.__table__), rows)
+
+
+__all__ = ["PROVISIONAL", "Batch", "Recorded"]
