@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from zhizhi.auth import rules, service
 from zhizhi.core import audit
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor
+from zhizhi.core.access import Actor, Scope, has_permission, permission_table, scope_of
 from zhizhi.core.errors import TooManyRequests
 from zhizhi.core.http import SESSION_COOKIE, client_key, current_actor, get_session, permit
 
@@ -26,13 +26,24 @@ class LoginIn(BaseModel):
 
 
 def _me(actor: Actor) -> dict[str, Any]:
+    """The caller, with the permissions it may use (its role's, narrowed by a token's scopes) and
+    its data scope, so pages show only the buttons and filters that will work."""
+    table = permission_table()
+    spec = table.roles.get(actor.role)
+    try:
+        sc: Scope | None = scope_of(actor)
+    except ValueError:
+        sc = None
     return {
         "username": actor.username,
         "name": actor.name,
         "role": actor.role,
+        "role_label": spec.label if spec else actor.role,
         "unit_code": actor.unit_code,
         "district_code": actor.district_code,
         "town_code": actor.town_code,
+        "permissions": sorted(p for p in table.permissions if has_permission(actor, p)),
+        "scope": {"kind": sc.kind, "code": sc.code} if sc else None,
     }
 
 

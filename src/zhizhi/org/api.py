@@ -1,16 +1,21 @@
-"""Organisation API (组织): stats, units with GeoJSON geometry, point lookup."""
+"""Organisation API (组织): stats, units with GeoJSON geometry, boundaries as one GeoJSON
+FeatureCollection (for maps), point lookup."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from typing import Any, Literal
 
 import shapely
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from zhizhi.core.access import Actor
 from zhizhi.core.errors import FieldError, InvalidInput, NotFound
-from zhizhi.core.http import get_session
+from zhizhi.core.http import get_session, permit
 from zhizhi.org import rules, service
 from zhizhi.org.models import OrgUnit
 
@@ -88,3 +93,72 @@ def locate(
     if place.district_code is None and place.nearest_district is None:
         raise NotFound("no district is loaded")
     return {"lon": lon, "lat": lat, **place.__dict__}
+
+
+_GEOJSON_CACHE: dict[tuple[Any, ...], tuple[bytes, str]] = {}
+_GEOJSON_LOCK = threading.Lock()
+METRES_PER_DEGREE = 111_320.0  # one degree of latitude, metres (WGS-84 mean, good to 0.5 %)
+
+
+def _feature_collection(rows: list[OrgUnit], simplify_m: float) -> dict[str, Any]:
+    features = []
+    for u in rows:
+        g = shapely.from_wkb(u.geom)
+        if simplify_m > 0:
+            g = shapely.simplify(g, simplify_m / METRES_PER_DEGREE, preserve_topology=True)
+        g = shapely.set_precision(g, 1e-5)  # 5 decimals: about 1 m, a third of the bytes
+        features.append(
+            {
+                "type": "Feature",
+                "id": u.code,
+                "properties": {
+                    "code": u.code,
+                    "name": u.name,
+                    "level": u.level,
+                    "town_code": u.town_code,
+                    "generated": u.generated,
+                },
+                "geometry": shapely.geometry.mapping(g),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/geojson", responses={200: {"content": {"application/geo+json": {}}}})
+def boundaries(
+    request: Request,
+    level: Literal["district", "town", "village", "grid"] = "town",
+    district: str | None = Query(None, pattern=r"^[0-9]{6}$", description="default: the caller's"),
+    town: str | None = Query(None, pattern=r"^[0-9]{12}$", description="only this town's units"),
+    simplify_m: float = Query(25.0, ge=0, le=1000, description="simplification tolerance, metres"),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(permit("event.read")),
+) -> Response:
+    """Boundaries of one level of a district (towns by default) as a GeoJSON FeatureCollection
+    (WGS-84 lon/lat, 5 decimals), each feature with its code and name: the base map of the pages.
+    Boundaries only, no event data. Built once per database content and cached; ``ETag`` and
+    ``If-None-Match`` let the browser reuse its copy (304)."""
+    d6 = district or actor.district_code
+    conds = [OrgUnit.level == level, OrgUnit.district_code == d6, OrgUnit.geom.is_not(None)]
+    if town:
+        conds.append(OrgUnit.town_code == town)
+    n, last = session.execute(select(func.count(), func.max(OrgUnit.id)).where(*conds)).one()
+    if not n:
+        raise NotFound(f"no {level} boundaries loaded for district {d6}")
+    bind = session.get_bind()
+    key = (str(getattr(bind, "url", id(bind))), level, d6, town, simplify_m, n, last)
+    hit = _GEOJSON_CACHE.get(key)
+    if hit is None:
+        rows = list(session.scalars(select(OrgUnit).where(*conds).order_by(OrgUnit.code)))
+        body = json.dumps(_feature_collection(rows, simplify_m), ensure_ascii=False, separators=(",", ":"))
+        data = body.encode("utf-8")
+        hit = (data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+        with _GEOJSON_LOCK:
+            if len(_GEOJSON_CACHE) > 64:
+                _GEOJSON_CACHE.clear()
+            _GEOJSON_CACHE[key] = hit
+    data, etag = hit
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="application/geo+json", headers=headers)

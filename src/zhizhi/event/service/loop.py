@@ -21,6 +21,7 @@ from zhizhi.event.models import (
 from zhizhi.event.rules import Node
 from zhizhi.event.schemas import TransitionIn
 from zhizhi.event.service.common import _enter, _parse_limit
+from zhizhi.event.service.notify import changed
 from zhizhi.event.service.read import get_event
 from zhizhi.event.service.routing import _unit_mode, check_dispatch_target, route, unit_in_town
 from zhizhi.org.models import OrgUnit
@@ -137,6 +138,7 @@ def transition(
         ) from None
     if tr.target is not None:
         _follow_parent(session, ev, step)
+    changed(session, ev, tr.action)  # announced to live pages after the commit
     return ev
 
 
@@ -375,4 +377,5 @@ def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Even
         p.status = "accepted" if p.parent_id == parent.id else "superseded"
         p.decided_by = actor.name
     session.flush()
+    changed(session, child, "merge")
     return child

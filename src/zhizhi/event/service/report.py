@@ -22,6 +22,7 @@ from zhizhi.event.models import (
 from zhizhi.event.rules import Node
 from zhizhi.event.schemas import EventCreate
 from zhizhi.event.service.common import SYSTEM, _enter, validate_category
+from zhizhi.event.service.notify import changed
 from zhizhi.event.service.routing import router_for
 from zhizhi.org import rules as org_rules
 from zhizhi.org import service as org
@@ -216,6 +217,7 @@ def create_event(
     )
     if propose_merges and lon is not None and lat is not None:
         _propose_merges(session, ev)
+    changed(session, ev, "report")  # announced to live pages after the commit
     return ev
 
 

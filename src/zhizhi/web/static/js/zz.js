@@ -1,0 +1,193 @@
+/* zz.js — shared helpers of the pages: strings, API calls with the CSRF token, safe DOM building,
+   the live stream. No framework; text is always set with textContent (never innerHTML). */
+"use strict";
+
+const ZZ = (() => {
+  const read = (id) => {
+    const node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  };
+  const messages = read("zz-messages") || {};
+  const me = read("zz-me");
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = (meta && meta.content) || sessionStorage.getItem("zz_csrf") || "";
+
+  /** The string at dotted `key`, with {name} placeholders filled from `vars`. */
+  function t(key, vars) {
+    let v = key.split(".").reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), messages);
+    if (typeof v !== "string") return key;
+    if (vars) v = v.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+    return v;
+  }
+
+  class ApiError extends Error {
+    constructor(status, detail, body) {
+      super(detail);
+      this.status = status;
+      this.body = body || {};
+    }
+  }
+
+  function toLogin() {
+    const here = location.pathname + location.search;
+    location.assign("/login?next=" + encodeURIComponent(here));
+  }
+
+  /** Call the API: JSON in and out, the CSRF token on every change, 401 → the sign-in page. */
+  async function api(method, url, body) {
+    const headers = { Accept: "application/json" };
+    const init = { method, headers, credentials: "same-origin" };
+    if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+    if (body instanceof FormData) init.body = body;
+    else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let r;
+    try {
+      r = await fetch(url, init);
+    } catch (e) {
+      throw new ApiError(0, t("error.network"));
+    }
+    if (r.status === 401) {
+      toLogin();
+      throw new ApiError(401, t("error.signed_out"));
+    }
+    if (r.status === 204) return null;
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new ApiError(r.status, data.detail || r.statusText, data);
+    return data;
+  }
+
+  /** Build an element: el("a", {href: "/x", class: "c"}, "text", child…). Text stays text. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : String(c));
+    }
+    return node;
+  }
+
+  const pad = (n) => String(n).padStart(2, "0");
+  /** A time as 北京时间 "MM-DD HH:mm" (the server sends ISO instants). */
+  function time(iso) {
+    if (!iso) return t("none");
+    const d = new Date(new Date(iso).getTime() + 8 * 3600 * 1000);
+    return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  }
+  /** A time limit "0.5 working_hours" as "0.5 工作时". */
+  function limit(s) {
+    if (!s) return t("none");
+    const [amount, clock] = s.split(" ");
+    return `${amount} ${t("clock." + clock)}`;
+  }
+  const pct = (x) => (x === null || x === undefined ? t("none") : (x * 100).toFixed(1) + "%");
+
+  /** Cached small reference lists (towns, category tree), per browser tab. */
+  async function cached(key, url) {
+    const hit = sessionStorage.getItem(key);
+    if (hit) return JSON.parse(hit);
+    const data = await api("GET", url);
+    try {
+      sessionStorage.setItem(key, JSON.stringify(data));
+    } catch (e) {
+      /* storage full: fine, fetch again next time */
+    }
+    return data;
+  }
+  async function towns() {
+    if (!me) return {};
+    const data = await cached("zz_towns_" + me.district_code,
+      `/api/v1/org/units?level=town&district=${encodeURIComponent(me.district_code)}`);
+    return Object.fromEntries(data.items.map((u) => [u.code, u.name]));
+  }
+  async function categories() {
+    const tree = await cached("zz_categories", "/api/v1/categories");
+    const leaves = {};
+    for (const root of tree) for (const g of root.groups) for (const l of g.leaves) leaves[l.code] = l;
+    return { tree, leaves };
+  }
+  /** <optgroup>s of the category tree for a <select>. */
+  function categoryOptions(tree) {
+    const out = [];
+    for (const root of tree) {
+      for (const g of root.groups) {
+        out.push(el("optgroup", { label: `${root.name} · ${g.name}` },
+          g.leaves.map((l) => el("option", { value: l.code }, `${l.code} ${l.name}`))));
+      }
+    }
+    return out;
+  }
+
+  /** Subscribe to the live stream; `on(message)` for change/bulk/resync; shows the state. */
+  function live(on) {
+    const state = document.getElementById("live-state");
+    const show = (key, cls) => {
+      if (!state) return;
+      state.textContent = t(key);
+      state.className = "live " + cls;
+      document.body.dataset.live = cls;
+    };
+    let es;
+    let before = false;
+    const open = () => {
+      es = new EventSource("/api/v1/stream");
+      es.addEventListener("hello", () => {
+        show("live.connected", "on");
+        if (before) on({ type: "resync" }); // changes during the gap: reload
+        before = true;
+      });
+      for (const type of ["change", "bulk", "resync"]) {
+        es.addEventListener(type, (e) => on(JSON.parse(e.data)));
+      }
+      es.onerror = () => {
+        show("live.reconnecting", "off");
+        if (es.readyState === EventSource.CLOSED) {
+          // refused (signed out?): ask who we are, then retry or go to the sign-in page
+          setTimeout(() => api("GET", "/api/v1/auth/me").then(open, () => {}), 5000);
+        }
+      };
+    };
+    open();
+    window.addEventListener("pagehide", () => es && es.close());
+  }
+
+  /** Run `fn` at most once per `ms`, at the end of a burst. */
+  function debounce(fn, ms) {
+    let timer = null;
+    return (...args) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fn(...args), ms);
+    };
+  }
+
+  function status(node, text, kind) {
+    if (!node) return;
+    node.textContent = text || "";
+    node.className = "status" + (kind ? " " + kind : "");
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const out = document.getElementById("logout");
+    if (out) {
+      out.addEventListener("click", async () => {
+        try {
+          await api("POST", "/api/v1/auth/logout");
+        } finally {
+          sessionStorage.clear();
+          location.assign("/login");
+        }
+      });
+    }
+  });
+
+  return { t, api, ApiError, el, time, limit, pct, towns, categories, categoryOptions, live, debounce, status, me, csrf };
+})();
