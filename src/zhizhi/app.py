@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from zhizhi import __version__
+from zhizhi import __version__, web
 from zhizhi.auth import api as auth_api
 from zhizhi.auth import service as auth_service
 from zhizhi.core.access import install_log_masking, permission_table
@@ -27,9 +27,11 @@ from zhizhi.event import api as event_api
 from zhizhi.event import open311
 from zhizhi.event import service as event_service
 from zhizhi.event import tasks as event_tasks
+from zhizhi.form import api as form_api
 from zhizhi.ops import api as ops_api
 from zhizhi.org import api as org_api
 from zhizhi.registry import api as registry_api
+from zhizhi.scenarios.fire import api as fire_api
 
 log = logging.getLogger("zhizhi")
 SWAGGER_DIR = Path(swagger_ui.__file__).parent / "static"
@@ -129,6 +131,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         ops_api.router,
         open311.router,
         registry_api.router,
+        form_api.router,
+        fire_api.router,
+        web.router,
     ):
         app.include_router(r)
 
@@ -138,6 +143,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     # Swagger UI served from the installed swagger-ui-py package: no CDN (intranets are offline)
     app.mount("/static/swagger", StaticFiles(directory=SWAGGER_DIR), name="swagger")
+    app.mount(web.STATIC_PATH, web.static_files(), name="web-static")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -160,7 +166,9 @@ INDEX = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>智治
 <style>body{font-family:sans-serif;max-width:46rem;margin:3rem auto;line-height:1.6;color:#1b2733}</style>
 <h1>智治 zhizhi</h1>
 <p>区级数字化城市运行和治理平台 · district digital-governance platform (永川区 500118).</p>
-<ul><li><a href="/docs">API 文档 /docs</a> (OpenAPI)</li>
+<ul><li><a href="/login">登录 sign in</a> → <a href="/screen">大屏 /screen</a>
+· <a href="/console">值班台 /console</a> · <a href="/m">网格员 /m</a></li>
+<li><a href="/docs">API 文档 /docs</a> (OpenAPI)</li>
 <li><a href="/api/v1/org/stats">组织统计 /api/v1/org/stats</a></li>
 <li><a href="/api/v1/categories">事件分类 /api/v1/categories</a></li>
 <li><a href="/open311/v2/services.json">Open311 GeoReport v2</a></li></ul>

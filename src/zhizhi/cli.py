@@ -242,6 +242,7 @@ def serve(
             log_level="warning",
             proxy_headers=bool(proxies),
             forwarded_allow_ips=proxies or None,
+            timeout_graceful_shutdown=5,  # live-update streams (/api/v1/stream) do not hold a stop
         )
 
     run(body)
@@ -288,9 +289,33 @@ def setup(
         from zhizhi.event.cli import demo_replay
 
         demo_replay(limit=None)
+    run(_setup_population)
     from zhizhi.auth.cli import ensure_admin
 
     run(ensure_admin)
+
+
+def _setup_population() -> None:
+    """First run: load the GENERATED synthetic population (ZHIZHI_DEMO_POPULATION people, default
+    Yongchuan's census size) unless one is there already."""
+    from zhizhi.registry.demo_load import generated_people, load_population
+
+    size = get_settings().demo_population
+    if size == 0:
+        return
+    with session_scope() as s:
+        if generated_people(s):
+            return
+        shown = f"{size:,}" if size else "Yongchuan's 1,148,896 (2020 census)"
+        typer.echo(
+            f"generating a synthetic population of {shown} people (GENERATED, not real; a few minutes "
+            "for the full district; ZHIZHI_DEMO_POPULATION=50000 loads a smaller one, 0 none) …"
+        )
+        with progress_bar("demo population") as pb:
+            result = load_population(
+                s, size=size, district=get_settings().district_code, town_done=s.commit, progress=pb
+            )
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
 
 
 def main() -> None:
@@ -301,9 +326,10 @@ def main() -> None:
 # Each domain's commands live in its own cli.py and use the helpers above, so they are imported last.
 from zhizhi.auth.cli import audit_app, token_app, user_app  # noqa: E402
 from zhizhi.event.cli import demo_app, event_app  # noqa: E402
+from zhizhi.form.cli import form_app  # noqa: E402
 from zhizhi.ops.cli import ops_app  # noqa: E402
 from zhizhi.org.cli import org_app  # noqa: E402
-from zhizhi.registry.cli import id_app  # noqa: E402
+from zhizhi.registry.cli import id_app, registry_app  # noqa: E402
 from zhizhi.scenarios.fire.cli import fire_app  # noqa: E402
 
 for _sub, _name in (
@@ -315,6 +341,15 @@ for _sub, _name in (
     (token_app, "token"),
     (audit_app, "audit"),
     (id_app, "id"),
+    (registry_app, "registry"),
     (fire_app, "fire"),
+    (form_app, "form"),
 ):
     app.add_typer(_sub, name=_name)
+
+# commands other packages add to an existing group
+from zhizhi.registry.cli_demo import register_demo_commands  # noqa: E402
+from zhizhi.registry.cli_query import registry_query_commands  # noqa: E402
+
+register_demo_commands(demo_app)  # zhizhi demo population
+registry_query_commands(registry_app)  # zhizhi registry conflicts/resolve/count/history

@@ -6,6 +6,7 @@ own patterns."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -75,7 +76,10 @@ def test_no_identifier_leaks_through_lists_details_open311_or_logs(
     outputs["open311 list"] = client.get("/open311/v2/requests.json").text
     outputs["open311 one"] = client.get(f"/open311/v2/requests/{eid}.json").text
     outputs["open311 xml"] = client.get("/open311/v2/requests.xml").text
-    outputs["audit"] = client.get("/api/v1/audit", headers=chief).text
+    # the audit rows without their SHA-256 chain hashes (hex digits could look like a phone number)
+    outputs["audit"] = re.sub(
+        r"\b[0-9a-f]{64}\b", "<sha256>", client.get("/api/v1/audit", headers=chief).text
+    )
     outputs["logs"] = "\n".join(r.getMessage() for r in caplog.records)
     leaks = {k: _leaks(v) for k, v in outputs.items() if _leaks(v)}
     assert leaks == {}

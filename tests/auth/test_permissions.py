@@ -87,10 +87,17 @@ def call(client: TestClient, method: str, path: str, headers: dict[str, str], ei
     """Call ``path`` with plausible arguments (event ``eid``; other ids 1)."""
     url = re.sub(
         r"\{(\w+)\}",
-        lambda m: {"event_id": str(eid), "code": "waterlogging", "fmt": "json"}.get(m.group(1), "1"),
+        lambda m: {
+            "event_id": str(eid),
+            "code": "waterlogging",
+            "fmt": "json",
+            "form_id": "mz-dibao-monthly",
+        }.get(m.group(1), "1"),
         path,
     )
     kw: dict[str, Any] = {"headers": headers}
+    if path == "/api/v1/forms/{form_id}/render":
+        url += f"?org={HOME_TOWN}&period=2026-11"
     if method == "POST":
         if path.endswith("/attachments"):
             kw["files"] = {"file": ("p.png", PNG, "image/png")}
@@ -106,6 +113,10 @@ def call(client: TestClient, method: str, path: str, headers: dict[str, str], ei
             kw["json"] = {"category_code": "0101", "title": "x", **HOME}
         elif path == "/api/v1/routing-rules":
             kw["json"] = {"unit_code": "500118-CGJ", "category_code": "0101"}
+        elif path.startswith("/api/v1/registry/conflicts/"):
+            kw["json"] = {"accept": False}
+        elif path.startswith("/api/v1/registry/") and path.count("/") == 4 and not path.endswith("/validate"):
+            kw["json"] = {"source": "import:access-matrix"}  # no identifier: refused (422), nothing stored
         else:
             kw["json"] = {"value": "11010519491231002X"}
     return client.request(method, url, **kw)
@@ -125,7 +136,11 @@ def role_users(engine: Engine) -> dict[str, str]:
                 OrgUnit.district_code == "500118", OrgUnit.level == "center", OrgUnit.town_code.is_(None)
             )
         )
-        for name, role, unit in (("m.gridleader", "grid_leader", grid), ("m.admin", "admin", center)):
+        for name, role, unit in (
+            ("m.gridleader", "grid_leader", grid),
+            ("m.admin", "admin", center),
+            ("m.clerk", "clerk", f"{HOME_TOWN}-ZHZX"),
+        ):
             if s.scalar(select(Staff).where(Staff.username == name)) is None:
                 auth.add_user(s, name, name, role, str(unit))
         s.commit()
@@ -134,6 +149,7 @@ def role_users(engine: Engine) -> dict[str, str]:
         "grid_leader": "m.gridleader",
         "town_duty": f"{HOME_TOWN}.duty",
         "board_staff": f"{HOME_TOWN}-MS.staff",
+        "clerk": "m.clerk",
         "dept_handler": "500118-CGJ.handler",
         "center_duty": "500118.duty",
         "center_chief": "500118.chief",

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     login_per_minute: float = Field(default=10.0, description="sign-in attempts per client address a minute")
     open311_post_per_minute: float = Field(default=30.0, description="Open311 reports per client a minute")
     max_body_bytes: int = Field(default=5_000_000, description="largest accepted request body")
+    demo_population: int | None = Field(
+        default=None,
+        ge=0,
+        description="people in the GENERATED population `zhizhi setup` (make run) loads on first run: "
+        "empty = Yongchuan's 2020 census population (1,148,896; several minutes), 0 = none",
+    )
     trusted_proxies: str = Field(
         default="",
         description="comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "

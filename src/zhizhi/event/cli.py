@@ -12,7 +12,7 @@ from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope
 
 event_app: typer.Typer = _typer("Events on the closed loop: import, routing (权属配置).")
-demo_app: typer.Typer = _typer("Demonstration data: replay real citizen messages.")
+demo_app: typer.Typer = _typer("Demonstration data: replay real citizen messages, a generated population.")
 
 # --- event -----------------------------------------------------------------------------------------
 
