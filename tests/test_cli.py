@@ -500,3 +500,17 @@ def test_real_process_never_prints_a_traceback(engine: object, db_url: str, tmp_
         r = subprocess.run([*exe, *args], env={**env, **extra}, capture_output=True, text=True, timeout=60)
         # the real program name is "-c" here
         assert (r.returncode, r.stdout, r.stderr.replace("-c event", "zhizhi event")) == (code, "", err), args
+
+
+def test_a_command_run_against_a_database_that_was_never_set_up_says_so(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "zhizhi"
+    env = {**os.environ, "ZHIZHI_DATABASE_URL": "sqlite:///var/zhizhi.db", "ZHIZHI_DATA_DIR": str(tmp_path)}
+    r = subprocess.run(
+        [str(exe), "registry", "count"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(
+        f"error: the database sqlite:///var/zhizhi.db (relative to this directory: {tmp_path.resolve()}"
+        "/var/zhizhi.db) has no zhizhi tables: run the command in the project directory after `make run`"
+    ), r.stderr
+    assert "Traceback" not in r.stderr

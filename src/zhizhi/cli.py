@@ -76,9 +76,28 @@ def user_error_message(e: BaseException) -> str | None:
             msg = str(e) or type(e).__name__
     elif isinstance(e, ValueError | CommandError):
         msg = str(e) or type(e).__name__
+    elif _is_unmigrated(e):
+        url = get_settings().database_url
+        where = url
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            where = f"{url} (relative to this directory: {Path(url[len('sqlite:///') :]).resolve()})"
+        msg = (
+            f"the database {where} has no zhizhi tables: run the command in the project directory after "
+            "`make run` (or `zhizhi setup`), or set ZHIZHI_DATABASE_URL to the platform's database"
+        )
     else:
         return None
     return _one_line(msg)
+
+
+def _is_unmigrated(e: BaseException) -> bool:
+    """Whether ``e`` says a table is missing: the database was never set up (or is the wrong one)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(getattr(e, "orig", e)).lower()
+    return isinstance(e, OperationalError | ProgrammingError) and (
+        "no such table" in text or ("relation" in text and "does not exist" in text)
+    )
 
 
 def _log_traceback(e: BaseException) -> Path | None:

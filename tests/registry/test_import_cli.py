@@ -81,10 +81,10 @@ def test_refused_rows_mean_nothing_is_written(session: Session, tmp_path: Path) 
         "  rows read 14, valid 6, invalid 8, created 0, updated 0, unchanged 0, conflicts 0, left out 3 "
         "(blank/footer)" in lines
     )
-    assert lines[-1] == f"  refused rows with their reasons: {tmp_path / '低保花名册.rejects.xlsx'}"
+    assert lines[-1] == f"  refused rows with their reasons: {tmp_path / '低保花名册.xlsx.rejects.xlsx'}"
     assert n_residents(session) == 0
     # the reject workbook is an export of personal data: audited, although the import rolled back
-    rej = str(tmp_path / "低保花名册.rejects.xlsx")
+    rej = str(tmp_path / "低保花名册.xlsx.rejects.xlsx")
     detail = {"file": "低保花名册.xlsx", "reject_file": rej, "rows": 8, "kind": "resident"}
     assert exports_after(session, before) == [("system", "export", detail)]
 
@@ -105,7 +105,7 @@ def test_skip_invalid_imports_the_good_rows(session: Session, tmp_path: Path) ->
         "rows read 14, valid 6, invalid 8, created 6, updated 0, unchanged 0, conflicts 0, left out 3 "
         "(blank/footer)" in lines
     )
-    assert (tmp_path / "低保花名册.rejects.xlsx").is_file()
+    assert (tmp_path / "低保花名册.xlsx.rejects.xlsx").is_file()
     assert n_residents(session) == 6
     code, out, _ = zz("registry", "mappings", "mzj-dibao")
     assert code == 0 and json.loads(out)["columns"]["家庭成员/公民身份号码"] == "citizen_id"

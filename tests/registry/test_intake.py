@@ -400,11 +400,11 @@ def test_messy_workbook_all_or_nothing_report(session: Session, tmp_path: Path) 
     ]
     session.rollback()
     assert current(session) == [] and list_mappings(session) == []
-    assert res.reject_file == str(tmp_path / "低保花名册.rejects.xlsx")
+    assert res.reject_file == str(tmp_path / "低保花名册.xlsx.rejects.xlsx")
     assert res.text()[-3:] == [
         'sheet 花名册, row 19, column J (网格), value 第99网格: 中山路社区居民委员会 has no grid "第99网格"',
         f"warning: sheet 花名册, row 11, column H (联系电话), value 138****0006: {res.warnings()[0].reason}",
-        f"refused rows with their reasons: {tmp_path / '低保花名册.rejects.xlsx'}",
+        f"refused rows with their reasons: {tmp_path / '低保花名册.xlsx.rejects.xlsx'}",
     ]
 
 

@@ -81,7 +81,7 @@ def registry_import(
         None, "--as", help="import as this user (role needs registry.import; rows must be in their scope)"
     ),
     reject_file: Path | None = typer.Option(
-        None, "--reject-file", help="where refused rows go (default: FILE's name + .rejects.xlsx)"
+        None, "--reject-file", help="where refused rows go (default: FILE name + .rejects.xlsx)"
     ),
     as_json: bool = typer.Option(False, "--json", help="print the outcome as JSON instead of text"),
 ) -> None:

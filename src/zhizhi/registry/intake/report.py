@@ -24,8 +24,9 @@ ROW_HEADER = "原行号"
 
 
 def default_reject_path(path: Path) -> Path:
-    """``<stem>.rejects.xlsx`` beside ``path``."""
-    return path.with_name(f"{path.stem}.rejects.xlsx")
+    """``<name>.rejects.xlsx`` beside ``path`` (the whole file name, so ``a.xlsx`` and ``a.csv`` do not
+    overwrite each other's rejects)."""
+    return path.with_name(f"{path.name}.rejects.xlsx")
 
 
 def reject_path_problem(path: Path, reject: Path) -> str | None:

@@ -280,7 +280,7 @@ def import_file(
     about (town, village or grid code): village names are looked up there first, and a file without
     a village column puts its rows there. skip_invalid: write the good rows, refuse the others.
     dry_run: check every row (through the service too) and write nothing. reject_path: where the
-    refused rows go (default ``<stem>.rejects.xlsx`` beside the file).
+    refused rows go (default ``<name>.rejects.xlsx`` beside the file).
 
     Returns the :class:`ImportResult`. Raises Forbidden (the actor's role may not import),
     InvalidInput for a file that cannot be read or mapped (file, sheet, column and reason), and
