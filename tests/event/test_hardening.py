@@ -251,3 +251,30 @@ def test_the_sweep_does_not_bump_the_version_but_still_respects_it(
         eb.node_entered_at = eb.node_entered_at - timedelta(seconds=1)
         with pytest.raises(StaleDataError):
             b.flush()
+
+
+def test_a_town_dispatcher_completes_tasks_of_its_own_town_only(client: TestClient) -> None:
+    """A pre-plan task of a district department is that department's (or the district center's) to
+    finish; a town center finishes the tasks of units in its own town."""
+    ev = report(client, category_code="0401")
+    r = client.post(f"/api/v1/events/{ev['id']}/preplans/waterlogging", headers=DUTY)
+    assert r.status_code == 201, r.text
+    tasks = {
+        t["unit_code"]: t["id"]
+        for t in client.get(f"/api/v1/events/{ev['id']}", headers=DUTY).json()["tasks"]
+    }
+    town = as_user(f"{TOWN}.duty")
+    r = client.post(f"/api/v1/tasks/{tasks['500118-CGJ']}/done", json={"comment": "x"}, headers=town)
+    assert r.status_code == 403 and "belongs to 500118-CGJ" in r.json()["detail"]
+    town_task = next(i for u, i in tasks.items() if u.startswith(TOWN))
+    assert (
+        client.post(f"/api/v1/tasks/{town_task}/done", json={"comment": "已转移"}, headers=town).status_code
+        == 200
+    )
+    cgj = as_user("500118-CGJ.handler")
+    assert (
+        client.post(
+            f"/api/v1/tasks/{tasks['500118-CGJ']}/done", json={"comment": "已抽排"}, headers=cgj
+        ).status_code
+        == 200
+    )

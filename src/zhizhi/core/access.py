@@ -208,7 +208,10 @@ def mask_name(name: str | None) -> str | None:
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{17}[0-9Xx])(?![0-9A-Za-z])")
+# a 15-digit legacy ID (pre-1999) only where the text says it is one: bare 15-digit numbers are
+# mostly codes (a grid code is 12 + 3 digits)
+_ID15 = re.compile(r"(?:身份证|证件|公民身份)[^0-9]{0,8}([0-9]{15})(?![0-9A-Za-z])")
 _SEP = r"[ \-.]?"
 _MOBILE = re.compile(
     rf"(?<![0-9])(?:(?:\+|00)?86{_SEP})?1[3-9][0-9]{_SEP}([0-9]{{4}}){_SEP}[0-9]{{4}}(?![0-9])"
@@ -254,9 +257,10 @@ def mask_text(text: str | None) -> str | None:
         for i in range(start, end):
             folded[i] = out[i] = "*"
 
-    for m in _ID.finditer("".join(folded)):
-        if citizen_id_checks(m.group(1)):
-            star(m.start(1) + 6, m.end(1) - 4)
+    for pattern in (_ID, _ID15):
+        for m in pattern.finditer("".join(folded)):
+            if citizen_id_checks(m.group(1)):
+                star(m.start(1) + 6, m.end(1) - 4)
     for pattern in (_MOBILE, _LANDLINE):
         for m in pattern.finditer("".join(folded)):
             star(m.start(1), m.end(1))

@@ -21,6 +21,7 @@ from zhizhi.event.models import (
 )
 from zhizhi.event.rules import Node
 from zhizhi.event.service.read import get_event
+from zhizhi.event.service.routing import unit_in_town
 from zhizhi.org import service as org
 
 # --- pre-plans (预案) ------------------------------------------------------------------------------
@@ -114,7 +115,8 @@ def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> l
 
 
 def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "") -> EventTask:
-    """Mark a pre-plan task done (by its unit or a dispatcher)."""
+    """Mark a pre-plan task done: by its unit, a town dispatcher for units of the town, or the district
+    center (``event.task_any``). Raises NotFound (unknown or out of scope), Forbidden, Conflict (done)."""
     task = session.get(EventTask, task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found")
@@ -122,7 +124,12 @@ def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "
         get_event(session, actor, task.event_id, own_reports=False)
     except NotFound:
         raise NotFound(f"task {task_id} not found") from None  # the same answer as an unknown id
-    if not has_permission(actor, "event.task_any") and actor.unit_code != task.unit_code:
+    own_town = (
+        actor.town_code is not None
+        and has_permission(actor, "event.dispatch")
+        and unit_in_town(task.unit_code, actor.town_code)
+    )
+    if not (has_permission(actor, "event.task_any") or own_town or actor.unit_code == task.unit_code):
         raise Forbidden(f"task {task_id} belongs to {task.unit_code}")
     if task.status == "done":
         raise Conflict(f"task {task_id} is already done")
