@@ -62,9 +62,9 @@ PNG = base64.b64decode(
 )
 
 
-def route_permission(route: APIRoute) -> str | None:
+def route_permission(dependant: Any) -> str | None:
     """The permission a route declares through ``permit(...)`` (searched through its dependencies)."""
-    stack = list(route.dependant.dependencies)
+    stack = list(dependant.dependencies)
     while stack:
         d = stack.pop()
         p = getattr(d.call, "permission", None)
@@ -74,12 +74,29 @@ def route_permission(route: APIRoute) -> str | None:
     return None
 
 
+def _flat_routes(app: Any) -> Iterator[tuple[str, set[str], Any, bool]]:
+    """Every API route of ``app`` as (path, methods, dependant, in schema). FastAPI ≥ 0.165 keeps an
+    included router as one ``_IncludedRouter`` entry whose ``effective_route_contexts()`` are its
+    routes with the prefixes applied, so walking ``app.routes`` alone would miss them."""
+    for r in app.routes:
+        if isinstance(r, APIRoute):
+            yield r.path, set(r.methods), r.dependant, r.include_in_schema
+        elif hasattr(r, "effective_route_contexts"):
+            for c in r.effective_route_contexts():
+                if c.methods and c.dependant is not None:
+                    yield c.path, set(c.methods), c.dependant, bool(c.include_in_schema)
+
+
 def routes(client: TestClient) -> dict[tuple[str, str], str | None]:
+    """Every route in the OpenAPI schema with the permission it declares (None: none). Fails if the
+    routes found and the schema's operations differ: the matrix must never silently test less."""
     out: dict[tuple[str, str], str | None] = {}
-    for r in client.app.routes:  # type: ignore[attr-defined]
-        if isinstance(r, APIRoute) and r.include_in_schema:
-            for m in r.methods:
-                out[(m, r.path)] = route_permission(r)
+    for path, methods, dependant, in_schema in _flat_routes(client.app):
+        if in_schema:
+            for m in methods - {"HEAD", "OPTIONS"}:
+                out[(m, path)] = route_permission(dependant)
+    schema = {(m.upper(), p) for p, ops in client.app.openapi()["paths"].items() for m in ops}  # type: ignore[attr-defined]
+    assert set(out) == schema, (sorted(schema - set(out))[:5], sorted(set(out) - schema)[:5])
     return out
 
 
