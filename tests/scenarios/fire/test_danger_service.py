@@ -187,6 +187,17 @@ def test_max_km_leaves_far_units_unrated(session: Session) -> None:
         rate(session, max_km=-1)
 
 
+def test_a_run_that_rates_nothing_keeps_the_days_ratings(session: Session) -> None:
+    full = rate(session)
+    count = select(func.count()).select_from(DangerRating).where(DangerRating.day == D24)
+    stored = session.scalar(count)
+    assert stored == full.towns + full.grids
+    with pytest.raises(InvalidInput, match="no town or grid is within 0.001 km of a station") as e:
+        rate(session, max_km=0.001)
+    assert "ratings stored for 2007-05-24 are kept" in e.value.detail
+    assert session.scalar(count) == stored
+
+
 def test_a_day_without_rows_and_a_bad_file_are_refused(session: Session) -> None:
     with pytest.raises(InvalidInput) as e:
         rate(session, date(2007, 6, 1))

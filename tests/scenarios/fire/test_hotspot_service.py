@@ -104,6 +104,7 @@ def test_real_file_opens_one_event_in_the_town_where_the_detection_falls(session
         "clusters": 1,
         "clusters_new": 1,
         "clusters_updated": 0,
+        "clusters_historical": 0,
         "events_opened": 1,
         "events_updated": 0,
         "neighbour_alerts": 0,
@@ -468,3 +469,13 @@ def test_cli_import_verify_and_static(engine: Engine, tmp_path: Path) -> None:
     assert (code, err.strip()) == (2, f"error: {tmp_path / 'missing.csv'}: no such file")
     code, _, err = zz("fire", "hotspots", "verify", "999999", "--outcome", "误报")
     assert (code, err.strip()) == (2, "error: hotspot cluster 999999 not found")
+
+
+def test_an_archive_detection_is_historical_and_opens_no_live_task(session: Session) -> None:
+    """By the shipped policy (live_max_age_h 48) the 2022 detection in 朱沱镇, imported in 2026, is
+    kept and clustered but opens no 1-hour verification event: it is history, not a fire to check."""
+    s = service.import_file(session, REAL_2022)
+    assert (s.in_area, s.new, s.clusters_new, s.clusters_historical, s.events_opened) == (1, 1, 1, 1, 0)
+    assert s.events == []
+    cluster = session.scalars(select(HotspotCluster)).one()
+    assert cluster.event_id is None and cluster.n_detections == 1

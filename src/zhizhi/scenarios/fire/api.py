@@ -54,7 +54,7 @@ Until = Annotated[datetime | None, Query(description="before this instant (ISO 8
 def danger(
     day: Day,
     level: Literal["town", "grid"] | None = Query(None, description="only towns or only grids"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.read")),
 ) -> list[DangerRatingRead]:
     """The fire danger ratings (森林火险等级) of a day in the caller's scope: towns, then grids.
@@ -68,7 +68,7 @@ def danger(
 @router.get("/danger/geojson")
 def danger_geojson(
     day: Day,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.read")),
 ) -> dict[str, Any]:
     """The towns rated on a day in the caller's scope as a GeoJSON FeatureCollection (WGS-84) of
@@ -86,7 +86,7 @@ def hotspots(
     until: Until = None,
     drill: bool | None = Query(None, description="true: only exercises; false: only real detections"),
     limit: int = Query(1000, ge=1, le=5000),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.read")),
 ) -> list[HotspotRead]:
     """Satellite hotspots (卫星热点) acquired in [since, until), newest first: those of the clusters
@@ -100,7 +100,7 @@ def clusters(
     until: Until = None,
     drill: bool | None = Query(None, description="true: only exercises; false: only real clusters"),
     limit: int = Query(500, ge=1, le=5000),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.read")),
 ) -> list[ClusterView]:
     """Hotspot clusters (热点簇) in the caller's scope (the town/grid of one of their events) whose
@@ -111,7 +111,7 @@ def clusters(
 @router.get("/clusters/{cluster_id}", response_model=ClusterView)
 def cluster(
     cluster_id: ClusterId,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.read")),
 ) -> ClusterView:
     """One cluster with its detections; 404 when it does not exist or is out of the caller's scope."""
@@ -122,7 +122,7 @@ def cluster(
 def verify(
     cluster_id: ClusterId,
     body: VerifyIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.verify")),
 ) -> ClusterView:
     """Record the verification outcome (核查结论) of a cluster in the caller's scope: 真实火情 /
@@ -136,7 +136,7 @@ def verify(
 def import_hotspots(
     file: UploadFile = File(..., description="a NASA FIRMS active-fire CSV (MODIS C6.1 or VIIRS 375 m)"),
     skip_bad_rows: bool = Query(False, description="import the good rows, list the bad (default: refuse)"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.manage")),
 ) -> HotspotImportSummary:
     """Import a FIRMS file as ``zhizhi fire hotspots import`` does, returning the same summary. All
@@ -155,7 +155,7 @@ def import_hotspots(
 @router.get("/static-sources", response_model=list[StaticSourceRead])
 def static_sources(
     status: Literal["proposed", "active", "rejected", "retired"] | None = Query(None),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.manage")),
 ) -> list[StaticSourceRead]:
     """Static heat sources (固定热源) of the caller's district: proposed ones await a decision."""
@@ -165,7 +165,7 @@ def static_sources(
 @router.post("/static-sources", response_model=StaticSourceRead, status_code=201)
 def add_static_source(
     body: StaticSourceEntry,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.manage")),
 ) -> StaticSourceRead:
     """Register a known static heat source (a point with radius_m, or a polygon; WGS-84); its
@@ -177,7 +177,7 @@ def add_static_source(
 def accept_static_source(
     source_id: SourceId,
     body: StaticDecisionIn | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.manage")),
 ) -> StaticSourceRead:
     """Accept a proposed static heat source: its detections are snoozed (until ``until``, a date in
@@ -190,7 +190,7 @@ def accept_static_source(
 @router.post("/static-sources/{source_id}/reject", response_model=StaticSourceRead)
 def reject_static_source(
     source_id: SourceId,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.manage")),
 ) -> StaticSourceRead:
     """Reject a proposed static heat source (its detections keep alerting). 409 when not a proposal."""
@@ -214,7 +214,7 @@ class DrillIn(BaseModel):
 @router.post("/drills", status_code=201)
 def start_drill(
     body: DrillIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.drill")),
 ) -> dict[str, Any]:
     """Start a forest-fire drill (森林火情实战演练) in a town of the caller's scope: a simulated hotspot
@@ -230,7 +230,7 @@ def start_drill(
 @router.get("/drills/{event_id}")
 def drill_timings(
     event_id: EventId,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.read")),
 ) -> dict[str, Any]:
     """A drill's node timings so far against their targets (event in the caller's scope; 404
@@ -239,3 +239,13 @@ def drill_timings(
 
     ev, result = drill.drill_report(session, actor, event_id)
     return {"event_id": ev.id, "title": drill.drill_title(session, ev), **result.as_dict()}
+
+
+# --- resources, response, fire records, hazards and patrols (issue 5, part 3) ---------------------------
+# Their routes live in api_response.py and api_hazards.py (same /api/v1/fire prefix), included here so
+# the application keeps including this one router.
+
+from zhizhi.scenarios.fire import api_hazards, api_response  # noqa: E402
+
+router.include_router(api_response.router)
+router.include_router(api_hazards.router)

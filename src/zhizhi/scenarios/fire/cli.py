@@ -579,7 +579,7 @@ def fire_drill(
 def fire_kpis(
     period: str = typer.Option(..., "--period", help="YYYY, YYYY-MM or YYYY-Qn (Beijing time)"),
     burnt_area_ha: float | None = typer.Option(
-        None, "--burnt-area-ha", min=0, help="burnt forest area of the period, ha (no per-fire field yet)"
+        None, "--burnt-area-ha", min=0, help="damaged forest area, ha (default: sum of the fire records)"
     ),
     forest_area_ha: float | None = typer.Option(
         None, "--forest-area-ha", min=0, help="the district's forest area, ha (default fire/data/kpis.yaml)"
@@ -590,8 +590,10 @@ def fire_kpis(
 ) -> None:
     """Fire KPIs of a period (drills never count), as JSON: hotspots verified on time (share of
     hotspot clusters whose 核查结论 was recorded by the deadline), fires out within 24 h (share of
-    森林火情 events 2206 closed within 24 h of the report; target > 95 %), damage rate (burnt /
-    forest area, ‰; target ≤ 0.3‰). Items still within their time are counted as pending."""
+    森林火情 events 2206 closed within 24 h of the report; target > 95 %), damage rate (damaged /
+    forest area, ‰; target ≤ 0.3‰; the damaged forest area is the sum of the period's fire records —
+    PUT /api/v1/fire/events/{id}/record — unless --burnt-area-ha gives it). Items still within their
+    time are counted as pending."""
     from zhizhi.core.config import get_settings
     from zhizhi.core.db import session_scope
     from zhizhi.event.service import system_actor
@@ -609,3 +611,331 @@ def fire_kpis(
         out(res)
 
     run(body)
+
+
+# --- resources, hazards, patrols: fire resources, hazard ledger (隐患台账), ranger patrols ----------------
+
+resources_app: typer.Typer = _typer(
+    "Fire resources (防火资源): import the district's ledgers (CSV or GeoJSON), list them."
+)
+fire_app.add_typer(resources_app, name="resources")
+hazards_app: typer.Typer = _typer("Fire hazard ledger (隐患台账): list, add, rectify, close out (销号).")
+fire_app.add_typer(hazards_app, name="hazards")
+patrols_app: typer.Typer = _typer("Ranger patrols (护林员巡护记录): list.")
+fire_app.add_typer(patrols_app, name="patrols")
+
+
+class Crs(StrEnum):
+    """Coordinate systems of point input."""
+
+    wgs84 = "wgs84"
+    gcj02 = "gcj02"
+
+
+def _staff_actor(session: object, district6: str, username: str) -> object:
+    """The platform acting for staff ``username`` (its id and name on the rows written)."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from zhizhi.event.service import system_actor
+    from zhizhi.org.models import Staff
+
+    assert isinstance(session, Session)
+    st = session.scalar(select(Staff).where(Staff.username == username, Staff.active.is_(True)))
+    if st is None:
+        fail(f'--by "{username}": no such active staff (see `zhizhi user list`)')
+    return replace(system_actor(district6), id=st.id, name=st.name, username=st.username)
+
+
+@resources_app.command("import")
+def resources_import(
+    file: Path = typer.Argument(..., metavar="FILE", help="resource ledger: .csv or .geojson"),
+    kind: str | None = typer.Option(
+        None, "--kind", help="the kind of every row when the file has no kind column (team, water, …)"
+    ),
+    crs: Crs = typer.Option(Crs.wgs84, "--crs", help="gcj02: the file's points are GCJ-02 (AMap/Tencent)"),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+) -> None:
+    """Import fire resources (防火资源) into a district, all or nothing; prints a JSON summary.
+
+    Kinds: team (扑火队伍), water (水源/取水点), lookout (瞭望塔/林火视频监控), checkpoint (防火检查站/卡口),
+    depot (物资库), drone_dock (无人机机场). CSV: a header of column names (English or Chinese) —
+
+    \b
+      kind,code,name,lon,lat,owner,contact_name,contact_phone,address,note  (kind, code … optional)
+      team:       type (professional|semi_professional), people, equipment (a;b;c); owner required
+      water:      type (pond|tank|reservoir|hydrant|aviation), capacity_m3
+      lookout:    type (tower|camera), height_m, range_km
+      checkpoint: type (station|gate), staffed (是/否)
+      depot:      type (district|town|village), items (风力灭火机:20:台;二号工具:100:把)
+      drone_dock: drones, model, range_km
+
+    GeoJSON: a FeatureCollection of Points with the same names as properties. owner: a 12-digit town
+    code (its town center), a department abbreviation (LYJ) or a unit code. A row whose code is
+    already a resource of the district updates it. Any bad cell refuses the file: every error is
+    listed with its line and column. No resource ships with zhizhi: import the district's own.
+    """
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire.service import resources as svc
+
+    def body() -> None:
+        if file.is_dir():
+            fail(f"{file}: is a directory, not a file")
+        if not file.exists():
+            fail(f"{file}: no such file")
+        d6 = district or get_settings().district_code
+        with session_scope() as s:
+            res = svc.import_resources(
+                s,
+                system_actor(d6),
+                file.read_bytes(),
+                file.name,
+                kind=kind,
+                crs=crs.value,  # type: ignore[arg-type]
+            )
+        out(res.model_dump(mode="json"))
+
+    run(body)
+
+
+@resources_app.command("list")
+def resources_list(
+    kind: str | None = typer.Option(None, "--kind", help="only this kind"),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (contacts masked)"),
+) -> None:
+    """List the fire resources of a district: id, kind, type, name, town, owner unit, point."""
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire.service import resources as svc
+
+    def body() -> None:
+        with session_scope() as s:
+            rows = svc.list_resources(s, system_actor(district or get_settings().district_code), kind)
+        if as_json:
+            out([r.model_dump(mode="json") for r in rows])
+            return
+        if not rows:
+            typer.echo("no fire resources (import the district's ledger: zhizhi fire resources import FILE)")
+            return
+        head = ["id", "kind", "type", "name", "town", "owner", "lon", "lat"]
+        table = [head] + [
+            [str(r.id), r.kind, r.type_name, r.name, r.town_code or "—", r.owner_unit_code or "—",
+             f"{r.lon:.6f}", f"{r.lat:.6f}"]
+            for r in rows
+        ]  # fmt: skip
+        for line in _table(table, right={0, 6, 7}):
+            typer.echo(line)
+
+    run(body)
+
+
+@hazards_app.command("list")
+def hazards_list(
+    status: str | None = typer.Option(None, "--status", help="open | rectifying | closed"),
+    kind: str | None = typer.Option(
+        None, "--kind", help="a kind key or Chinese name (fire/data/hazards.yaml)"
+    ),
+    town: str | None = typer.Option(None, "--town", metavar="CODE", help="12-digit town code"),
+    overdue: bool = typer.Option(False, "--overdue", help="only hazards past their deadline (逾期)"),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """The hazard ledger (隐患台账), newest found first: status (待整改 / 整改中 / 已销号), deadline,
+    overdue (逾期)."""
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire.service import hazards as svc
+
+    def body() -> None:
+        with session_scope() as s:
+            rows = svc.list_hazards(
+                s,
+                system_actor(district or get_settings().district_code),
+                status=status,
+                kind=kind,
+                town_code=town,
+                overdue=True if overdue else None,
+            )
+        if as_json:
+            out([r.model_dump(mode="json") for r in rows])
+            return
+        if not rows:
+            typer.echo("no hazards")
+            return
+        head = ["id", "状态", "种类", "镇街", "发现人", "发现时间", "整改期限", "逾期"]
+        table = [head] + [
+            [str(h.id), h.status_name, h.kind_name, h.town_code or "—", h.found_by,
+             f"{h.found_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}", h.deadline.isoformat(),
+             "是" if h.overdue else ""]
+            for h in rows
+        ]  # fmt: skip
+        for line in _table(table, right={0}):
+            typer.echo(line)
+
+    run(body)
+
+
+@hazards_app.command("add")
+def hazards_add(
+    kind: str = typer.Option(..., "--kind", help="a kind key or Chinese name (fire/data/hazards.yaml)"),
+    lon: float = typer.Option(..., "--lon", min=-180, max=180, help="longitude, degrees"),
+    lat: float = typer.Option(..., "--lat", min=-90, max=90, help="latitude, degrees"),
+    description: str = typer.Option(..., "--description", help="what was found"),
+    by: str = typer.Option(..., "--by", metavar="USERNAME", help="who found it (a staff username)"),
+    crs: Crs = typer.Option(Crs.wgs84, "--crs", help="gcj02: the point is GCJ-02 (AMap/Tencent)"),
+    found_at: str | None = typer.Option(
+        None, "--found-at", metavar="ISO", help="when found (default now; no zone: Beijing time)"
+    ),
+    deadline: str | None = typer.Option(
+        None, "--deadline", metavar="YYYY-MM-DD", help="rectification deadline (default: the kind's days)"
+    ),
+    address: str | None = typer.Option(None, "--address", help="where, in words"),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+) -> None:
+    """Put a fire hazard on the ledger (隐患登记): it is placed in its town and grid; prints it as JSON."""
+    from datetime import datetime
+
+    from pydantic import ValidationError
+
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.scenarios.fire.hazard_schemas import HazardIn
+    from zhizhi.scenarios.fire.service import hazards as svc
+
+    try:
+        at = datetime.fromisoformat(found_at) if found_at else None
+    except ValueError:
+        fail(f'--found-at "{found_at}": not an ISO 8601 time (e.g. 2026-11-30T09:30)')
+    due = _day(deadline, "--deadline") if deadline else None
+    try:
+        data = HazardIn(
+            kind=kind, lon=lon, lat=lat, crs=crs.value, description=description, address=address,
+            found_at=at, deadline=due, found_by=by,
+        )  # fmt: skip
+    except ValidationError as e:
+        err = e.errors()[0]
+        fail(f"--{'-'.join(str(x) for x in err['loc'])}: {err['msg']}")
+
+    def body() -> None:
+        d6 = district or get_settings().district_code
+        with session_scope() as s:
+            actor = _staff_actor(s, d6, by)
+            res = svc.hazard_read(svc.add_hazard(s, actor, data))  # type: ignore[arg-type]
+        out(res.model_dump(mode="json"))
+
+    run(body)
+
+
+@hazards_app.command("rectify")
+def hazards_rectify(
+    hazard_id: int = typer.Argument(..., min=1, metavar="ID", help="hazard id"),
+    note: str = typer.Option(..., "--note", help="what is being done"),
+    by: str = typer.Option(..., "--by", metavar="USERNAME", help="who records it (a staff username)"),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+) -> None:
+    """Mark a hazard as being rectified (整改中); prints it as JSON."""
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.scenarios.fire.service import hazards as svc
+
+    def body() -> None:
+        with session_scope() as s:
+            actor = _staff_actor(s, district or get_settings().district_code, by)
+            res = svc.hazard_read(svc.start_rectification(s, actor, hazard_id, note))  # type: ignore[arg-type]
+        out(res.model_dump(mode="json"))
+
+    run(body)
+
+
+@hazards_app.command("close")
+def hazards_close(
+    hazard_id: int = typer.Argument(..., min=1, metavar="ID", help="hazard id"),
+    evidence: str = typer.Option(..., "--evidence", help="the evidence of the rectification (整改佐证)"),
+    by: str = typer.Option(
+        ..., "--by", metavar="USERNAME", help="who checked and closes it (a town or district staff username)"
+    ),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+) -> None:
+    """Close a hazard out (销号) after checking its rectification. --by must be staff of a town or
+    district role (fire/data/hazards.yaml close.scopes); a grid worker may not close what he found."""
+    from sqlalchemy import select
+
+    from zhizhi.core.access import permission_table
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.org.models import Staff
+    from zhizhi.scenarios.fire import hazards as rules
+    from zhizhi.scenarios.fire.service import hazards as svc
+
+    def body() -> None:
+        with session_scope() as s:
+            st = s.scalar(select(Staff).where(Staff.username == by, Staff.active.is_(True)))
+            spec = permission_table().roles.get(st.role) if st is not None else None
+            scopes = rules.default_hazard_policy().close.scopes
+            if spec is not None and spec.scope not in scopes:
+                who = " or ".join(scopes)
+                fail(f'--by "{by}": a {spec.label} may not close hazards out (销号 needs a {who} role)')
+            actor = _staff_actor(s, district or get_settings().district_code, by)
+            res = svc.hazard_read(svc.close_hazard(s, actor, hazard_id, evidence))  # type: ignore[arg-type]
+        out(res.model_dump(mode="json"))
+
+    run(body)
+
+
+@patrols_app.command("list")
+def patrols_list(
+    since: str | None = typer.Option(
+        None, "--since", metavar="YYYY-MM-DD", help="started on or after this day"
+    ),
+    until: str | None = typer.Option(None, "--until", metavar="YYYY-MM-DD", help="started before this day"),
+    grid: str | None = typer.Option(None, "--grid", metavar="CODE", help="only this grid's"),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Ranger patrols (护林员巡护), newest first: ranger, grid, start, hours, track length (km, straight
+    segments between the track's points), hazards found. Days are Beijing time."""
+    from datetime import datetime
+
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire.service import hazards as svc
+
+    start = datetime.combine(_day(since, "--since"), datetime.min.time()) if since else None
+    end = datetime.combine(_day(until, "--until"), datetime.min.time()) if until else None
+
+    def body() -> None:
+        with session_scope() as s:
+            rows = svc.list_patrols(
+                s,
+                system_actor(district or get_settings().district_code),
+                since=start,
+                until=end,
+                grid_code=grid,
+            )
+        if as_json:
+            out([r.model_dump(mode="json") for r in rows])
+            return
+        if not rows:
+            typer.echo("no patrols")
+            return
+        head = ["id", "护林员", "网格", "开始", "时长h", "里程km", "隐患"]
+        table = [head] + [
+            [str(p.id), p.ranger_name, p.grid_code, f"{p.started_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+             f"{p.hours:.1f}", f"{p.length_km:.2f}", ",".join(map(str, p.hazard_ids)) or "—"]
+            for p in rows
+        ]  # fmt: skip
+        for line in _table(table, right={0, 4, 5}):
+            typer.echo(line)
+
+    run(body)
+
+
+from zhizhi.core.time import LOCAL_TZ  # noqa: E402  (this section's import, used when a command runs)

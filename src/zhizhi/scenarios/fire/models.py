@@ -1,6 +1,7 @@
 """Fire scenario tables (森林防灭火): satellite hotspot imports, detections, clusters, alerts, static
-heat sources, and the daily fire danger ratings (runs, station days, town/grid ratings). Times are
-stored in UTC (core.db.UTCDateTime); coordinates are WGS-84 degrees."""
+heat sources, the daily fire danger ratings (runs, station days, town/grid ratings), fire resources,
+fire records, hazards and patrols. Times are stored in UTC (core.db.UTCDateTime); coordinates are
+WGS-84 degrees."""
 
 from __future__ import annotations
 
@@ -262,3 +263,122 @@ class DangerRating(Base):
     distance_km: Mapped[float] = mapped_column(Float)
     computed_at: Mapped[datetime] = mapped_column(TS)
     source_file: Mapped[str] = mapped_column(String(300))
+
+
+# --- resources, response, fire records, hazards and patrols (issue 5, part 3) --------------------------
+
+
+class FireResource(Base):
+    """A fire resource (防火资源) on the map: one row per team, water source, lookout/camera, checkpoint,
+    depot or drone dock (``kind``; resources.py). ``attrs`` holds the kind's own attributes, checked
+    by the kind's model (e.g. a team's type, people and equipment). ``owner_unit_code``: the org unit it
+    belongs to (a town center or a district department; required for teams: the unit the response
+    dispatches). ``town_code``: the town its point falls in. ``code`` (编号) is unique in a district: a
+    re-import of the code updates the row. ``contact_phone`` is shown masked."""
+
+    __tablename__ = "fire_resource"
+    __table_args__ = (
+        UniqueConstraint("district_code", "code"),
+        Index("ix_fire_resource_district_kind", "district_code", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    district_code: Mapped[str] = mapped_column(String(6))
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    owner_unit_code: Mapped[str | None] = mapped_column(String(40))
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str] = mapped_column(Text, default="")
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class FireEventRecord(Base):
+    """The record of a fire (火灾登记) on a 森林火情 (2206) or 卫星热点核查 (2207) event: damaged forest
+    area (受害森林面积, ha), the total burnt area (过火总面积, ha, optional), deaths and serious injuries
+    (重伤), the grade computed from them (grading.py) and the response level (the grade's default or
+    one given). One per event; updating it recomputes the grade. The damage-rate KPI sums these."""
+
+    __tablename__ = "fire_event_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), unique=True)
+    burnt_area_ha: Mapped[float] = mapped_column(Float)
+    burnt_total_ha: Mapped[float | None] = mapped_column(Float)
+    deaths: Mapped[int] = mapped_column(Integer, default=0)
+    serious_injuries: Mapped[int] = mapped_column(Integer, default=0)
+    grade: Mapped[str] = mapped_column(String(20))
+    response_level: Mapped[int] = mapped_column(Integer)
+    response_level_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    filled_at: Mapped[datetime] = mapped_column(TS)
+    filled_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class FirePatrol(Base):
+    """A ranger's patrol (护林员巡护记录): the ranger (a grid worker: staff id and name) and their grid,
+    start and end, the track (WGS-84 LineString as WKB), its point count and length (km, great-circle).
+    Hazards found on the patrol point to it (:class:`FireHazard.patrol_id`)."""
+
+    __tablename__ = "fire_patrol"
+    __table_args__ = (Index("ix_fire_patrol_district_started", "district_code", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ranger_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    ranger_name: Mapped[str] = mapped_column(String(64))
+    district_code: Mapped[str] = mapped_column(String(6))
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    grid_code: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime] = mapped_column(TS)
+    ended_at: Mapped[datetime] = mapped_column(TS)
+    track: Mapped[bytes] = mapped_column(LargeBinary)
+    n_points: Mapped[int] = mapped_column(Integer)
+    length_km: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(TS)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class FireHazard(Base):
+    """A fire hazard on the ledger (森林火灾隐患台账): kind (data/hazards.yaml), place (WGS-84 point and
+    its town/grid), who found it and when, the rectification deadline (整改期限, a Beijing-time date),
+    and its status ``open`` → ``rectifying`` → ``closed`` (销号) with who/when/evidence of each step
+    (hazards.py). ``patrol_id``: the patrol it was found on, if any."""
+
+    __tablename__ = "fire_hazard"
+    __table_args__ = (Index("ix_fire_hazard_district_status", "district_code", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(300))
+    district_code: Mapped[str] = mapped_column(String(6))
+    town_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    grid_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    found_by: Mapped[str] = mapped_column(String(64))
+    found_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    found_at: Mapped[datetime] = mapped_column(TS)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    patrol_id: Mapped[int | None] = mapped_column(ForeignKey("fire_patrol.id"), index=True)
+    rectify_at: Mapped[datetime | None] = mapped_column(TS)
+    rectify_by: Mapped[str | None] = mapped_column(String(64))
+    rectify_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(TS)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(TS)

@@ -34,6 +34,12 @@ class HotspotVerification(_Strict):
     """The verification (核查) deadline of a new cluster."""
 
     deadline_h: float = Field(gt=0, le=72, description="hours from the alert to a recorded outcome")
+    live_max_age_h: float = Field(
+        default=48,
+        gt=0,
+        description="a cluster whose newest detection is older than this at import opens no event "
+        "(an archive file, not a fire to check now); it is kept and counted as historical",
+    )
 
 
 class HotspotStatic(_Strict):
@@ -168,6 +174,7 @@ class HotspotImportSummary(BaseModel):
     clusters: int
     clusters_new: int
     clusters_updated: int
+    clusters_historical: int = 0
     events_opened: int
     events_updated: int
     neighbour_alerts: int

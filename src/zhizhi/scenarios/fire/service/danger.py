@@ -159,6 +159,14 @@ def rate_danger(
         [u.lon for u in units], [u.lat for u in units], [r.lon for r in rated], [r.lat for r in rated]
     )
     keep = np.ones(len(units), dtype=bool) if max_km is None else km <= max_km
+    if not keep.any():
+        # a run that rates nothing must not wipe the day's ratings already stored
+        nearest = float(np.min(km)) if len(km) else float("nan")
+        why = (
+            f"no town or grid is within {max_km} km of a station (the nearest is {nearest:.0f} km away); "
+            f"nothing was rated and the ratings stored for {day.isoformat()} are kept"
+        )
+        raise InvalidInput(f"{name}: {why}", [FieldError("max_km", why)])
     now = ztime.utcnow()
     districts = sorted({u.district_code for u in units})
     old_rows = delete(DangerRating).where(DangerRating.day == day, DangerRating.district_code.in_(districts))

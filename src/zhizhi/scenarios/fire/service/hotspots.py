@@ -228,6 +228,7 @@ def import_bytes(
         clusters=c["clusters_new"] + c["clusters_updated"],
         clusters_new=c["clusters_new"],
         clusters_updated=c["clusters_updated"],
+        clusters_historical=c["clusters_historical"],
         events_opened=c["events_opened"],
         events_updated=c["events_updated"],
         neighbour_alerts=c["neighbour_alerts"],
@@ -384,6 +385,11 @@ def _cluster_and_alert(
             a.district_code: a
             for a in session.scalars(select(HotspotAlert).where(HotspotAlert.cluster_id == cl.id))
         }
+        newest = max(h.acq_at for h in fresh)
+        historical = not drill and now - newest > timedelta(hours=cfg.verification.live_max_age_h)
+        if not old and historical:
+            c["clusters_historical"] += 1  # an archive detection: no live verification task
+            continue
         if not old:
             refs.append(open_event(session, cfg, cl, fresh[0], "primary", cl.district_code, 0.0, now, drill))
             c["events_opened"] += 1

@@ -5,10 +5,11 @@ functions of kpis.py.
   are not drills and whose event is in the actor's scope;
 * fires out within 24 h: 森林火情 events (2206) reported in the period, not drills, not merged
   duplicates, not rejected (不予受理: no fire);
-* damage rate: the burnt area of the period over the district's forest area (data/kpis.yaml or given).
-
-Burnt area: no field records it yet (see docs/domains/fire.md, "Warnings, drills and KPIs"); the
-caller gives the period's burnt forest area (``burnt_area_ha``) until one does.
+* damage rate: the damaged forest area (受害森林面积) of the period's fire records (``fire_event_record``
+  of the 2206/2207 events reported in the period, not drills, merged or rejected) over the district's
+  forest area (data/kpis.yaml or given). Every counted 2206 fire must have its record, else the rate
+  is not computed and the reason names the fires without one. ``burnt_area_ha`` given by the caller
+  overrides the records (e.g. for a period before records were kept).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from zhizhi.event.models import Event
 from zhizhi.event.rules import Node
 from zhizhi.ops import rules as ops_rules
 from zhizhi.scenarios.fire import kpis as rules
-from zhizhi.scenarios.fire.models import HotspotCluster
+from zhizhi.scenarios.fire.models import FireEventRecord, HotspotCluster
 
 FIRE_CATEGORY = "2206"  # 森林火情 (event/data/categories.yaml)
+RECORD_CATEGORIES = ("2206", "2207")  # fire records live on 森林火情 and 卫星热点核查 events
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -56,7 +58,7 @@ def fire_kpis(
     """The fire KPIs of ``period`` (YYYY, YYYY-MM or YYYY-Qn, Beijing time, as ops KPIs) in the
     actor's scope; drill events and clusters never count.
 
-    ``burnt_area_ha``: the period's burnt forest area (ha), since no field records it per fire yet;
+    ``burnt_area_ha``: the period's damaged forest area (ha), overriding the sum of the fire records;
     ``forest_area_ha`` overrides data/kpis.yaml for the actor's district. ``as_of`` (aware, default
     now) tells pending items from late ones. Needs ``fire.read``.
 
@@ -84,7 +86,7 @@ def fire_kpis(
         )
     ).all()
     fires = session.execute(
-        select(Event.reported_at, Event.closed_at).where(
+        select(Event.reported_at, Event.closed_at, Event.id).where(
             Event.category_code == FIRE_CATEGORY,
             Event.is_drill.is_(False),
             Event.node.notin_([Node.MERGED.value, Node.REJECTED.value]),
@@ -98,7 +100,7 @@ def fire_kpis(
         [(due, ver) for due, ver in clusters], now, target_min=t.hotspots_on_time_share_min
     )
     out = rules.fires_out_within(
-        [(rep, clo) for rep, clo in fires], now, hours=t.fire_out_hours, target_min=t.fires_out_share_min
+        [(rep, clo) for rep, clo, _ in fires], now, hours=t.fire_out_hours, target_min=t.fires_out_share_min
     )
     d6 = actor.district_code
     forest = forest_area_ha if forest_area_ha is not None else pol.forest_area_ha.get(d6)
@@ -107,16 +109,21 @@ def fire_kpis(
             raise InvalidInput(f"{name} must be >= 0 ha, got {v}", [FieldError(name, "negative")])
     if forest is not None and forest <= 0:
         raise InvalidInput("forest_area_ha must be > 0 ha", [FieldError("forest_area_ha", "not > 0")])
+    burnt, n_records, why_burnt = burnt_area_ha, 0, ""
+    if burnt_area_ha is None:
+        burnt, n_records, why_burnt = _recorded_burnt_area(session, start, end, scope, [i for *_, i in fires])
     dmg = rules.damage(
-        burnt_area_ha,
+        burnt,
         forest,
         t.damage_rate_permille_max,
         why_missing={
-            "burnt": "burnt area not given (no field records it per fire yet: pass --burnt-area-ha)",
+            "burnt": why_burnt,
             "forest": f"forest area of district {d6} not known (fire/data/kpis.yaml forest_area_ha; "
             "pass --forest-area-ha)",
         },
     )
+    dmg["burnt_area_source"] = "given" if burnt_area_ha is not None else "records"
+    dmg["records"] = n_records
     return {
         "period": period,
         "from": start.isoformat(),
@@ -128,3 +135,34 @@ def fire_kpis(
         "fires": len(fires),
         "damage_rate": dmg,
     }
+
+
+def _recorded_burnt_area(
+    session: Session, start: datetime, end: datetime, scope: ColumnElement[bool], fire_ids: list[int]
+) -> tuple[float | None, int, str]:
+    """(sum of the damaged forest area of the period's fire records, how many records, why None):
+    the records of 2206/2207 events reported in [start, end), not drills, merged or rejected, in scope.
+    None (with the reason) when a counted 2206 fire has no record: a missing record is not 0 ha."""
+    rows = session.execute(
+        select(FireEventRecord.event_id, FireEventRecord.burnt_area_ha)
+        .join(Event, Event.id == FireEventRecord.event_id)
+        .where(
+            Event.category_code.in_(RECORD_CATEGORIES),
+            Event.is_drill.is_(False),
+            Event.node.notin_([Node.MERGED.value, Node.REJECTED.value]),
+            Event.reported_at >= start,
+            Event.reported_at < end,
+            scope,
+        )
+    ).all()
+    have = {eid for eid, _ in rows}
+    missing = sorted(i for i in fire_ids if i not in have)
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
+        why = (
+            f"{len(missing)} of {len(fire_ids)} fires (森林火情 2206) of the period have no fire record "
+            f"(受害森林面积): events {shown} (record: PUT /api/v1/fire/events/{{id}}/record, or pass "
+            "--burnt-area-ha)"
+        )
+        return None, len(rows), why
+    return float(sum(ha for _, ha in rows)), len(rows), ""
