@@ -8,6 +8,7 @@ def import_all() -> None:
     import zhizhi.auth.models  # noqa: F401
     import zhizhi.core.audit  # noqa: F401
     import zhizhi.event.models  # noqa: F401
+    import zhizhi.form.models  # noqa: F401
     import zhizhi.org.models  # noqa: F401
     import zhizhi.registry.models  # noqa: F401
     import zhizhi.scenarios.fire.models  # noqa: F401

@@ -24,6 +24,11 @@ from zhizhi.registry import service as registry
 from zhizhi.registry.identifiers import check_char, org_check_char
 from zhizhi.registry.rules import age_on
 
+FORM_TABLES = (
+    "form_adjustment", "form_answer_step", "form_answer", "form_task", "form_outside_demand",
+    "form_catalogue",
+)  # fmt: skip
+"""The form domain's own tables, emptied after every test that used the database (children first)."""
 REGISTER_TABLES = (
     "resident_version", "household_version", "house_version", "register_unit_version", "register_change",
     "register_conflict", "resident", "household", "house", "register_unit",
@@ -46,6 +51,17 @@ def gen_id(birth: date, seq: int, region: str = "500118") -> str:
     """A GENERATED 18-character citizen ID (odd sequence: male) with its GB 11643 check character."""
     body = f"{region}{birth:%Y%m%d}{seq:03d}"
     return body + check_char(body)
+
+
+@pytest.fixture(autouse=True)
+def _clean_form_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    eng: Engine = request.getfixturevalue("engine")
+    with eng.begin() as c:
+        for t in FORM_TABLES:
+            c.execute(text(f"DELETE FROM {t}"))
 
 
 @pytest.fixture

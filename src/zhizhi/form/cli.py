@@ -1,4 +1,5 @@
-"""Commands of the form domain: ``zhizhi form list | check | render``."""
+"""Commands of the form domain: ``zhizhi form list | check | render`` (here) and the catalogue, task,
+answer, completion, burden and outside-demand commands (form/cli_task.py)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,8 @@ def form_render(
         typer.echo(f"written: {summary['output']}")
     if strict and summary["failures"]:
         raise typer.Exit(1)
+
+
+from zhizhi.form.cli_task import register_task_commands  # noqa: E402
+
+register_task_commands(form_app)  # catalogue, admit, issue, tasks, answer, adjust, sign, submit, …

@@ -4,6 +4,7 @@ checks (:mod:`.result`). No database, no web framework."""
 
 from __future__ import annotations
 
+from zhizhi.form.rules import task
 from zhizhi.form.rules.definition import (
     AREAS,
     MEASURE_KEYS,
@@ -67,4 +68,5 @@ __all__ = [
     "parse_formula",
     "parse_period",
     "run_checks",
+    "task",
 ]

@@ -1,6 +1,11 @@
-"""Use cases of the form domain (报表): the catalogue of shipped form definitions (validated at load),
-computing a form for an org unit, period and statistical date within the caller's data scope, and
-exporting it as xlsx with an audit row. Services flush, never commit.
+"""Use cases of the form domain (报表): the shipped form definitions (validated at load), computing a
+form for an org unit, period and statistical date within the caller's data scope, and exporting it
+as xlsx with an audit row (this module). Services flush, never commit.
+
+Modules: :mod:`.admission` (the district's catalogue, 报表目录/准入), :mod:`.task` (form tasks issued to
+towns; completion per town), :mod:`.answer` (each town's answer computed, adjusted, signed and
+submitted), :mod:`.demand` (demands made outside the catalogue, 表外要数), :mod:`.burden` (burden
+statistics per town and period, 减报表/减时间). Import them as ``from zhizhi.form.service import task``.
 """
 
 from __future__ import annotations
