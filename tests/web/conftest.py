@@ -34,6 +34,19 @@ TOWN = "500118001000"
 PASSWORD = "测试口令-web-2026"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_summaries() -> Iterator[None]:
+    """Each test starts without cached screen summaries (the suite empties tables behind the cache's
+    back, without the change notices that drop its entries)."""
+    from zhizhi.web.cache import MONTHS, SUMMARIES
+
+    SUMMARIES.clear()
+    MONTHS.clear()
+    yield
+    SUMMARIES.clear()
+    MONTHS.clear()
+
+
 @dataclass
 class Live:
     """The running server: its base URL, engine and the test users (role → username)."""
@@ -86,6 +99,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             "town_duty": ("web.duty", "镇街值班员(测试生成)", "town_duty", f"{TOWN}-ZHZX"),
             "board_staff": ("web.handler", "民生板块处置人(测试生成)", "board_staff", f"{TOWN}-MS"),
             "leader": ("web.leader", "区领导(测试生成)", "leader", "500118-CYZX"),
+            "center_duty": ("web.center", "城运中心值班员(测试生成)", "center_duty", "500118-CYZX"),
         }
         for username, name, role, unit in users.values():
             auth.add_user(s, username, name, role, unit, PASSWORD)
@@ -133,6 +147,44 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield b
         b.close()
+
+
+class Console:
+    """Console errors and uncaught exceptions of every page of a browser context."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.contexts: list[Any] = []
+
+    def watch(self, page: Any) -> Any:
+        page.on(
+            "console", lambda m: self.errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+        )
+        page.on("pageerror", lambda e: self.errors.append(f"{page.url}: uncaught {e}"))
+        return page
+
+
+@pytest.fixture
+def console() -> Iterator[Console]:
+    """Collects every page's console errors; the test fails if there are any."""
+    c = Console()
+    yield c
+    for ctx in c.contexts:  # close the pages (and their live streams) before the server stops
+        ctx.close()
+    assert c.errors == [], "pages logged console errors"
+
+
+def sign_in(browser: Any, live: Live, console: Console, role: str, **context: Any) -> Any:
+    """A new browser context signed in as the test user of ``role`` through the sign-in form."""
+    ctx = browser.new_context(base_url=live.url, locale="zh-CN", **context)
+    console.contexts.append(ctx)
+    page = console.watch(ctx.new_page())
+    page.goto("/login")
+    page.get_by_label("用户名").fill(live.users[role])
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda u: "/login" not in u)
+    return page
 
 
 @pytest.fixture(scope="session")

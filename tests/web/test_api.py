@@ -64,8 +64,14 @@ def test_the_screen_summary_counts_today_the_month_and_30_days_within_the_scope(
     assert s["trend"]["reported"][-1] == 3 and s["trend"]["closed"][-1] == 1
     assert s["trend"]["reported"][-4] == 1 and sum(s["trend"]["reported"]) == 4
     same_month = ztime.to_local(three_days_ago).month == today.month
-    assert s["towns"][HOME_TOWN] == {"today": 2, "month": 3 if same_month else 2}
-    assert s["towns"][OTHER_TOWN] == {"today": 1, "month": 1}
+    assert s["towns"][HOME_TOWN] == {
+        "today": 2,
+        "month": 3 if same_month else 2,
+        "close_rate": 1.0,  # the one registered is closed
+        "ontime_close_rate": 1.0,
+    }
+    assert s["towns"][OTHER_TOWN] == {"today": 1, "month": 1, "close_rate": None, "ontime_close_rate": None}
+    assert s["replay"] is False and s["day"] == today.isoformat()
     assert s["month"]["period"] == f"{today.year}-{today.month:02d}"
     assert s["month"]["reported"] == (4 if same_month else 3)
     assert s["month"]["close_rate"] == 1.0  # 结案/应结案: only the closed one was registered
@@ -92,6 +98,42 @@ def test_the_screen_summary_counts_today_the_month_and_30_days_within_the_scope(
     outsider = client.get("/api/v1/screen/summary", headers=as_user("500118006207008.worker")).json()
     assert outsider["today"] == {"reported": 0, "closed": 0, "open": 0, "overdue": 0, "urgent": 0}
     assert outsider["points"] == [] and outsider["recent"] == [] and outsider["towns"] == {}
+
+
+def test_the_summary_is_computed_once_per_audience_and_dropped_on_a_change(client: TestClient) -> None:
+    leader, center = as_user("500118.leader"), as_user("500118.duty")
+    first = client.get("/api/v1/screen/summary", headers=leader)
+    assert first.headers["x-cache"] == "miss" and first.json()["today"]["reported"] == 0
+    # the district center duty officer sees every confidential category as well: not the same audience
+    assert client.get("/api/v1/screen/summary", headers=center).headers["x-cache"] == "miss"
+    again = client.get("/api/v1/screen/summary", headers=leader)
+    assert again.headers["x-cache"] == "hit" and again.json() == first.json()
+    report(client, **HOME)  # a committed change drops every entry
+    after = client.get("/api/v1/screen/summary", headers=leader)
+    assert after.headers["x-cache"] == "miss" and after.json()["today"]["reported"] == 1
+    town = client.get("/api/v1/screen/summary", headers=as_user(f"{HOME_TOWN}.duty"))
+    assert town.headers["x-cache"] == "miss" and set(town.json()["towns"]) == {HOME_TOWN}
+    past = client.get("/api/v1/screen/summary", params={"as_of": "2020-01-01"}, headers=leader)
+    assert past.headers["x-cache"] == "miss" and past.json()["replay"] is True
+
+
+def test_the_summary_cache_keeps_nothing_computed_across_a_change() -> None:
+    from zhizhi.web.cache import SummaryCache
+
+    cache, engine, calls = SummaryCache(), object(), []
+
+    def compute() -> int:
+        calls.append(1)
+        cache.changed(engine)  # type: ignore[arg-type]  # a change commits while computing
+        return len(calls)
+
+    assert cache.get(engine, "k", 60, compute) == (1, False)  # type: ignore[arg-type]
+    assert cache.get(engine, "k", 60, lambda: 7) == (7, False)  # type: ignore[arg-type]  # not kept
+    assert cache.get(engine, "k", 60, lambda: 8) == (7, True)  # type: ignore[arg-type]
+    assert cache.get(engine, "other", 60, lambda: 1) == (1, False)  # type: ignore[arg-type]  # per key
+    cache.changed(engine)  # type: ignore[arg-type]
+    assert cache.get(engine, "k", -1, lambda: 9) == (9, False)  # type: ignore[arg-type]  # kept, expired
+    assert cache.get(engine, "k", 60, lambda: 10) == (10, False)  # type: ignore[arg-type]
 
 
 def test_town_boundaries_come_as_one_cached_geojson_collection(client: TestClient) -> None:

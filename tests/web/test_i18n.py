@@ -17,9 +17,11 @@ from zhizhi.web import i18n
 
 WEB = Path(i18n.__file__).parent
 PAGE_OF_SCRIPT = {"login.js": "login", "screen.js": "screen", "console.js": "console", "event.js": "console",
-                  "m.js": "m", "zz.js": None}  # fmt: skip
+                  "m.js": "m", "zz.js": None, "kpis.js": "kpis", "fire.js": "fire",
+                  "registry.js": "registry"}  # fmt: skip
 PAGE_OF_TEMPLATE = {"login.html": "login", "screen.html": "screen", "console.html": "console",
-                    "event.html": "console", "m.html": "m", "base.html": None}  # fmt: skip
+                    "event.html": "console", "m.html": "m", "base.html": None, "kpis.html": "kpis",
+                    "fire.html": "fire", "registry.html": "registry"}  # fmt: skip
 
 
 def lookup(messages: dict[str, Any], key: str) -> Any:
@@ -35,10 +37,18 @@ def pages_of(page: str | None) -> list[str]:
     return list(i18n.PAGES) if page is None else [page]
 
 
+def test_every_script_and_template_is_checked() -> None:
+    assert {p.name for p in (WEB / "static" / "js").glob("*.js")} == set(PAGE_OF_SCRIPT)
+    assert {p.name for p in (WEB / "templates").glob("*.html")} == set(PAGE_OF_TEMPLATE)
+
+
 @pytest.mark.parametrize("script", sorted(PAGE_OF_SCRIPT))
 def test_every_key_a_script_asks_for_exists(script: str) -> None:
     text = (WEB / "static" / "js" / script).read_text("utf-8")
     keys = set(re.findall(r'ZZ\.t\("([a-z_.]+)"', text)) | set(re.findall(r'\bt\("([a-z_.]+)"', text))
+    # ZZ.t(x ? "a.b" : "a.c")
+    for pair in re.findall(r'\? "([a-z_]+\.[a-z_.]*)" : "([a-z_]+\.[a-z_.]*)"', text):
+        keys |= set(pair)
     keys = {k for k in keys if not k.endswith((".", "_"))}  # "node." + value: checked below
     assert keys
     for page in pages_of(PAGE_OF_SCRIPT[script]):
@@ -70,8 +80,30 @@ def test_a_page_gets_the_common_strings_and_its_own() -> None:
     m = i18n.messages("screen")
     assert m["app_name"] == "智治" and m["kpi"]["ontime_close_rate"] == "本月按期结案率"
     assert "report" not in m  # the phone page's strings stay on the phone page
-    with pytest.raises(ValueError, match='unknown page "fire"'):
-        i18n.messages("fire")
+    with pytest.raises(ValueError, match='unknown page "water"'):
+        i18n.messages("water")
+
+
+def test_kpi_labels_cover_every_count_and_rate_the_api_sends() -> None:
+    from zhizhi.ops import rules as ops_rules
+
+    m = i18n.messages("kpis")
+    assert list(m["count"]) == list(ops_rules.COUNT_FIELDS)
+    assert list(m["rate"]) == list(ops_rules.kpi_rates(dict.fromkeys(ops_rules.COUNT_FIELDS, 1.0)))
+    assert m["rate"]["ontime_close_rate"] == "按期结案率"
+
+
+def test_verification_outcomes_are_the_fire_policys() -> None:
+    from zhizhi.scenarios.fire.service import hotspot_config
+
+    shipped = {o.key: o.name for o in hotspot_config().outcomes}
+    assert i18n.messages("fire")["outcome"] == shipped
+
+
+def test_drill_states_cover_every_node_status() -> None:
+    from zhizhi.scenarios.fire.drill import STATUS_ZH
+
+    assert set(i18n.messages("fire")["drill"]["state"]) == set(STATUS_ZH)
 
 
 @pytest.mark.parametrize(

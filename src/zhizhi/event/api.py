@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path as FsPath
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -17,7 +18,7 @@ from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope, write_lock
-from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.core.http import get_session, permit
 from zhizhi.event import rules, service
 from zhizhi.event.models import Attachment, PrePlan, RoutingRule
@@ -93,7 +94,7 @@ def list_events(
     q: str | None = Query(None, max_length=100, description="text in the title"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> EventPage:
     """Events in the caller's scope, newest first, with filters."""
@@ -109,7 +110,9 @@ def list_events(
 
 @router.get("/events/{event_id}", response_model=EventDetail)
 def get_event(
-    event_id: EventId, session: Session = Depends(get_session), actor: Actor = Depends(permit("event.read"))
+    event_id: EventId,
+    session: Session = Depends(get_session, scope="function"),
+    actor: Actor = Depends(permit("event.read")),
 ) -> EventDetail:
     """One event with its timeline, allowed actions, attachments, 督办 and tasks."""
     return service.detail(session, actor, service.get_event(session, actor, event_id))
@@ -119,7 +122,7 @@ def get_event(
 def move(
     event_id: EventId,
     data: TransitionIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> EventDetail:
     """Make one move on the loop (受理, 立案, 派遣, 签收, 回退, 处置, 核查, 结案, 督办, 延期, 挂账, 重办 …).
@@ -139,7 +142,7 @@ def full_view(
     event_id: EventId,
     data: FullViewIn,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("personal.full_view")),
 ) -> dict[str, Any]:
     """The reporter's unmasked name and phone (personal.full_view): only roles that hold it, only
@@ -170,7 +173,7 @@ async def attach(
     event_id: EventId,
     file: UploadFile = File(...),
     kind: str = Form("before"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.attach")),
 ) -> dict[str, Any]:
     """Attach a photo or document (before/after); stored on disk under the data folder."""
@@ -220,11 +223,57 @@ async def attach(
     }
 
 
+AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="attachment id")]
+SHA256_HEX = frozenset("0123456789abcdef")
+
+
+@router.get(
+    "/events/{event_id}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in sorted(ATTACHMENT_TYPES)}, "description": "the file"}},
+)
+def download_attachment(
+    event_id: EventId,
+    attachment_id: AttachmentId,
+    session: Session = Depends(get_session, scope="function"),
+    actor: Actor = Depends(permit("event.read")),
+) -> Response:
+    """Download one attachment of an event in the caller's scope (as a file: ``Content-Disposition:
+    attachment``). 404 when the event is out of scope, the attachment belongs to another event, or
+    its bytes are missing or no longer match their SHA-256. The file is read from the data folder by
+    its content hash, never from a path a client could influence."""
+    ev = service.get_event(session, actor, event_id)
+    a = session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.event_id == ev.id))
+    missing = NotFound(f"attachment {attachment_id} of event {event_id} not found")
+    if a is None or len(a.sha256) != 64 or not set(a.sha256) <= SHA256_HEX:
+        raise missing
+    root = (FsPath(get_settings().data_dir) / "attachments").resolve()
+    path = (root / a.sha256[:2] / a.sha256).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise missing
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != a.sha256:
+        raise missing
+    ctype = a.content_type if a.content_type in ATTACHMENT_TYPES else "application/octet-stream"
+    name = FsPath(a.filename).name or f"attachment-{a.id}"
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)[:100]
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return Response(
+        data,
+        media_type=ctype,
+        headers={
+            "Content-Disposition": disposition,
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.post("/events/{event_id}/merge", response_model=EventRead)
 def merge(
     event_id: EventId,
     parent_id: int = Query(..., ge=1, le=MAX_ID, description="event to merge into"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.merge")),
 ) -> EventRead:
     """Merge a similar report into a parent event (合并)."""
@@ -235,7 +284,7 @@ def merge(
 def start_preplan(
     event_id: EventId,
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.preplan")),
 ) -> dict[str, Any]:
     """Start a pre-plan (预案) on an event: creates one task per unit."""
@@ -254,7 +303,7 @@ def start_preplan(
 def task_done(
     task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     comment: str = "",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> dict[str, Any]:
     """Mark a pre-plan task done."""
@@ -263,7 +312,7 @@ def task_done(
 
 
 @router.get("/preplans")
-def preplans(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+def preplans(session: Session = Depends(get_session, scope="function")) -> list[dict[str, Any]]:
     """The pre-plans (预案) available."""
     service.ensure_preplans(session)
     return [
@@ -276,7 +325,7 @@ def preplans(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
 def reply(
     supervision_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     data: SupervisionIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.reply_supervision")),
 ) -> dict[str, Any]:
     """Answer a 督办 order."""
@@ -286,7 +335,7 @@ def reply(
 
 @router.get("/routing-rules", response_model=list[RoutingRuleRead])
 def list_rules(
-    session: Session = Depends(get_session), actor: Actor = Depends(permit("routing.read"))
+    session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(permit("routing.read"))
 ) -> list[Any]:
     """权属配置 rules of the caller's district."""
     return list(
@@ -301,7 +350,7 @@ def list_rules(
 @router.post("/routing-rules", status_code=201, response_model=RoutingRuleRead)
 def add_rule(
     data: RoutingRuleIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("routing.write")),
 ) -> Any:
     """Add a 权属配置 rule (category × area → unit)."""
@@ -319,7 +368,7 @@ def add_rule(
 @router.delete("/routing-rules/{rule_id}", status_code=204)
 def delete_rule(
     rule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("routing.write")),
 ) -> Response:
     """Delete a 权属配置 rule."""

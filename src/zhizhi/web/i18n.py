@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 LOCALE = "zh-CN"
-PAGES = ("login", "screen", "console", "m")
+PAGES = ("login", "screen", "console", "m", "kpis", "fire", "registry")
 
 
 def _check(value: Any, where: str) -> None:

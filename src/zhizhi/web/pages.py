@@ -5,18 +5,24 @@ the scripts' changes; what a user sees and may do is decided by the API (scope, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from zhizhi.auth import service as auth_service
+from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, has_permission, permission_table, scope_of
 from zhizhi.core.http import SESSION_COOKIE, get_session
+from zhizhi.form import service as forms
+from zhizhi.registry import service as registers
 from zhizhi.web import i18n
 
 HERE = Path(__file__).parent
@@ -113,7 +119,7 @@ def _render(
 
 
 def _page(template: str, page: str, **extra: Any) -> Any:
-    def handler(request: Request, session: Session = Depends(get_session)) -> Response:
+    def handler(request: Request, session: Session = Depends(get_session, scope="function")) -> Response:
         found = _signed_in(request, session)
         if found is None:
             return _to_login(request)
@@ -122,13 +128,93 @@ def _page(template: str, page: str, **extra: Any) -> Any:
     return handler
 
 
-router.add_api_route("/screen", _page("screen.html", "screen"), methods=["GET"], name="screen")
+def _paths(routes: Any, prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """``(path, methods)`` of every API route, walking routers included into others (FastAPI keeps an
+    included router as one entry holding the original router and the include's prefix)."""
+    for r in routes:
+        if isinstance(r, APIRoute):
+            yield prefix + r.path, set(r.methods or ())
+        elif hasattr(r, "original_router"):
+            ctx = getattr(r, "include_context", None)
+            yield from _paths(r.original_router.routes, prefix + (getattr(ctx, "prefix", "") or ""))
+
+
+def has_route(request: Request, path: str, method: str = "GET") -> bool:
+    """Whether this application serves ``method path`` (a route another part of the platform may add
+    later: the pages use it when it is there and say so when it is not)."""
+    return any(p == path and method in m for p, m in _paths(request.app.routes))
+
+
+def day_param(text: str | None) -> str | None:
+    """``text`` when it is a date YYYY-MM-DD from 2000-01-01 to today (北京时间), else None: a bad
+    ``?as_of=`` or ``?date=`` in the address bar falls back to today instead of an error page."""
+    if not text:
+        return None
+    try:
+        d = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return d.isoformat() if date(2000, 1, 1) <= d <= ztime.to_local(ztime.utcnow()).date() else None
+
+
+FIRE_RESOURCES = "/api/v1/fire/resources/geojson"
+FIRE_NEAREST = "/api/v1/fire/events/{event_id}/nearest"
+FIRE_BULLETIN = "/api/v1/fire/bulletin"
+
+
+@router.get("/screen", name="screen")
+def screen(
+    request: Request, as_of: str | None = None, session: Session = Depends(get_session, scope="function")
+) -> Response:
+    """The big screen; ``?as_of=YYYY-MM-DD`` replays a past day (its figures as at the day's end)."""
+    found = _signed_in(request, session)
+    if found is None:
+        return _to_login(request)
+    data = {"as_of": day_param(as_of), "resources": has_route(request, FIRE_RESOURCES)}
+    return _render(request, "screen.html", "screen", found, page_data=data)
+
+
 router.add_api_route("/console", _page("console.html", "console"), methods=["GET"], name="console")
 router.add_api_route("/m", _page("m.html", "m"), methods=["GET"], name="mobile")
+router.add_api_route("/console/kpis", _page("kpis.html", "kpis"), methods=["GET"], name="kpis")
+
+
+@router.get("/fire", name="fire")
+def fire(
+    request: Request, date: str | None = None, session: Session = Depends(get_session, scope="function")
+) -> Response:
+    """The fire page (森林防火): ``?date=YYYY-MM-DD`` (default today)."""
+    found = _signed_in(request, session)
+    if found is None:
+        return _to_login(request)
+    outcomes = [{"key": k, "name": v} for k, v in i18n.messages("fire")["outcome"].items()]
+    data = {
+        "date": day_param(date),
+        "outcomes": outcomes,
+        "resources": has_route(request, FIRE_RESOURCES),
+        "nearest": has_route(request, FIRE_NEAREST),
+        "bulletin": has_route(request, FIRE_BULLETIN),
+    }
+    return _render(request, "fire.html", "fire", found, page_data=data)
+
+
+@router.get("/registry", name="registry")
+def registry(request: Request, session: Session = Depends(get_session, scope="function")) -> Response:
+    """The 一表通 pages: register browser (masked), form catalogue and download, import how-to."""
+    found = _signed_in(request, session)
+    if found is None:
+        return _to_login(request)
+    labels = forms.context().tags
+    visible = registers.visible_tags(found[0]) if has_permission(found[0], "registry.read") else []
+    codes = list(labels) if visible is None else [c for c in labels if c in visible]
+    data = {"tags": [{"code": c, "label": labels[c]} for c in codes]}
+    return _render(request, "registry.html", "registry", found, page_data=data)
 
 
 @router.get("/login", name="login")
-def login(request: Request, next: str | None = None, session: Session = Depends(get_session)) -> Response:
+def login(
+    request: Request, next: str | None = None, session: Session = Depends(get_session, scope="function")
+) -> Response:
     """The sign-in form; a signed-in user goes straight on to ``next`` or their home page."""
     found = _signed_in(request, session)
     if found is not None:
@@ -140,7 +226,7 @@ def login(request: Request, next: str | None = None, session: Session = Depends(
 def console_event(
     request: Request,
     event_id: int = PathParam(ge=1, le=2**31 - 1),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     """One event in the duty console (its data comes from ``GET /api/v1/events/{id}``)."""
     found = _signed_in(request, session)
@@ -153,7 +239,7 @@ def console_event(
 def mobile_event(
     request: Request,
     event_id: int = PathParam(ge=1, le=2**31 - 1),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> Response:
     """One event on the phone page (same script as the console, narrow layout)."""
     found = _signed_in(request, session)

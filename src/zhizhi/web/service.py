@@ -11,21 +11,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Date, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
-from zhizhi.event import rules as event_rules
 from zhizhi.event import service as events
 from zhizhi.event.models import Event
 from zhizhi.ops import service as ops
 from zhizhi.org.models import OrgUnit
+from zhizhi.web import history
 
 TREND_DAYS = 30
 MAX_POINTS = 2000
 RECENT = 12
-OPEN = tuple(n.value for n in event_rules.OPEN_NODES)
+OPEN = tuple(sorted(history.OPEN))
 
 
 def _day_start(d: date) -> datetime:
@@ -42,123 +42,221 @@ def _n(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return func.count().filter(cond)
 
 
-def summary(session: Session, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the big screen shows, for ``actor``'s scope, at ``now`` (aware; default: now).
+def _category_name(cat: Any, code: str) -> str:
+    return str(cat.leaf(code).name) if cat.has_leaf(code) else code
 
-    Returns a dict:
 
-    - ``today``: ``reported`` and ``closed`` today, ``open`` (在办, any day), ``overdue`` (open events
-      past their node's deadline now, 超期), ``urgent`` (open urgent events);
-    - ``month``: ``period`` (YYYY-MM), ``reported``, ``close_rate`` (结案率) and ``ontime_close_rate``
-      (按期结案率) as fractions 0-1 or None, from :func:`zhizhi.ops.service.kpis`;
-    - ``towns``: ``{town_code: {"today": n, "month": n}}``;
-    - ``ranking``: the 赛马比拼 rows of the towns for the month (:func:`zhizhi.ops.service.rankings`);
-    - ``trend``: ``days`` (ISO dates, oldest first, :data:`TREND_DAYS` of them ending today),
-      ``reported`` and ``closed`` per day;
-    - ``points``: today's located events ``{id, lon, lat, node, colour, urgency}`` (at most
-      :data:`MAX_POINTS`, newest first) and ``recent``: the latest reports with category and node.
-    """
-    now = now or ztime.utcnow()
-    today = ztime.to_local(now).date()
-    t0 = _day_start(today)
-    period = f"{today.year}-{today.month:02d}"
+def _known(row: Any) -> history.Known:
+    return history.Known(row.id, row.node, row.node_entered_at, row.node_limit, row.reported_at)
 
-    open_ = Event.node.in_(OPEN)
-    row = session.execute(
-        _base(
-            actor,
-            _n(Event.reported_at >= t0).label("reported"),
-            _n(Event.closed_at >= t0).label("closed"),
-            _n(open_).label("open"),
-            _n(and_(open_, Event.overdue.is_(True))).label("overdue"),
-            _n(and_(open_, Event.urgency == "urgent")).label("urgent"),
-        )
-    ).one()
-    today_counts = dict(row._mapping)
 
-    kp = ops.kpis(session, actor, period, by="town")
-    ranked = ops.rankings(session, actor, period, kind="town")
-    towns: dict[str, dict[str, int]] = {
-        r["code"]: {"today": 0, "month": int(r["counts"]["reported"])} for r in kp["rows"]
-    }
-    for code, n in session.execute(
-        _base(actor, Event.town_code, func.count())
-        .where(Event.reported_at >= t0, Event.town_code.is_not(None))
-        .group_by(Event.town_code)
-    ):
-        towns.setdefault(code, {"today": 0, "month": 0})["today"] = int(n)
+KNOWN = (Event.id, Event.node, Event.node_entered_at, Event.node_limit, Event.reported_at)
 
-    days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
-    bounds = [_day_start(d) for d in days] + [_day_start(today + timedelta(days=1))]
-    cols = []
-    for i in range(TREND_DAYS):
-        lo, hi = bounds[i], bounds[i + 1]
-        cols.append(_n(and_(Event.reported_at >= lo, Event.reported_at < hi)))
-        cols.append(_n(and_(Event.closed_at >= lo, Event.closed_at < hi)))
-    first = bounds[0]
-    trend_row = session.execute(
-        _base(actor, *cols).where((Event.reported_at >= first) | (Event.closed_at >= first))
-    ).one()
 
-    points = [
-        {"id": i, "lon": lon, "lat": lat, "node": node, "colour": colour, "urgency": urgency}
-        for i, lon, lat, node, colour, urgency in session.execute(
-            _base(actor, Event.id, Event.lon, Event.lat, Event.node, Event.colour, Event.urgency)
-            .where(Event.reported_at >= t0, Event.lon.is_not(None))
-            .order_by(Event.reported_at.desc(), Event.id.desc())
-            .limit(MAX_POINTS)
-        )
-    ]
-    cat = events.catalogue()
-    recent = [
-        {
-            "id": i,
-            "category_code": code,
-            "category_name": cat.leaf(code).name if cat.has_leaf(code) else code,
-            "town_code": town,
-            "node": node,
-            "colour": colour,
-            "urgency": urgency,
-            "reported_at": ztime.to_local(at).isoformat(timespec="minutes"),
-        }
-        for i, code, town, node, colour, urgency, at in session.execute(
+def _open_counts(session: Session, actor: Actor, end: datetime, past: bool) -> dict[str, int]:
+    """在办 (open), 超期 (overdue) and open urgent events now, or at ``end`` for a past day (rebuilt
+    from the timelines, :mod:`zhizhi.web.history`)."""
+    if not past:
+        row = session.execute(
             _base(
                 actor,
-                Event.id,
-                Event.category_code,
-                Event.town_code,
-                Event.node,
-                Event.colour,
-                Event.urgency,
-                Event.reported_at,
-            )
-            .order_by(Event.reported_at.desc(), Event.id.desc())
-            .limit(RECENT)
+                func.count().label("open"),
+                _n(Event.overdue.is_(True)).label("overdue"),
+                _n(Event.urgency == "urgent").label("urgent"),
+            ).where(Event.node.in_(OPEN))  # the node index: only open rows are read
+        ).one()
+        return {k: int(v or 0) for k, v in row._mapping.items()}
+    rows = session.execute(
+        _base(actor, *KNOWN, Event.urgency).where(
+            Event.reported_at < end, (Event.closed_at.is_(None)) | (Event.closed_at >= end)
         )
-    ]
-    district = session.scalar(
-        select(OrgUnit.name).where(OrgUnit.level == "district", OrgUnit.district_code == actor.district_code)
-    )
+    ).all()
+    states = history.states_at(session, (_known(r) for r in rows), end)
+    urgent = {r.id for r in rows if r.urgency == "urgent"}
+    live = [i for i, st in states.items() if st.open]
     return {
-        "as_of": ztime.to_local(now).isoformat(timespec="seconds"),
-        "district": {"code": actor.district_code, "name": district or ""},
-        "today": {k: int(v or 0) for k, v in today_counts.items()},
-        "month": {
-            "period": period,
-            "reported": int(kp["total"]["counts"]["reported"]),
-            "close_rate": kp["total"]["rates"]["close_rate"],
-            "ontime_close_rate": kp["total"]["rates"]["ontime_close_rate"],
+        "open": len(live),
+        "overdue": sum(states[i].overdue for i in live),
+        "urgent": sum(i in urgent for i in live),
+    }
+
+
+def _local_day(session: Session, col: Any) -> Any:
+    """SQL for the 北京时间 calendar day of timestamp column ``col`` (YYYY-MM-DD), or None on a
+    database without a known expression. Asia/Shanghai is UTC+8 all year (no daylight saving since
+    1991), so SQLite's stored UTC text shifted by 8 hours gives the local day."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return func.date(col, "+8 hours")
+    if dialect == "postgresql":
+        return cast(func.timezone(str(ztime.LOCAL_TZ), col), Date)
+    return None
+
+
+def _per_day(session: Session, actor: Actor, col: Any, bounds: list[datetime]) -> list[int]:
+    """Events per 北京时间 day whose ``col`` falls in each ``[bounds[i], bounds[i+1])``: one GROUP BY
+    on the day (or, on another database, one filtered count per day)."""
+    days = len(bounds) - 1
+    window = and_(col >= bounds[0], col < bounds[-1])
+    day = _local_day(session, col)
+    if day is None:
+        cols = [_n(and_(col >= bounds[i], col < bounds[i + 1])) for i in range(days)]
+        row = session.execute(_base(actor, *cols).where(window)).one()
+        return [int(v or 0) for v in row]
+    per = {
+        str(d)[:10]: int(n)
+        for d, n in session.execute(_base(actor, day, func.count()).where(window).group_by(day))
+    }
+    keys = [ztime.to_local(b).date().isoformat() for b in bounds[:-1]]
+    return [per.get(k, 0) for k in keys]
+
+
+def day_and_period(now: datetime, as_of: date | None) -> tuple[date, bool, str]:
+    """The 北京时间 day shown (``as_of`` when it is before today, else today), whether it is a past
+    day (a replay), and its month ``YYYY-MM``."""
+    today = ztime.to_local(now).date()
+    past = as_of is not None and as_of < today
+    day = as_of if past and as_of is not None else today
+    return day, past, f"{day.year}-{day.month:02d}"
+
+
+def month_figures(session: Session, actor: Actor, period: str) -> dict[str, Any]:
+    """The month's part of the screen, for ``actor``'s scope: ``period``, ``reported``, ``close_rate``
+    (结案率) and ``ontime_close_rate`` (按期结案率) of the events reported in month ``period``
+    (YYYY-MM) with their outcomes as known now (:func:`zhizhi.ops.service.kpis`), the same per town
+    (``towns``: ``{code: {"month", "close_rate", "ontime_close_rate"}}``) and the towns' 赛马比拼
+    ``ranking`` (:func:`zhizhi.ops.service.rankings`)."""
+    kp = ops.kpis(session, actor, period, by="town")
+    ranked = ops.rankings(session, actor, period, kind="town")
+    return {
+        "period": period,
+        "reported": int(kp["total"]["counts"]["reported"]),
+        "close_rate": kp["total"]["rates"]["close_rate"],
+        "ontime_close_rate": kp["total"]["rates"]["ontime_close_rate"],
+        "towns": {
+            r["code"]: {
+                "month": int(r["counts"]["reported"]),
+                "close_rate": r["rates"]["close_rate"],
+                "ontime_close_rate": r["rates"]["ontime_close_rate"],
+            }
+            for r in kp["rows"]
         },
-        "towns": towns,
         "ranking": [
             {"rank": r["rank"], "code": r["code"], "name": r["name"], "score": r["score"]}
             for r in ranked["rows"]
         ],
-        "trend": {
-            "days": [d.isoformat() for d in days],
-            "reported": [int(trend_row[2 * i] or 0) for i in range(TREND_DAYS)],
-            "closed": [int(trend_row[2 * i + 1] or 0) for i in range(TREND_DAYS)],
-        },
+    }
+
+
+def summary(
+    session: Session,
+    actor: Actor,
+    now: datetime | None = None,
+    as_of: date | None = None,
+    month: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything the big screen shows, for ``actor``'s scope, at ``now`` (aware; default: now), or
+    for the past 北京时间 day ``as_of`` as it stood at that day's end (a day at or after today's date
+    means now).
+
+    Returns a dict:
+
+    - ``as_of`` (the instant shown, ISO in 北京时间), ``day`` (YYYY-MM-DD) and ``replay`` (True for a
+      past day: the figures do not follow live changes);
+    - ``today``: ``reported`` and ``closed`` that day, ``open`` (在办, reported any day), ``overdue``
+      (open events past their node's deadline, 超期), ``urgent`` (open urgent events);
+    - ``month``: ``period`` (YYYY-MM), ``reported``, ``close_rate`` (结案率) and ``ontime_close_rate``
+      (按期结案率) as fractions 0-1 or None, from :func:`zhizhi.ops.service.kpis` (events reported
+      that month, with their outcomes as known now);
+    - ``towns``: ``{town_code: {"today": n, "month": n, "close_rate": r, "ontime_close_rate": r}}``;
+    - ``ranking``: the 赛马比拼 rows of the towns for the month (:func:`zhizhi.ops.service.rankings`);
+    - ``trend``: ``days`` (ISO dates, oldest first, :data:`TREND_DAYS` of them ending that day),
+      ``reported`` and ``closed`` per day;
+    - ``points``: that day's located events ``{id, lon, lat, node, colour, urgency}`` (at most
+      :data:`MAX_POINTS`, newest first) and ``recent``: the latest reports with category and node
+      (node and colour as they were at the instant shown).
+
+    ``month``: the month's part already computed (:func:`month_figures` of the same scope and month;
+    the API shares it for up to a minute), else it is computed here.
+    """
+    now = now or ztime.utcnow()
+    today, past, period = day_and_period(now, as_of)
+    t0 = _day_start(today)
+    end = _day_start(today + timedelta(days=1)) if past else now
+    if month is None or month["period"] != period:
+        month = month_figures(session, actor, period)
+    towns: dict[str, dict[str, Any]] = {code: {"today": 0, **m} for code, m in month["towns"].items()}
+    for code, n in session.execute(
+        _base(actor, Event.town_code, func.count())
+        .where(Event.reported_at >= t0, Event.reported_at < end, Event.town_code.is_not(None))
+        .group_by(Event.town_code)
+    ):
+        towns.setdefault(code, {"today": 0, "month": 0, "close_rate": None, "ontime_close_rate": None})
+        towns[code]["today"] = int(n)
+
+    days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
+    bounds = [_day_start(d) for d in days] + [end]
+    reported = _per_day(session, actor, Event.reported_at, bounds)
+    closed = _per_day(session, actor, Event.closed_at, bounds)
+    today_counts = {"reported": reported[-1], "closed": closed[-1], **_open_counts(session, actor, end, past)}
+
+    point_rows = session.execute(
+        _base(actor, *KNOWN, Event.lon, Event.lat, Event.colour, Event.urgency)
+        .where(Event.reported_at >= t0, Event.reported_at < end, Event.lon.is_not(None))
+        .order_by(Event.reported_at.desc(), Event.id.desc())
+        .limit(MAX_POINTS)
+    ).all()
+    recent_rows = session.execute(
+        _base(actor, *KNOWN, Event.category_code, Event.town_code, Event.colour, Event.urgency)
+        .where(Event.reported_at < end)
+        .order_by(Event.reported_at.desc(), Event.id.desc())
+        .limit(RECENT)
+    ).all()
+    now_state = {r.id: history.StateAt(r.node, r.colour, False) for r in (*point_rows, *recent_rows)}
+    state = (
+        history.states_at(session, {r.id: _known(r) for r in (*point_rows, *recent_rows)}.values(), end)
+        if past
+        else now_state
+    )
+    points = [
+        {
+            "id": r.id,
+            "lon": r.lon,
+            "lat": r.lat,
+            "node": state[r.id].node,
+            "colour": state[r.id].colour,
+            "urgency": r.urgency,
+        }
+        for r in point_rows
+    ]
+    cat = events.catalogue()
+    recent = [
+        {
+            "id": r.id,
+            "category_code": r.category_code,
+            "category_name": _category_name(cat, r.category_code),
+            "town_code": r.town_code,
+            "node": state[r.id].node,
+            "colour": state[r.id].colour,
+            "urgency": r.urgency,
+            "reported_at": ztime.to_local(r.reported_at).isoformat(timespec="minutes"),
+        }
+        for r in recent_rows
+    ]
+    district = session.scalar(
+        select(OrgUnit.name).where(OrgUnit.level == "district", OrgUnit.district_code == actor.district_code)
+    )
+    shown = end - timedelta(seconds=1) if past else now
+    return {
+        "as_of": ztime.to_local(shown).isoformat(timespec="seconds"),
+        "day": today.isoformat(),
+        "replay": past,
+        "district": {"code": actor.district_code, "name": district or ""},
+        "today": today_counts,
+        "month": {k: month[k] for k in ("period", "reported", "close_rate", "ontime_close_rate")},
+        "towns": towns,
+        "ranking": month["ranking"],
+        "trend": {"days": [d.isoformat() for d in days], "reported": reported, "closed": closed},
         "points": points,
         "recent": recent,
     }

@@ -196,13 +196,50 @@ document.addEventListener("DOMContentLoaded", async () => {
   function renderAttachments() {
     const list = document.getElementById("ev-attachments");
     list.replaceChildren(...ev.attachments.map((a) =>
-      ZZ.el("li", {}, `${ZZ.t("event.kind_" + a.kind)}:${a.filename}(${Math.ceil(a.size / 1024)} KB,${ZZ.time(a.uploaded_at)})`)));
+      ZZ.el("li", { dataset: { id: a.id } }, `${ZZ.t("event.kind_" + a.kind)}:`,
+        ZZ.el("a", { href: `/api/v1/events/${id}/attachments/${a.id}`, download: a.filename,
+          title: ZZ.t("event.download") }, a.filename),
+        `(${Math.ceil(a.size / 1024)} KB,${ZZ.time(a.uploaded_at)})`)));
     if (!ev.attachments.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("event.no_attachments")));
     upload.hidden = !me.permissions.includes("event.attach");
   }
 
+  // the event on a small map of its town's grids (console layout only: the phone loads no library)
+  const mapBox = document.getElementById("ev-map");
+  let mapChart = null;
+  let mapTown = null;
+  async function renderMap() {
+    if (!mapBox || typeof echarts === "undefined" || !ev.town_code || ev.lon === null) {
+      if (mapBox) mapBox.hidden = true;
+      return;
+    }
+    try {
+      if (mapTown !== ev.town_code) {
+        const geo = await ZZ.api("GET", `/api/v1/org/geojson?level=grid&town=${encodeURIComponent(ev.town_code)}`);
+        echarts.registerMap("town-" + ev.town_code, geo);
+        mapTown = ev.town_code;
+      }
+      mapBox.hidden = false;
+      mapChart = mapChart || echarts.init(mapBox, null, { renderer: "canvas" });
+      const colours = { green: "#2e7d32", blue: "#1565c0", yellow: "#c9a400", orange: "#e65100", red: "#c62828" };
+      mapChart.setOption({
+        geo: { map: "town-" + ev.town_code, roam: true, nameProperty: "code", layoutCenter: ["50%", "50%"], layoutSize: "95%",
+          itemStyle: { areaColor: "#e8edf2", borderColor: "#7b8794", borderWidth: 0.6 },
+          regions: ev.grid_code ? [{ name: ev.grid_code, itemStyle: { areaColor: "#bcd4ea" } }] : [],
+          emphasis: { disabled: true }, label: { show: false } },
+        series: [{ type: "effectScatter", coordinateSystem: "geo", symbolSize: 14, rippleEffect: { scale: 3 },
+          itemStyle: { color: colours[ev.colour] || colours.green, borderColor: "#ffffff", borderWidth: 1.5 },
+          data: [{ name: `#${ev.id}`, value: [ev.lon, ev.lat] }] }],
+      });
+      mapBox.dataset.drawn = ev.town_code;
+    } catch (e) {
+      mapBox.hidden = true;
+    }
+  }
+
   async function render() {
     await renderFacts();
+    renderMap();
     renderActions();
     renderTimeline();
     renderAttachments();

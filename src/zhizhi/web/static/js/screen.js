@@ -1,12 +1,15 @@
-/* screen.js — the big screen (大屏): a 1920×1080 stage scaled to the window, the district map
-   (choropleth of events per town, today's events as 五色 points, urgent ones flashing), today's
-   counts and rates, the 赛马比拼 ranking, a 30-day trend and the latest reports. Figures come from
-   GET /api/v1/screen/summary; the live stream triggers a refresh within a second of a change. */
+/* screen.js — the big screen (大屏): a 1920×1080 stage scaled to the window, the district map with a
+   switchable choropleth (events per town today / this month, 按期结案率 per town, fire danger level),
+   today's events as 五色 points (urgent ones flashing), the fire layer (hotspot clusters, resources),
+   today's counts and rates, the 赛马比拼 ranking, a 30-day trend and the latest reports.
+   Figures come from GET /api/v1/screen/summary; the live stream triggers a refresh within a second of
+   a change. With ?as_of=YYYY-MM-DD a past day is replayed (no live updates). */
 "use strict";
 
 const COLOURS = { green: "#43a047", blue: "#42a5f5", yellow: "#fdd835", orange: "#fb8c00", red: "#e53935" };
 const REFRESH_MS = 60000;
 const FRESH_MS = 15000;
+const CLUSTER_DAYS = 7;
 
 document.addEventListener("DOMContentLoaded", async () => {
   const stage = document.getElementById("stage");
@@ -19,46 +22,89 @@ document.addEventListener("DOMContentLoaded", async () => {
   fit();
   window.addEventListener("resize", fit);
 
+  const asOf = ZZ.page.as_of || null;
+  const summaryUrl = "/api/v1/screen/summary" + (asOf ? `?as_of=${asOf}` : "");
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const map = echarts.init(document.getElementById("map"), null, { renderer: "canvas" });
   const trend = echarts.init(document.getElementById("trend"), null, { renderer: "canvas" });
+  const modeButtons = [...document.querySelectorAll("#map-modes button")];
+  const canFire = ZZ.can("fire.read");
+  if (!canFire) modeButtons.filter((b) => b.dataset.mode === "fire").forEach((b) => (b.hidden = true));
   let mode = "today";
   let last = null;
   let names = {};
+  let fire = null; // {day, towns: {code: {level, colour, label, name}}, clusters: [...], resources: [...]}
   const fresh = new Map(); // event id → time it was announced by the live stream
+  const liveState = document.getElementById("live-state");
 
-  try {
-    const geo = await ZZ.api("GET", "/api/v1/org/geojson?level=town");
-    echarts.registerMap("district", geo);
-    names = Object.fromEntries(geo.features.map((f) => [f.properties.code, f.properties.name]));
-  } catch (e) {
-    ZZ.status(document.getElementById("live-state"), ZZ.t("error.generic", { detail: e.message }), "error");
+  if (asOf) {
+    document.getElementById("replay").hidden = false;
+    document.getElementById("replay-day").textContent = asOf;
+  }
+
+  const geo = ZZ.api("GET", "/api/v1/org/geojson?level=town").then((g) => {
+    echarts.registerMap("district", g);
+    names = Object.fromEntries(g.features.map((f) => [f.properties.code, f.properties.name]));
+  });
+
+  function choropleth(s) {
+    const counts = s.towns;
+    if (mode === "fire") {
+      const towns = (fire && fire.towns) || {};
+      const levels = new Map();
+      const data = Object.entries(names).map(([code, name]) => {
+        const r = towns[code];
+        if (r) levels.set(r.level, r);
+        return { name, value: r ? r.level : null, label: r ? `${r.label} ${r.name}` : ZZ.t("map.no_rating") };
+      });
+      const pieces = [...levels.values()].sort((a, b) => a.level - b.level)
+        .map((r) => ({ value: r.level, color: r.colour, label: `${r.label} ${r.name}` }));
+      return {
+        data,
+        visualMap: { type: "piecewise", pieces, seriesIndex: 0, left: 24, bottom: 24, textStyle: { color: "#e8f1ff" },
+          show: pieces.length > 0, outOfRange: { color: "#16324f" } },
+        label: (p) => (p.data && p.data.label) || "",
+      };
+    }
+    if (mode === "rate") {
+      const data = Object.entries(names).map(([code, name]) => {
+        const r = (counts[code] || {}).ontime_close_rate;
+        return { name, value: r === null || r === undefined ? null : Math.round(r * 1000) / 10 };
+      });
+      return {
+        data,
+        visualMap: { min: 0, max: 100, left: 24, bottom: 24, seriesIndex: 0, calculable: false,
+          text: ["100%", "0%"], textStyle: { color: "#e8f1ff" },
+          inRange: { color: ["#e53935", "#fb8c00", "#fdd835", "#43a047"] }, outOfRange: { color: "#16324f" } },
+        label: (p) => (p.value === null || p.value === undefined || Number.isNaN(p.value) ? ZZ.t("none") : `${p.value}%`),
+      };
+    }
+    const data = Object.entries(names).map(([code, name]) => ({ name, value: (counts[code] || {})[mode] || 0 }));
+    const max = Math.max(1, ...data.map((d) => d.value));
+    return {
+      data,
+      visualMap: { min: 0, max, left: 24, bottom: 24, seriesIndex: 0, text: [String(max), "0"],
+        textStyle: { color: "#e8f1ff" }, inRange: { color: ["#16324f", "#1565c0", "#29b6f6", "#ffd54f", "#ff8a65"] },
+        calculable: false },
+      label: (p) => String(p.value || 0),
+    };
   }
 
   function drawMap(s) {
-    const counts = s.towns;
-    const data = Object.entries(names).map(([code, name]) => ({
-      name,
-      value: (counts[code] || {})[mode] || 0,
-    }));
-    const max = Math.max(1, ...data.map((d) => d.value));
+    const c = choropleth(s);
     const dot = (p) => ({ value: [p.lon, p.lat, p.id], itemStyle: { color: COLOURS[p.colour] || COLOURS.green } });
+    const fireOn = mode === "fire" && fire;
     map.setOption({
       tooltip: {
         trigger: "item",
-        formatter: (p) => (p.seriesType === "map" ? `${esc(p.name)}:${esc(p.value || 0)}` : `#${esc(p.value[2])}`),
+        formatter: (p) => {
+          if (p.seriesType === "map") return `${esc(p.name)}:${esc(c.label(p))}`;
+          if (p.seriesName === ZZ.t("map.clusters")) return esc(ZZ.t("map.cluster_tip", p.data.tip));
+          if (p.seriesName === ZZ.t("map.resources")) return esc(p.data.tip);
+          return `#${esc(p.value[2])}`;
+        },
       },
-      visualMap: {
-        min: 0,
-        max,
-        left: 24,
-        bottom: 24,
-        seriesIndex: 0,
-        text: [String(max), "0"],
-        textStyle: { color: "#e8f1ff" },
-        inRange: { color: ["#16324f", "#1e6fb8", "#f2c94c", "#f2994a"] },
-        calculable: false,
-      },
+      visualMap: c.visualMap,
       geo: {
         map: "district",
         roam: false,
@@ -69,14 +115,14 @@ document.addEventListener("DOMContentLoaded", async () => {
         emphasis: { label: { color: "#ffffff" }, itemStyle: { areaColor: "#2d5f8f" } },
       },
       series: [
-        { type: "map", geoIndex: 0, name: ZZ.t("map.legend"), data },
+        { type: "map", geoIndex: 0, name: ZZ.t("map.legend"), data: c.data },
         {
           type: "scatter",
           coordinateSystem: "geo",
           name: ZZ.t("map.points"),
           symbolSize: 11,
           itemStyle: { borderColor: "#ffffff", borderWidth: 1.5 },
-          data: s.points.filter((p) => p.urgency !== "urgent").map(dot),
+          data: mode === "fire" ? [] : s.points.filter((p) => p.urgency !== "urgent").map(dot),
           zlevel: 1,
         },
         {
@@ -85,15 +131,75 @@ document.addEventListener("DOMContentLoaded", async () => {
           name: ZZ.t("map.urgent"),
           symbolSize: 14,
           rippleEffect: { brushType: "stroke", scale: 3.5 },
-          data: s.points.filter((p) => p.urgency === "urgent").map(dot),
+          data: mode === "fire" ? [] : s.points.filter((p) => p.urgency === "urgent").map(dot),
           zlevel: 2,
         },
+        {
+          type: "effectScatter",
+          coordinateSystem: "geo",
+          name: ZZ.t("map.clusters"),
+          symbol: "triangle",
+          symbolSize: 16,
+          itemStyle: { color: "#ff7043", borderColor: "#ffffff", borderWidth: 1 },
+          rippleEffect: { brushType: "stroke", scale: 2.5 },
+          data: fireOn ? fire.clusters : [],
+          zlevel: 3,
+        },
+        {
+          type: "scatter",
+          coordinateSystem: "geo",
+          name: ZZ.t("map.resources"),
+          symbol: "diamond",
+          symbolSize: 14,
+          itemStyle: { color: "#4dd0e1", borderColor: "#ffffff", borderWidth: 1.5 },
+          data: fireOn ? fire.resources : [],
+          zlevel: 3,
+        },
       ],
-    }, { replaceMerge: ["series"] });
+    }, { replaceMerge: ["series", "visualMap"] });
+    const note = document.getElementById("fire-note");
+    note.hidden = mode !== "fire";
+    if (mode === "fire") {
+      note.textContent = fire
+        ? ZZ.t("map.fire_note", { day: fire.day, towns: Object.keys(fire.towns).length, clusters: fire.clusters.length })
+        : ZZ.t("loading");
+    }
+  }
+
+  /** Points of the fire resources (GET /api/v1/fire/resources/geojson: teams, water sources,
+      lookouts …), each in its kind's colour. */
+  function resourcePoints(fc) {
+    return ((fc && fc.features) || []).filter((f) => f.geometry && f.geometry.type === "Point").map((f) => ({
+      value: f.geometry.coordinates,
+      tip: [f.properties.name, f.properties.kind_name].filter(Boolean).join(" · "),
+      itemStyle: f.properties.colour ? { color: f.properties.colour } : undefined,
+    }));
+  }
+
+  async function loadFire(day) {
+    const since = ZZ.addDays(day, 1 - CLUSTER_DAYS);
+    const until = ZZ.addDays(day, 1);
+    const [danger, clusters, resources] = await Promise.all([
+      ZZ.api("GET", `/api/v1/fire/danger/geojson?date=${day}`),
+      ZZ.api("GET", `/api/v1/fire/clusters?since=${since}T00:00:00&until=${until}T00:00:00&drill=false`),
+      ZZ.page.resources ? ZZ.api("GET", "/api/v1/fire/resources/geojson") : Promise.resolve(null),
+    ]);
+    const towns = {};
+    for (const f of danger.features) towns[f.properties.unit_code] = f.properties;
+    return {
+      day,
+      towns,
+      clusters: clusters.map((c) => ({
+        value: [c.lon, c.lat, c.id],
+        tip: { id: c.id, n: c.n_detections, outcome: c.outcome || ZZ.t("map.unverified") },
+      })),
+      resources: resourcePoints(resources),
+    };
   }
 
   function drawTrend(s) {
     trend.setOption({
+      animationDuration: 300,
       grid: { left: 48, right: 16, top: 36, bottom: 32 },
       legend: { data: [ZZ.t("trend.reported"), ZZ.t("trend.closed")], textStyle: { color: "#e8f1ff" }, top: 4 },
       tooltip: { trigger: "axis" },
@@ -110,8 +216,8 @@ document.addEventListener("DOMContentLoaded", async () => {
         splitLine: { lineStyle: { color: "#24405f" } },
       },
       series: [
-        { name: ZZ.t("trend.reported"), type: "line", smooth: true, data: s.trend.reported, itemStyle: { color: "#4fc3f7" } },
-        { name: ZZ.t("trend.closed"), type: "line", smooth: true, data: s.trend.closed, itemStyle: { color: "#81c784" } },
+        { name: ZZ.t("trend.reported"), type: "line", smooth: 0.3, smoothMonotone: "x", data: s.trend.reported, itemStyle: { color: "#4fc3f7" } },
+        { name: ZZ.t("trend.closed"), type: "line", smooth: 0.3, smoothMonotone: "x", data: s.trend.closed, itemStyle: { color: "#81c784" } },
       ],
     });
   }
@@ -126,6 +232,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     set("ontime_close_rate", ZZ.pct(s.month.ontime_close_rate));
     document.getElementById("as-of").textContent = s.as_of.replace("T", " ").slice(0, 19);
     document.getElementById("s-title").textContent = ZZ.t("heading", { district: s.district.name });
+    for (const k of ["reported", "closed"]) {
+      document.querySelector(`.kpi-${k} dt`).textContent = ZZ.t((s.replay ? "kpi.day_" : "kpi.") + k);
+    }
   }
 
   function drawRanking(s) {
@@ -157,7 +266,7 @@ document.addEventListener("DOMContentLoaded", async () => {
         const isFresh = fresh.has(r.id) && now - fresh.get(r.id) < FRESH_MS;
         return ZZ.el("li", { dataset: { id: r.id, node: r.node }, class: isFresh ? "fresh" : "" },
           dot,
-          ZZ.el("time", {}, r.reported_at.slice(11, 16)),
+          ZZ.el("time", {}, (s.replay ? r.reported_at.slice(5, 10) + " " : "") + r.reported_at.slice(11, 16)),
           ZZ.el("span", {}, ZZ.t("recent.item", {
             id: r.id,
             category: r.category_name,
@@ -169,13 +278,27 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!s.recent.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("empty")));
   }
 
-  function draw() {
+  let painted = false;
+  const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  async function draw() {
     if (!last) return;
-    drawKpis(last);
+    drawKpis(last); // the counts first: on screen in the next frame, before the charts are redrawn
+    drawRecent(last);
+    drawRanking(last);
+    if (painted) await frame();
     drawMap(last);
     drawTrend(last);
-    drawRanking(last);
-    drawRecent(last);
+    if (!painted) {
+      painted = true;
+      // first meaningful paint: counts and map drawn; the next frame is on screen
+      requestAnimationFrame(() => {
+        document.body.dataset.painted = String(Math.round(performance.now()));
+      });
+    }
+  }
+
+  function showError(e) {
+    ZZ.status(liveState, ZZ.t("error.generic", { detail: e.message }), "error");
   }
 
   let busy = false;
@@ -187,11 +310,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     busy = true;
     try {
-      last = await ZZ.api("GET", "/api/v1/screen/summary");
-      draw();
+      const [s] = await Promise.all([ZZ.api("GET", summaryUrl), geo]);
+      last = s;
+      await draw();
       document.body.dataset.refreshed = String(Date.now());
     } catch (e) {
-      ZZ.status(document.getElementById("live-state"), ZZ.t("error.generic", { detail: e.message }), "error");
+      showError(e);
     } finally {
       busy = false;
       if (again) {
@@ -201,20 +325,61 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   }
 
-  for (const [id, m] of [["map-today", "today"], ["map-month", "month"]]) {
-    document.getElementById(id).addEventListener("click", () => {
-      mode = m;
-      document.getElementById("map-today").setAttribute("aria-pressed", String(m === "today"));
-      document.getElementById("map-month").setAttribute("aria-pressed", String(m === "month"));
-      if (last) drawMap(last);
+  async function setMode(m) {
+    mode = m;
+    for (const b of modeButtons) b.setAttribute("aria-pressed", String(b.dataset.mode === m));
+    if (last) drawMap(last);
+    if (m === "fire" && last && (!fire || fire.day !== last.day)) {
+      try {
+        fire = await loadFire(last.day);
+        document.body.dataset.fire = fire.day;
+      } catch (e) {
+        showError(e);
+      }
+      if (mode === "fire") drawMap(last);
+    }
+  }
+  for (const b of modeButtons) b.addEventListener("click", () => setMode(b.dataset.mode));
+
+  // A change shows at once in the latest reports (and a new report on the map) from the live message
+  // itself; the aggregates follow with the debounced refresh.
+  let leaves = null;
+  const localNow = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 16);
+  function applyChange(msg) {
+    if (!last) return;
+    const known = last.recent.find((r) => r.id === msg.id);
+    if (known) {
+      Object.assign(known, { node: msg.node, colour: msg.colour });
+    } else if (msg.action === "report") {
+      const leaf = leaves && leaves[msg.category_code];
+      last.recent = [{
+        id: msg.id, category_code: msg.category_code, category_name: leaf ? leaf.name : msg.category_code,
+        town_code: msg.town_code, node: msg.node, colour: msg.colour, urgency: msg.urgency, reported_at: localNow(),
+      }, ...last.recent].slice(0, 12);
+      if (msg.lon !== null && msg.lon !== undefined) {
+        last.points = [{ id: msg.id, lon: msg.lon, lat: msg.lat, node: msg.node, colour: msg.colour, urgency: msg.urgency },
+          ...last.points];
+        drawMap(last);
+      }
+    } else {
+      return;
+    }
+    drawRecent(last);
+  }
+  if (!asOf) {
+    const soon = ZZ.debounce(refresh, 150);
+    ZZ.live((msg) => {
+      if (msg.type === "change") {
+        fresh.set(msg.id, Date.now());
+        applyChange(msg);
+      }
+      soon();
     });
   }
-
-  const soon = ZZ.debounce(refresh, 250);
-  ZZ.live((msg) => {
-    if (msg.type === "change") fresh.set(msg.id, Date.now());
-    soon();
-  });
+  geo.catch(showError);
   await refresh();
-  setInterval(refresh, REFRESH_MS);
+  if (!asOf) {
+    setInterval(refresh, REFRESH_MS);
+    ZZ.categories().then((c) => (leaves = c.leaves), () => {}); // names for live reports
+  }
 });

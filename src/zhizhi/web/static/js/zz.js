@@ -9,6 +9,7 @@ const ZZ = (() => {
   };
   const messages = read("zz-messages") || {};
   const me = read("zz-me");
+  const page = read("zz-page") || {};
   const meta = document.querySelector('meta[name="csrf-token"]');
   const csrf = (meta && meta.content) || sessionStorage.getItem("zz_csrf") || "";
 
@@ -189,5 +190,21 @@ const ZZ = (() => {
     }
   });
 
-  return { t, api, ApiError, el, time, limit, pct, towns, categories, categoryOptions, live, debounce, status, me, csrf };
+  /** Whether the signed-in user holds `permission` (a courtesy for showing controls; the API checks). */
+  const can = (permission) => !!(me && me.permissions.includes(permission));
+
+  /** Today's date YYYY-MM-DD in 北京时间. */
+  function today() {
+    const d = new Date(Date.now() + 8 * 3600 * 1000);
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  }
+  /** The date `iso` (YYYY-MM-DD) moved by `days`. */
+  function addDays(iso, days) {
+    const d = new Date(iso + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + days);
+    return d.toISOString().slice(0, 10);
+  }
+
+  return { t, api, ApiError, el, time, limit, pct, towns, categories, categoryOptions, live, debounce, status,
+    me, csrf, page, can, today, addDays };
 })();
