@@ -368,7 +368,9 @@ for _sub, _name in (
 
 # commands other packages add to an existing group
 from zhizhi.registry.cli_demo import register_demo_commands  # noqa: E402
+from zhizhi.registry.cli_quality import register_quality_commands  # noqa: E402
 from zhizhi.registry.cli_query import registry_query_commands  # noqa: E402
 
 register_demo_commands(demo_app)  # zhizhi demo population
 registry_query_commands(registry_app)  # zhizhi registry conflicts/resolve/count/history
+register_quality_commands(registry_app)  # zhizhi registry quality

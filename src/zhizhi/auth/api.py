@@ -49,7 +49,10 @@ def _me(actor: Actor) -> dict[str, Any]:
 
 @router.post("/login")
 def login(
-    data: LoginIn, request: Request, response: Response, session: Session = Depends(get_session)
+    data: LoginIn,
+    request: Request,
+    response: Response,
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     """Sign in. Sets the ``zz_session`` cookie (HttpOnly, SameSite=Strict); the body carries the CSRF
     token to send as ``X-CSRF-Token`` on every change. 401 with one message for any failure."""
@@ -92,7 +95,9 @@ def login(
 
 @router.post("/logout", status_code=204)
 def logout(
-    request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)
+    request: Request,
+    session: Session = Depends(get_session, scope="function"),
+    actor: Actor = Depends(current_actor),
 ) -> Response:
     """Sign out: the session is revoked and the cookie cleared."""
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -126,7 +131,7 @@ def list_audit(
     until: datetime | None = None,
     before_id: int | None = Query(None, ge=1, le=2**31 - 1),
     limit: int = Query(100, ge=1, le=1000),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _: Actor = Depends(_auditor),
 ) -> dict[str, Any]:
     """Audit rows, newest first (auditors only); next page: ``before_id`` = ``next_before_id``.
@@ -151,7 +156,7 @@ def list_audit(
 @audit_router.get("/verify")
 def verify_audit(
     anchor: str | None = Query(None, pattern=r"^\d+:[0-9a-f]{64}$"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _: Actor = Depends(_auditor),
 ) -> dict[str, Any]:
     """Recompute the hash chain (about 10 s per million rows) and name the first bad row."""

@@ -48,7 +48,10 @@ def install_actor_resolver(
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: commit when the handler returns, roll back on any error.
+    """One session per request: commit when the handler returns, roll back on any error. Routes use
+    it as ``Depends(get_session, scope="function")`` so the commit happens BEFORE the response is
+    sent (FastAPI's default for a yield dependency ends it after the response: a client could get
+    200 for a write that then fails to commit).
 
     Requests that may write (not GET/HEAD/OPTIONS) hold the SQLite write lock (core.db.write_lock)."""
     engine = request.app.state.engine

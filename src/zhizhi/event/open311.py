@@ -110,7 +110,7 @@ class GeoReportRoute(APIRoute):
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=GeoReportRoute)
 
 
-def _session(request: Request, session: Session = Depends(get_session)) -> Session:
+def _session(request: Request, session: Session = Depends(get_session, scope="function")) -> Session:
     """The request's session, remembered so :class:`GeoReportRoute` can roll it back on failure."""
     request.state.open311_session = session
     return session

@@ -21,7 +21,7 @@ def get_kpis(
     period: str | None = Query(None, description="YYYY, YYYY-MM or YYYY-Qn; omit for all time"),
     by: str = Query("town", description="town|village|grid|department|board|unit"),
     district: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("ops.kpis")),
 ) -> dict[str, Any]:
     """核心绩效 per unit for the period, within the caller's scope."""
@@ -33,7 +33,7 @@ def get_rankings(
     period: str | None = None,
     kind: str = Query("town", description="town|department"),
     district: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("ops.kpis")),
 ) -> dict[str, Any]:
     """赛马比拼 ranking of towns or departments for the period."""
@@ -43,7 +43,7 @@ def get_rankings(
 @router.post("/ops/sweep")
 def run_sweep(
     as_of: datetime | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("ops.sweep")),
 ) -> dict[str, Any]:
     """Run the SLA sweep now (or as of a time); district-center staff only."""

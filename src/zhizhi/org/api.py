@@ -24,7 +24,7 @@ LEVELS = ("district", "town", "village", "grid", "center", "department", "board"
 
 
 @router.get("/stats")
-def org_stats(session: Session = Depends(get_session)) -> dict[str, Any]:
+def org_stats(session: Session = Depends(get_session, scope="function")) -> dict[str, Any]:
     """Counts per level (generated vs real boundaries) for every loaded district."""
     return service.stats(session)
 
@@ -55,7 +55,7 @@ def list_units(
     geometry: bool = False,
     limit: int = Query(500, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10**7),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     """Org units filtered by level, parent code and district; ``geometry=true`` adds GeoJSON."""
     if level is not None and level not in LEVELS:
@@ -74,7 +74,7 @@ def list_units(
 
 
 @router.get("/units/{code}")
-def get_unit(code: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+def get_unit(code: str, session: Session = Depends(get_session, scope="function")) -> dict[str, Any]:
     """One org unit with its geometry (GeoJSON, WGS-84)."""
     return _unit(service.get_unit(session, code), True)
 
@@ -84,7 +84,7 @@ def locate(
     lon: float = Query(ge=-180, le=180),
     lat: float = Query(ge=-90, le=90),
     crs: Literal["wgs84", "gcj02"] = "wgs84",
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     """Which district/town/village/grid a point falls in (GCJ-02 input converted with ``crs=gcj02``)."""
     if crs == "gcj02":
@@ -131,7 +131,7 @@ def boundaries(
     district: str | None = Query(None, pattern=r"^[0-9]{6}$", description="default: the caller's"),
     town: str | None = Query(None, pattern=r"^[0-9]{12}$", description="only this town's units"),
     simplify_m: float = Query(25.0, ge=0, le=1000, description="simplification tolerance, metres"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> Response:
     """Boundaries of one level of a district (towns by default) as a GeoJSON FeatureCollection

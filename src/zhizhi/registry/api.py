@@ -104,7 +104,7 @@ def _write(upsert: Any, session: Session, actor: Actor, body: RegisterWrite, res
 def upsert_resident(
     body: ResidentIn,
     response: Response,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.write")),
 ) -> UpsertOut:
     """Create or update one resident (人口), deduplicated by citizen ID.
@@ -120,7 +120,7 @@ def upsert_resident(
 def upsert_household(
     body: HouseholdIn,
     response: Response,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.write")),
 ) -> UpsertOut:
     """Create or update one household (户), deduplicated by 户号.
@@ -136,7 +136,7 @@ def upsert_household(
 def upsert_house(
     body: HouseIn,
     response: Response,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.write")),
 ) -> UpsertOut:
     """Create or update one house (房屋), deduplicated by house code.
@@ -152,7 +152,7 @@ def upsert_house(
 def upsert_unit(
     body: UnitIn,
     response: Response,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.write")),
 ) -> UpsertOut:
     """Create or update one unit (单位), deduplicated by credit or organisation code.
@@ -207,7 +207,7 @@ def list_residents(
     status: Status = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10**9),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.read")),
 ) -> dict[str, Any]:
     """Residents on the register on ``as_of`` (as known at ``known_at``) in the caller's data scope,
@@ -222,7 +222,7 @@ def get_resident(
     resident_id: ResidentId,
     as_of: AsOf = None,
     known_at: KnownAt = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.read")),
 ) -> dict[str, Any]:
     """One resident as of a date (masked), with the source of each field. 404 when not on the
@@ -233,7 +233,7 @@ def get_resident(
 @router.get("/residents/{resident_id}/history", response_model=list[ChangeOut])
 def resident_history(
     resident_id: ResidentId,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.read")),
 ) -> list[dict[str, Any]]:
     """Every recorded change of one resident, oldest first: who, when, source, the values set and
@@ -247,7 +247,7 @@ def resident_full_view(
     data: FullViewIn,
     request: Request,
     response: Response,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("personal.full_view")),
 ) -> dict[str, Any]:
     """The unmasked citizen ID, name, phone and address of one resident (personal.full_view): only
@@ -269,7 +269,7 @@ def counts(
     min_age: Age = None,
     max_age: Age = None,
     status: Status = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.read")),
 ) -> dict[str, Any]:
     """Count residents on ``as_of`` in the caller's scope, by village, grid, town, tag, age band
@@ -296,7 +296,7 @@ def list_conflicts(
     entity: str | None = Query(None, pattern="^(resident|household|house|unit)$"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10**9),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.read")),
 ) -> dict[str, Any]:
     """Conflicts between sources in the caller's scope (a department: those on its own tags), oldest
@@ -311,7 +311,7 @@ def list_conflicts(
 def resolve_conflict(
     conflict_id: ConflictId,
     data: ResolveIn,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("registry.resolve")),
 ) -> dict[str, Any]:
     """Decide one open conflict: ``accept`` records the proposed value (its provenance is the

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -29,6 +30,7 @@ from zhizhi.registry.service.history import (
     location_codes,
     row_values,
 )
+from zhizhi.registry.service.sql import insert_rows
 
 PROVISIONAL = 1 << 60
 """Change ids handed out by a batch before it is flushed start here, above any real id, so that a
@@ -138,19 +140,29 @@ class Batch:
     ) -> Recorded:
         """Record ``proposed`` field values of ``h``'s entity from ``valid_from`` on, from ``source``.
 
-        Each field goes through :func:`rules.check_change`: equal → unchanged; empty or set by the
+        Each field goes through :func:`rules.check_change` (as :func:`rules.decide` against the
+        segment in force on ``valid_from``): equal → unchanged; empty or set by the
         same source → applied; set by another source → a ``register_conflict`` row (one per field and
         proposal: the same proposal again finds the open conflict) and the value is left as it is. A
         follower field (``spec.linked``: a status's date, a village's grid and address) shares its
         leader's fate when the leader changes: applied with it, or held in the leader's conflict
         (``linked``). ``resolves``: a conflict being accepted, whose value is applied regardless of
-        the rule. The applied fields form one change row; the timeline is replayed in memory."""
+        the rule. The applied fields form one change row; the timeline is replayed in memory.
+
+        An entity without any change yet (created in this batch) has every field empty: each value
+        given is applied (rules.decide against an empty field), none is in conflict, so no
+        follower is held; its timeline is replayed only if something reads it."""
+        if not h.changes and resolves is None:
+            return self._record_first(h, proposed, source, valid_from, ref)
         out = Recorded()
         seg = rules.segment_at(h.segments, valid_from)
         before = seg.values if seg else {}
+        setters = seg.setters if seg else {}
         decisions = {}
         for name, value in proposed.items():
-            decision = rules.check_change(h.segments, name, value, source, valid_from)
+            # rules.check_change, with the segment in force on valid_from looked up once
+            setter = setters.get(name)
+            decision = rules.decide(before.get(name), setter.source if setter else None, value, source)
             if resolves is not None and decision is rules.Decision.CONFLICT:
                 decision = rules.Decision.APPLY
             decisions[name] = decision
@@ -174,27 +186,62 @@ class Batch:
                     self._conflict(h, name, proposed[name], linked, source, ref, valid_from)
                 )
         if out.applied:
-            self._seq += 1
-            change = ChangeRec(
-                id=self._seq,
-                entity=h.spec.kind,
-                entity_id=h.entity_id,
-                valid_from=valid_from,
-                recorded_at=self.now,
-                actor=self.actor.username,
-                actor_id=self.actor.id,
-                source=source,
-                ref=ref,
-                new=dict(out.applied),
-                old={k: before.get(k) for k in out.applied},
-                conflict_id=resolves.id if resolves else None,
-            )
-            self._changes.append(change)
-            h.changes.append(change)
-            h.replay()
-            self._touched[h.entity_id] = None
-            out.change = change
+            out.change = self._change(h, out.applied, before, source, valid_from, ref, resolves)
         return out
+
+    def _record_first(
+        self,
+        h: EntityHistory,
+        proposed: Mapping[str, rules.Value],
+        source: str,
+        valid_from: date,
+        ref: str | None,
+    ) -> Recorded:
+        """:meth:`record` for an entity without changes (see there): the same outcome, without
+        looking up segments or replaying a timeline."""
+        out = Recorded()
+        same, decide = rules.Decision.SAME, rules.decide
+        for name, value in proposed.items():
+            if decide(None, None, value, source) is same:
+                out.unchanged.append(name)
+            else:
+                out.applied[name] = value
+        if out.applied:
+            out.change = self._change(h, out.applied, {}, source, valid_from, ref, None)
+        return out
+
+    def _change(
+        self,
+        h: EntityHistory,
+        applied: Mapping[str, rules.Value],
+        before: Mapping[str, rules.Value],
+        source: str,
+        valid_from: date,
+        ref: str | None,
+        resolves: RegisterConflict | None,
+    ) -> ChangeRec:
+        """A new change row of ``h``'s entity setting ``applied`` (``before``: the values in force on
+        ``valid_from`` until now), added to the batch and to ``h`` (its timeline brought up to
+        date: EntityHistory.add)."""
+        self._seq += 1
+        change = ChangeRec(
+            id=self._seq,
+            entity=h.spec.kind,
+            entity_id=h.entity_id,
+            valid_from=valid_from,
+            recorded_at=self.now,
+            actor=self.actor.username,
+            actor_id=self.actor.id,
+            source=source,
+            ref=ref,
+            new=dict(applied),
+            old={k: before.get(k) for k in applied},
+            conflict_id=resolves.id if resolves else None,
+        )
+        self._changes.append(change)
+        h.add(change)
+        self._touched[h.entity_id] = None
+        return change
 
     def _conflict(
         self,
@@ -258,7 +305,10 @@ class Batch:
         self._materialize()
         for conflict in self._conflicts:
             conflict.entity_id = real(conflict.entity_id)
-        s.add_all(self._conflicts)
+        if len(self._conflicts) > 1:
+            self._insert_conflicts()
+        else:
+            s.add_all(self._conflicts)
         # what was loaded is stale now: a batch is done once flushed (only real_id stays)
         self._histories, self._believed, self._open = {}, {}, {}
         self._changes, self._conflicts = [], []
@@ -266,7 +316,8 @@ class Batch:
 
     def _insert_identities(self) -> None:
         """Insert the new identity rows (one executemany) and read their ids back by their unique key
-        (``spec.key``; a unit without credit code has none: a batch creates at most one such unit)."""
+        (``spec.key``; a unit without credit code has none: a batch creates at most one such unit)
+        among the rows with an id above the largest before the insert (one range scan)."""
         s, spec = self.session, self.spec
         table = spec.identity.__table__
         provisional, rows = list(self._identities), list(self._identities.values())
@@ -274,78 +325,102 @@ class Batch:
         if len(rows) == 1:  # the per-row path: one statement, id returned
             self._real[provisional[0]] = s.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
             return
-        s.execute(insert(table), rows)
+        before = s.scalar(select(func.max(table.c.id))) or 0
+        keys = list(rows[0])  # every identity row of a register has the same keys (two or more)
+        in_order = itemgetter(*keys)
+        insert_rows(s, table, keys, [in_order(r) for r in rows])
         key = table.c[spec.key]
-        ids: dict[Any, int] = {}
-        for part in chunked([r[spec.key] for r in rows]):
-            ids.update({k: i for k, i in s.execute(select(key, table.c.id).where(key.in_(part)))})
+        new_rows = s.execute(select(key, table.c.id).where(table.c.id > before))
+        ids: dict[Any, int] = {k: i for k, i in new_rows}
         self._real.update({p: ids[r[spec.key]] for p, r in zip(provisional, rows, strict=True)})
 
     def _insert_changes(self) -> dict[int, int]:
         """Insert the new change rows (one executemany) and give each its real id, read back per
-        entity in id order (rows of this batch: its recording instant, ids above the largest before
-        the insert; ids grow in insertion order). Returns provisional id → real id.
+        entity in id order (rows of this batch: its register, its recording instant, ids above the
+        largest before the insert — one range scan; ids grow in insertion order). Returns
+        provisional id → real id.
 
         ``INSERT … RETURNING`` in parameter order would be one statement per row on SQLite (no
         insert sentinel there), hence the read-back."""
         s, c = self.session, RegisterChange
         names = CHANGE_NAMES[1:]  # all but the id
-        rows = [{n: getattr(x, n) for n in names} for x in self._changes]
-        if len(rows) == 1:  # one statement, id returned
+        if len(self._changes) == 1:  # one statement, id returned
             x = self._changes[0]
-            old, x.id = x.id, s.execute(insert(c).returning(c.id), rows[0]).scalar_one()
+            row = {n: getattr(x, n) for n in names}
+            old, x.id = x.id, s.execute(insert(c).returning(c.id), row).scalar_one()
             return {old: x.id}
         before = s.scalar(select(func.max(c.id))) or 0
-        s.execute(insert(c.__table__), rows)  # type: ignore[arg-type]
+        values = attrgetter(*names)
+        insert_rows(s, c.__table__, names, [values(x) for x in self._changes])  # type: ignore[arg-type]
         per_entity: dict[int, list[ChangeRec]] = {}
         for x in self._changes:
             per_entity.setdefault(x.entity_id, []).append(x)
         given: dict[int, int] = {}
-        for part in chunked(list(per_entity)):
-            found = s.execute(
-                select(c.entity_id, c.id)
-                .where(
-                    c.entity == self.spec.kind,
-                    c.entity_id.in_(part),
-                    c.id > before,
-                    c.recorded_at == self.now,
-                )
-                .order_by(c.id)
-            )
-            for eid, new_id in found:
-                x = per_entity[eid].pop(0)
+        found = s.execute(
+            select(c.entity_id, c.id)
+            .where(c.id > before, c.entity == self.spec.kind, c.recorded_at == self.now)
+            .order_by(c.id)
+        )
+        for eid, new_id in found:
+            mine = per_entity.get(eid)
+            if mine:  # (a row another transaction committed meanwhile is not one of ours)
+                x = mine.pop(0)
                 given[x.id], x.id = new_id, new_id
         return given
+
+    def _insert_conflicts(self) -> None:
+        """Insert the new conflict rows (one executemany, not one ORM insert each) and give each its
+        id, read back as the change ids are (:meth:`_insert_changes`). The conflict objects stay
+        out of the session (nothing changes them afterwards)."""
+        s, t = self.session, RegisterConflict.__table__
+        names = [c.key for c in t.c if c.key != "id"]
+        values = attrgetter(*names)
+        before = s.scalar(select(func.max(t.c.id))) or 0
+        insert_rows(s, t, names, [values(x) for x in self._conflicts])  # type: ignore[arg-type]
+        per_entity: dict[int, list[RegisterConflict]] = {}
+        for x in self._conflicts:
+            per_entity.setdefault(x.entity_id, []).append(x)
+        c = RegisterConflict
+        found = s.execute(
+            select(c.entity_id, c.id)
+            .where(c.id > before, c.entity == self.spec.kind, c.recorded_at == self.now)
+            .order_by(c.id)
+        )
+        for eid, new_id in found:
+            mine = per_entity.get(eid)
+            if mine:  # (a row another transaction committed meanwhile is not one of ours)
+                mine.pop(0).id = new_id
 
     def _materialize(self) -> None:
         """Bring the believed version rows of every touched entity in line with its timeline: rows
         matching a segment exactly stay; the others are superseded at ``now`` (one UPDATE per chunk);
         missing segments are inserted with ``recorded_at = now`` (one multi-row INSERT)."""
         spec, cols, now = self.spec, self.spec.columns(), self.now
+        in_order = itemgetter(*cols)
         supersede: list[int] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []  # spec.fk, valid_from, valid_to, recorded_at, superseded_at, *cols
         for eid in self._touched:
             h, believed = self._histories[eid], self._believed.get(eid)
-            wanted: dict[Any, tuple[rules.Segment, dict[str, Any]]] = {}
+            fk = self.real_id(eid)
+            if not believed and len(h.changes) == 1:
+                # one change, nothing stored: the timeline is one open segment holding its values
+                c = h.changes[0]
+                rows.append((fk, c.valid_from, None, now, None, *in_order(row_values(spec, c.new))))
+                continue
+            wanted: dict[Any, tuple[Any, ...]] = {}
             for i, seg in enumerate(h.segments):
-                vals = row_values(spec, seg.values)
-                key = (seg.valid_from, seg.valid_to, *(vals[c] for c in cols)) if believed else i
-                wanted[key] = (seg, vals)
+                key = (seg.valid_from, seg.valid_to, *in_order(row_values(spec, seg.values)))
+                wanted[key if believed else i] = key
             for row_id, key in believed or ():
                 if wanted.pop(key, None) is None:
                     supersede.append(row_id)
-            fk = self.real_id(eid)
-            for seg, vals in wanted.values():
-                rows.append(
-                    {spec.fk: fk, "valid_from": seg.valid_from, "valid_to": seg.valid_to,
-                     "recorded_at": now, "superseded_at": None, **vals}
-                )  # fmt: skip
+            rows += [(fk, k[0], k[1], now, None, *k[2:]) for k in wanted.values()]
         self._touched = {}
         v = spec.version
         for part in chunked(supersede):
             self.session.execute(update(v).where(v.id.in_(part)).values(superseded_at=now))
-        if rows:
-            self.session.execute(insert(v.__table__), rows)
+        keys = (spec.fk, "valid_from", "valid_to", "recorded_at", "superseded_at", *cols)
+        insert_rows(self.session, v.__table__, keys, rows)
 
 
 __all__ = ["PROVISIONAL", "Batch", "Recorded"]

@@ -4,15 +4,20 @@ set-based SQL, with exactly the outcome of the per-row upserts applied one after
 How (per chunk of about :data:`CHUNK_ROWS` rows; all rows of one identifier fall in one chunk):
 
 1. each record is checked on its own (``draft_*`` of service.write / service.entities; org units,
-   household numbers and household heads are looked up once per distinct value, in chunked queries);
+   household numbers and household heads are looked up once per distinct value, in chunked queries;
+   code-table values are parsed once per distinct value; plain citizen IDs and mobile numbers take
+   the importer's fast paths, which give exactly the validators' verdict: Lookups.take_fast_paths);
 2. the stored entities of the chunk are fetched by identifier in ``IN (…)`` lists of 500, and their
    changes, believed version rows and open conflicts in three more chunked queries
    (:meth:`~zhizhi.registry.service.batch.Batch.load`);
 3. the rows are applied **in input order** against that state in memory (``apply_*``: scope, status
    and tag rules, the conflict rule), so the same person twice in a file behaves as two successive
-   upserts;
-4. the chunk is flushed: one multi-row ``INSERT … RETURNING id`` of new identity rows, one of change
-   rows, one of version rows, ``UPDATE … WHERE id IN (…)`` for the superseded ones, and the conflicts.
+   upserts; a new entity's timeline is never replayed (it has one change), a stored one's is
+   replayed once and then extended by each change recorded (EntityHistory.add);
+4. the chunk is flushed: one executemany ``INSERT`` of new identity rows, one of change rows, one of
+   version rows (service.sql.insert_rows), new ids read back in one range scan each (ids above the
+   largest before the insert), ``UPDATE … WHERE id IN (…)`` for the superseded version rows, and the
+   conflicts.
 
 All rows share one recording instant (``recorded_at``). A refused row (bad field, outside the data
 scope) is listed with its 1-based row number; without ``skip_invalid`` any refused row raises
@@ -118,12 +123,20 @@ def _resident_lookups(lookups: Lookups, datas: list[Mapping[str, Any]]) -> None:
     lookups.prefetch_households([identifiers.clean_identifier(n) for n in _texts(datas, "household_number")])
 
 
+def _household_lookups(lookups: Lookups, datas: list[Mapping[str, Any]]) -> None:
+    _units(lookups, datas)
+    # the heads, by the normalized form of a plain 18-character ID; any other form (15 digits …) is
+    # looked up by the draft itself, one query, as before
+    heads = _texts(datas, "head_citizen_id")
+    lookups.prefetch_residents([identifiers.clean_identifier(v).upper() for v in heads])
+
+
 RESIDENTS = _Register(
     hist.RESIDENT, _cleaned("citizen_id", upper=True), _resident_lookups, draft_resident,
     lambda d: str(d.citizen_id), _finder(Resident.citizen_id, Resident), apply_resident,
 )  # fmt: skip
 HOUSEHOLDS = _Register(
-    hist.HOUSEHOLD, _cleaned("number"), _units, draft_household, lambda d: str(d.key),
+    hist.HOUSEHOLD, _cleaned("number"), _household_lookups, draft_household, lambda d: str(d.key),
     _finder(Household.number, Household), apply_simple,
 )  # fmt: skip
 HOUSES = _Register(
@@ -210,6 +223,7 @@ def _apply_all(
         groups.setdefault(reg.group_key(data) or ("row", i), []).append(i)
     out = BulkResult(reg.spec.kind, [None] * len(rows))
     lookups, now = Lookups(session, actor), ztime.utcnow()
+    lookups.take_fast_paths()
     for chunk in _chunks(groups.values(), max(1, chunk_rows)):
         reg.prefetch(lookups, [rows[i] for i in chunk])
         drafts: dict[int, Any] = {}

@@ -129,13 +129,13 @@ def draft_household(lookups: Lookups, actor: Actor, data: Mapping[str, Any]) -> 
     number = identifiers.clean_identifier(data.get("number")) if f.given("number") else None
     if not number or len(number) > 32:
         f.error("number", "required: the household number (户号), at most 32 characters")
-    head = f.identifier("head_citizen_id", "citizen-id")
+    head = f.identifier("head_citizen_id", "citizen-id", plain=lookups.plain("citizen-id"))
     if head:
         head_id = lookups.resident_id(head)
         if head_id is None:
             f.error("head_citizen_id", "no resident with this citizen ID: add the head first")
         f.values["head_id"] = head_id
-    f.take("kind", lambda v: rules.parse_code(v, rules.codes().household_kind, "kind"))
+    f.take("kind", lambda v: lookups.code(v, rules.codes().household_kind, "kind"))
     f.take("status", _status({"active": "正常", "cancelled": "注销"}))
     check_location(lookups, f, actor)
     f.check()
@@ -182,8 +182,8 @@ def draft_house(lookups: Lookups, actor: Actor, data: Mapping[str, Any]) -> Draf
     code = identifiers.clean_identifier(data.get("code")).upper() if f.given("code") else ""
     if not code or len(code) > 40 or not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
         f.error("code", "required: the house code (房屋编码), up to 40 letters, digits or '-'")
-    f.take("use", lambda v: rules.parse_code(v, rules.codes().house_use, "use"))
-    f.take("structure", lambda v: rules.parse_code(v, rules.codes().house_structure, "structure"))
+    f.take("use", lambda v: lookups.code(v, rules.codes().house_use, "use"))
+    f.take("structure", lambda v: lookups.code(v, rules.codes().house_structure, "structure"))
     f.take("floors", lambda v: rules.parse_number(v, "floors", 0, 200, integer=True))
     f.take("status", _status({"active": "在用", "demolished": "已拆除"}))
     _lonlat(f)

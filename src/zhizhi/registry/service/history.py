@@ -148,15 +148,54 @@ class EntityHistory:
     spec: EntitySpec
     entity_id: int
     changes: list[ChangeRec] = field(default_factory=list)
-    segments: list[rules.Segment] = field(default_factory=list)
+    _segments: list[rules.Segment] | None = field(default=None, repr=False)
+
+    @property
+    def segments(self) -> list[rules.Segment]:
+        """The valid-time timeline of :attr:`changes` (rules.timeline), replayed when first needed
+        after :meth:`replay`: a bulk import of new people never needs it."""
+        if self._segments is None:
+            self._segments = (
+                rules.timeline(
+                    rules.FieldChange(f, v, c.valid_from, c.id, c.source)
+                    for c in self.changes
+                    for f, v in c.new.items()
+                )
+                if self.changes
+                else []  # (the timeline of no change)
+            )
+        return self._segments
 
     def replay(self) -> None:
-        """Recompute :attr:`segments` from :attr:`changes`."""
-        self.segments = rules.timeline(
-            rules.FieldChange(f, v, c.valid_from, c.id, c.source)
-            for c in self.changes
-            for f, v in c.new.items()
-        )
+        """Recompute :attr:`segments` from :attr:`changes` (when next read)."""
+        self._segments = None
+
+    def add(self, change: ChangeRec) -> None:
+        """Append a newly recorded ``change`` (its id above every other) to :attr:`changes` and bring
+        the timeline up to date. A change valid from the last segment's start or later is the last
+        one rules.timeline processes: it extends the timeline as the replay would (the last
+        segment's values are the replay's running values); an earlier (backdated) change makes the
+        timeline be replayed when next read."""
+        self.changes.append(change)
+        segs = self._segments
+        if segs is None:
+            return
+        if segs and change.valid_from < segs[-1].valid_from:
+            self._segments = None
+            return
+        if segs and segs[-1].valid_from == change.valid_from:
+            seg = segs[-1]
+        else:
+            if segs:
+                segs[-1].valid_to = change.valid_from
+            last = segs[-1] if segs else None
+            seg = rules.Segment(
+                change.valid_from, None, dict(last.values) if last else {}, dict(last.setters) if last else {}
+            )
+            segs.append(seg)
+        for f, v in change.new.items():
+            seg.values[f] = v
+            seg.setters[f] = rules.FieldChange(f, v, change.valid_from, change.id, change.source)
 
     def at(self, on: date) -> dict[str, rules.Value]:
         """Field values in force on ``on`` ({} before the entity existed)."""

@@ -123,12 +123,14 @@ def draft_resident(
     household (inside the write scope), tags, and sex/birth date against the ID. ``checked_id``: the
     citizen ID's validation result when the caller has it. Raises InvalidInput."""
     f = Form("resident", data, _RESIDENT_KEYS)
-    cid = f.identifier("citizen_id", "citizen-id", required=True, checked=checked_id)
+    cid = f.identifier(
+        "citizen_id", "citizen-id", required=True, checked=checked_id, plain=lookups.plain("citizen-id")
+    )
     f.take("name", lambda v: rules.clean_text(v, "name", 64))
-    f.take("ethnicity", lambda v: rules.parse_code(v, rules.codes().ethnicity, "ethnicity"))
+    f.take("ethnicity", lambda v: lookups.code(v, rules.codes().ethnicity, "ethnicity"))
     if f.given("phone"):
-        f.values["phone"] = f.identifier("phone", "phone")
-    f.take("relation", lambda v: rules.parse_code(v, rules.relations(), "relation"))
+        f.values["phone"] = f.identifier("phone", "phone", plain=lookups.plain("phone"))
+    f.take("relation", lambda v: lookups.code(v, rules.relations(), "relation"))
     status = f.take("status", rules.parse_status)
     status_date = f.take("status_date", lambda v: rules.parse_date(v, "status_date"))
     check_location(lookups, f, actor)
