@@ -356,17 +356,25 @@ class Batch:
         for x in self._changes:
             per_entity.setdefault(x.entity_id, []).append(x)
         given: dict[int, int] = {}
-        found = s.execute(
-            select(c.entity_id, c.id)
-            .where(c.id > before, c.entity == self.spec.kind, c.recorded_at == self.now)
-            .order_by(c.id)
-        )
-        for eid, new_id in found:
+        for eid, new_id in self._new_rows(c, before):
             mine = per_entity.get(eid)
-            if mine:  # (a row another transaction committed meanwhile is not one of ours)
+            if mine:
                 x = mine.pop(0)
                 given[x.id], x.id = new_id, new_id
         return given
+
+    def _new_rows(self, model: Any, before: int) -> list[tuple[int, int]]:
+        """(entity_id, id) of the rows of ``model`` (changes, conflicts) this batch has just inserted,
+        in id order: ids above ``before``, recorded at this batch's instant, of its register (a row
+        another transaction committed meanwhile is not one of ours). The register is compared here,
+        not in SQL: a condition on the indexed ``entity`` column would make SQLite's planner scan
+        the register's whole log by that index instead of the primary-key range."""
+        m = model
+        rows = self.session.execute(
+            select(m.entity, m.entity_id, m.id).where(m.id > before, m.recorded_at == self.now).order_by(m.id)
+        )
+        kind = self.spec.kind
+        return [(eid, i) for e, eid, i in rows if e == kind]
 
     def _insert_conflicts(self) -> None:
         """Insert the new conflict rows (one executemany, not one ORM insert each) and give each its
@@ -380,15 +388,9 @@ class Batch:
         per_entity: dict[int, list[RegisterConflict]] = {}
         for x in self._conflicts:
             per_entity.setdefault(x.entity_id, []).append(x)
-        c = RegisterConflict
-        found = s.execute(
-            select(c.entity_id, c.id)
-            .where(c.id > before, c.entity == self.spec.kind, c.recorded_at == self.now)
-            .order_by(c.id)
-        )
-        for eid, new_id in found:
+        for eid, new_id in self._new_rows(RegisterConflict, before):
             mine = per_entity.get(eid)
-            if mine:  # (a row another transaction committed meanwhile is not one of ours)
+            if mine:
                 mine.pop(0).id = new_id
 
     def _materialize(self) -> None:
