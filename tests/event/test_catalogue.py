@@ -42,8 +42,8 @@ def test_shipped_catalogue_loads_with_its_three_roots() -> None:
     c = load_catalogue()
     assert [r.key for r in c.roots] == ["urban", "governance", "hotline"]
     per_root = {r.key: sum(len(c.groups[g].leaf_codes) for g in r.group_codes) for r in c.roots}
-    assert per_root == {"urban": 35, "governance": 76, "hotline": 5}
-    assert len(c.leaves()) == 116
+    assert per_root == {"urban": 35, "governance": 77, "hotline": 5}
+    assert len(c.leaves()) == 117
     assert c.roots[0].group_codes == ("01", "02", "03", "04", "05", "06", "07", "08")
     assert c.roots[2].group_codes == ("91", "92", "93", "94", "95")
     assert c.group("01").name == "市容环境"
@@ -156,7 +156,7 @@ def test_tree_is_json_ready() -> None:
     first = tree[0]["groups"][0]["leaves"][0]
     assert first["code"] == "0101" and first["name"] == "暴露垃圾"
     assert first["limits"]["handle"] == {"amount": 4.0, "clock": "working_hours"}
-    assert sum(len(g["leaves"]) for r in tree for g in r["groups"]) == 116
+    assert sum(len(g["leaves"]) for r in tree for g in r["groups"]) == 117
 
 
 def test_departments_and_boards_data() -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
 from zhizhi.core.db import session_factory
 from zhizhi.registry import service as registry
@@ -45,6 +46,16 @@ OTHER_TOWN_ACTOR = Actor(
 )
 MZJ_ACTOR = Actor(None, "500118-MZJ.handler", "民政局处置人(生成)", "dept_handler", "500118-MZJ", "500118")
 CHIEF = Actor(None, "500118.chief", "城运中心值班长(生成)", "center_chief", "500118-CYZX", "500118")
+
+
+def local_today() -> date:
+    """Today in Beijing time, as the services see it."""
+    return ztime.to_local(ztime.utcnow()).date()
+
+
+def next_month() -> date:
+    """The first day of next month (Beijing time): the start of a period that has not started yet."""
+    return (local_today().replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def gen_id(birth: date, seq: int, region: str = "500118") -> str:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -14,8 +14,9 @@ from tests.conftest import as_user
 
 from zhizhi.core.audit import AuditRow
 from zhizhi.core.db import session_factory
+from zhizhi.org.models import OrgUnit
 
-from .conftest import AS_OF, OTHER_TOWN, TOWN, Population
+from .conftest import AS_OF, OTHER_TOWN, TOWN, Population, local_today, next_month
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DUTY = as_user(f"{TOWN}.duty")
@@ -73,6 +74,52 @@ def test_outside_the_scope_is_404_and_bad_input_422(client: TestClient, populati
         "/api/v1/forms/mz-dibao-monthly/render", params={"org": TOWN, "period": "2026-Q4"}, headers=DUTY
     )
     assert r.status_code == 422 and "give YYYY-MM" in r.json()["detail"]
+
+
+def test_a_future_period_or_statistical_date_is_refused(client: TestClient, population: Population) -> None:
+    url = "/api/v1/forms/mz-dibao-monthly/render"
+    today, start = local_today(), next_month()
+    r = client.get(url, params={"org": TOWN, "period": f"{start:%Y-%m}"}, headers=DUTY)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "period"
+    assert r.json()["detail"] == (
+        f"period {start:%Y-%m} has not started yet (it starts on {start}; today is {today}, Beijing time): "
+        "a form is filled for the current period or a past one"
+    )
+    tomorrow = today + timedelta(days=1)
+    r = client.get(
+        url, params={"org": TOWN, "period": f"{today:%Y-%m}", "as_of": str(tomorrow)}, headers=DUTY
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "as_of"
+    assert r.json()["detail"].startswith(f"as_of {tomorrow} is in the future (today is {today}")
+    r = client.get(url, params={"org": TOWN, "period": f"{today:%Y-%m}", "as_of": str(today)}, headers=DUTY)
+    assert r.status_code == 200, r.text
+
+
+def test_forms_need_form_read(client: TestClient, engine: Engine, population: Population) -> None:
+    with session_factory(engine)() as s:
+        grid = s.scalar(
+            select(OrgUnit.code)
+            .where(OrgUnit.level == "grid", OrgUnit.town_code == TOWN)
+            .order_by(OrgUnit.code)
+        )
+    worker = as_user(f"{grid}.worker")
+    for url, params in (
+        ("/api/v1/forms", {}),
+        ("/api/v1/forms/ga-grid-monthly/render", {"org": str(grid), "period": "2026-11"}),
+    ):
+        r = client.get(url, params=params, headers=worker)
+        assert r.status_code == 403 and r.json()["detail"] == (
+            'role "grid_worker" may not 查看报表目录、报表任务与填报进度 (form.read)'
+        ), r.text
+    leader = as_user("500118.leader")  # form.read: aggregate forms yes, a roster of people no
+    r = client.get(
+        "/api/v1/forms/mz-dibao-monthly/render", params={"org": TOWN, "period": "2026-11"}, headers=leader
+    )
+    assert r.status_code == 200, r.text
+    r = client.get(
+        "/api/v1/forms/mz-gaoling-roster/render", params={"org": TOWN, "period": "2026-11"}, headers=leader
+    )
+    assert r.status_code == 403 and r.json()["detail"].endswith("(registry.read)")
 
 
 def test_a_full_view_of_a_roster_needs_the_permission_and_a_reason(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -10,7 +12,7 @@ from typer.testing import CliRunner
 
 from zhizhi.cli import app
 
-from .conftest import TOWN, Population
+from .conftest import TOWN, Population, local_today, next_month
 
 
 def zz(*args: str) -> tuple[int, str, str]:
@@ -60,10 +62,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, population: Population
             'error: --as-of "30/11/2026" is not a date (YYYY-MM-DD)',
         ),
         (
-            ["--period", "2026-11", "--user", f"{TOWN}.nobody"],
+            ["--period", "2026-11", "--as", f"{TOWN}.nobody"],
             f'error: unknown or disabled user "{TOWN}.nobody"',
         ),
+        (["--period", "2026-11", "--as", "500118001000.duty"], f'error: org unit "{TOWN}" not found'),
+        # --user: the old name of --as, still accepted
         (["--period", "2026-11", "--user", "500118001000.duty"], f'error: org unit "{TOWN}" not found'),
+        (
+            ["--period", "2026-11", "--as", f"{TOWN}.duty", "--user", "500118001000.duty"],
+            f'error: --as "{TOWN}.duty" and --user "500118001000.duty" name different users; --user is '
+            "the old name of --as: give --as only",
+        ),
     ):
         code, out, err = zz("form", "render", "mz-dibao-monthly", "--org", TOWN, *args, "-o", o)
         assert (code, out) == (2, "") and err.strip() == message, err
@@ -72,3 +81,41 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, population: Population
     )
     assert code == 2 and err.startswith("error: --output x.csv: give a file name ending in .xlsx")
     assert not Path(o).exists()
+
+
+def test_render_refuses_a_period_not_started_and_an_as_of_in_the_future(
+    tmp_path: Path, population: Population
+) -> None:
+    o = str(tmp_path / "x.xlsx")
+    today, start = local_today(), next_month()
+    tomorrow = today + timedelta(days=1)
+    for args, message in (
+        (
+            ["--period", f"{start:%Y-%m}"],
+            f"error: --period {start:%Y-%m} has not started yet (it starts on {start}; today is {today}, "
+            "Beijing time): a form is filled for the current period or a past one",
+        ),
+        (
+            ["--period", f"{today:%Y-%m}", "--as-of", str(tomorrow)],
+            f"error: --as-of {tomorrow} is in the future (today is {today}, Beijing time): a form is counted "
+            "as of today or an earlier day",
+        ),
+    ):
+        code, out, err = zz("form", "render", "mz-dibao-monthly", "--org", TOWN, *args, "-o", o, "--as",
+                            f"{TOWN}.duty")  # fmt: skip
+        assert (code, out, err.strip()) == (2, "", message), err
+    assert not Path(o).exists()
+    code, out, err = zz("form", "render", "mz-dibao-monthly", "--org", TOWN, "--period", f"{today:%Y-%m}",
+                        "--as-of", str(today), "-o", o, "--as", f"{TOWN}.duty", "--json")  # fmt: skip
+    assert (code, err) == (0, "") and json.loads(out)["as_of"] == str(today)
+
+
+def test_form_commands_take_as_and_hide_the_old_user_option() -> None:
+    for cmd in ("render", "catalogue", "admit", "issue", "tasks", "answer", "adjust", "sign", "submit",
+                "completion", "burden", "outside-demand"):  # fmt: skip
+        code, out, _ = zz("form", cmd, "--help")
+        assert code == 0
+        assert re.search(
+            r"^  --as <str>\s+act as this user \(username\); default: the platform of", out, re.M
+        ), cmd
+        assert "--user" not in out, cmd

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -14,12 +14,25 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from zhizhi.core.access import Actor
 from zhizhi.core.audit import AuditRow
 from zhizhi.core.db import session_factory
 from zhizhi.core.errors import Forbidden, InvalidInput, NotFound
 from zhizhi.form import rules, service
 
-from .conftest import AS_OF, CHIEF, MZJ_ACTOR, OTHER_TOWN_ACTOR, SYSTEM, TOWN, TOWN_ACTOR, Person, Population
+from .conftest import (
+    AS_OF,
+    CHIEF,
+    MZJ_ACTOR,
+    OTHER_TOWN_ACTOR,
+    SYSTEM,
+    TOWN,
+    TOWN_ACTOR,
+    Person,
+    Population,
+    local_today,
+    next_month,
+)
 
 DISTRICT = "500118"
 
@@ -98,8 +111,8 @@ def test_dibao_form_counts_match_the_generated_people(s: Session, population: Po
 
 
 def test_population_form_by_town_and_age_band(s: Session, population: Population) -> None:
-    r = service.compute(s, SYSTEM, "tj-population-annual", DISTRICT, "2026", date(2026, 12, 31))
-    on = date(2026, 12, 31)
+    r = service.compute(s, SYSTEM, "tj-population-annual", DISTRICT, "2026", AS_OF)
+    on = AS_OF
     here = [p for p in population.people if active(p, on)]
     assert values(r, "total")[TOWN] == len(here)
     assert values(r, "a80")[TOWN] == sum(1 for p in here if p.age(on) >= 80)
@@ -204,12 +217,57 @@ def test_an_org_outside_the_scope_is_not_found(s: Session, population: Populatio
 def test_bad_period_date_and_org_level_are_refused(s: Session, population: Population) -> None:
     with pytest.raises(InvalidInput, match="give YYYY-MM"):
         service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, "2026-Q4")
-    with pytest.raises(InvalidInput, match="outside the period"):
-        service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, "2026-11", date(2026, 12, 1))
+    with pytest.raises(InvalidInput, match=r"as_of 2026-10-31 is outside the period 2026-11 \(2026-11-01 to"):
+        service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, "2026-11", date(2026, 10, 31))
     with pytest.raises(InvalidInput, match="filled for a town; 500118000000 is a district"):
         service.compute(s, SYSTEM, "mz-dibao-monthly", DISTRICT, "2026-11")
     with pytest.raises(InvalidInput, match="known_at"):
         service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, "2026-11", known_at=datetime(2026, 1, 1))
+
+
+def test_a_period_not_started_and_a_statistical_date_in_the_future_are_refused(
+    s: Session, population: Population
+) -> None:
+    today, start = local_today(), next_month()
+    future = f"{start:%Y-%m}"
+    with pytest.raises(InvalidInput) as e:
+        service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, future)
+    assert str(e.value) == (
+        f"period {future} has not started yet (it starts on {start}; today is {today}, Beijing time): "
+        "a form is filled for the current period or a past one"
+    )
+    assert [x.field for x in e.value.errors] == ["period"]
+    with pytest.raises(InvalidInput, match=f"period {today.year + 1} has not started yet"):
+        service.compute(s, SYSTEM, "tj-population-annual", DISTRICT, str(today.year + 1))
+    # the running period is counted as of today by default; tomorrow is refused
+    running = f"{today:%Y-%m}"
+    assert service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, running).as_of == today
+    assert service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, running, today).as_of == today
+    tomorrow = today + timedelta(days=1)
+    with pytest.raises(InvalidInput) as e:
+        service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, running, tomorrow)
+    assert str(e.value) == (
+        f"as_of {tomorrow} is in the future (today is {today}, Beijing time): "
+        "a form is counted as of today or an earlier day"
+    )
+    assert [x.field for x in e.value.errors] == ["as_of"]
+
+
+def test_computing_a_form_needs_form_read_and_a_roster_registry_read(
+    s: Session, population: Population
+) -> None:
+    grid = population.grids[population.villages[0]][0]
+    worker = Actor(None, f"{grid}.worker", "网格员(生成)", "grid_worker", grid, "500118", TOWN)
+    with pytest.raises(Forbidden, match=r'^role "grid_worker" may not .*\(form\.read\)$'):
+        service.compute(s, worker, "ga-grid-monthly", TOWN, "2026-11", AS_OF)
+    leader = Actor(None, "500118.leader", "领导(生成)", "leader", "500118-CYZX", "500118")
+    by_leader = service.compute(s, leader, "mz-dibao-monthly", TOWN, "2026-11", AS_OF)
+    by_system = service.compute(s, SYSTEM, "mz-dibao-monthly", TOWN, "2026-11", AS_OF)
+    assert [r.values for r in by_leader.rows] == [r.values for r in by_system.rows]
+    roster = service.get_form("mz-gaoling-roster")
+    assert roster.rows == "person"
+    with pytest.raises(Forbidden, match=r'^role "leader" may not .*\(registry\.read\)$'):
+        service.compute(s, leader, roster.id, TOWN, period_for(roster), AS_OF)
 
 
 def test_a_department_gets_only_forms_within_its_tags(s: Session, population: Population) -> None:

@@ -6,6 +6,7 @@ burden statistics and demands outside the catalogue are counted exactly."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from zhizhi.core import access
 from zhizhi.core import time as ztime
+from zhizhi.core.access import Actor
 from zhizhi.core.audit import AuditRow
 from zhizhi.core.db import session_factory
 from zhizhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -33,6 +36,8 @@ from .conftest import (
     TOWN_ACTOR,
     Person,
     Population,
+    local_today,
+    next_month,
 )  # fmt: skip
 
 DIBAO = "mz-dibao-monthly"
@@ -70,8 +75,11 @@ def test_only_admitted_forms_are_issued_and_the_catalogue_says_which(s: Session)
     assert table["mz-gaoling-roster"]["issuable"] is False and table[DIBAO]["issuable"] is True
     with pytest.raises(Conflict, match=f'form "{DIBAO}" is not in the catalogue'):
         task.issue(s, MZJ_ACTOR, DIBAO, "2026-11", due(), [TOWN])
-    with pytest.raises(Forbidden, match=r"routing\.write"):  # a town does not keep the catalogue
+    with pytest.raises(Forbidden, match=r"\(form\.catalogue\)$"):  # a town does not keep the catalogue
         admission.admit(s, TOWN_ACTOR, DIBAO)
+    clerk = replace(TOWN_ACTOR, username=f"{TOWN}.clerk", role="clerk")
+    with pytest.raises(Forbidden, match=r'^role "clerk" may not .*\(form\.catalogue\)$'):
+        admission.admit(s, clerk, DIBAO)
     e = admission.admit(s, CHIEF, DIBAO)
     assert (e["status"], e["admitted_by"], e["department"], e["period"]) == (
         "admitted",
@@ -102,7 +110,7 @@ def test_only_admitted_forms_are_issued_and_the_catalogue_says_which(s: Session)
 def test_who_may_issue_what(s: Session) -> None:
     for f in (DIBAO, "tj-population-annual", "mz-gaoling-roster"):
         admission.admit(s, CHIEF, f)
-    with pytest.raises(Forbidden, match="a department or the district issues"):
+    with pytest.raises(Forbidden, match=r'^role "town_duty" may not .*\(form\.issue\)$'):
         task.issue(s, TOWN_ACTOR, DIBAO, "2026-11", due(), [TOWN])
     with pytest.raises(Forbidden, match="is issued by TJJ; your department is MZJ"):
         task.issue(s, MZJ_ACTOR, "tj-population-annual", "2026", due(), [TOWN])
@@ -112,6 +120,13 @@ def test_who_may_issue_what(s: Session) -> None:
         task.issue(s, MZJ_ACTOR, DIBAO, "2026-Q4", due(), [TOWN])
     with pytest.raises(InvalidInput, match="is before today"):
         task.issue(s, MZJ_ACTOR, DIBAO, "2026-11", task.today() - timedelta(days=1), [TOWN])
+    start = next_month()
+    with pytest.raises(InvalidInput) as e:  # a period not started yet: nothing to count
+        task.issue(s, MZJ_ACTOR, DIBAO, f"{start:%Y-%m}", start + timedelta(days=5), [TOWN])
+    assert str(e.value).startswith(
+        f"period {start:%Y-%m} has not started yet (it starts on {start}; today is {local_today()}"
+    )
+    assert [x.field for x in e.value.errors] == ["period"]
     with pytest.raises(InvalidInput, match='town "500118100001" is not a town'):
         task.issue(s, MZJ_ACTOR, DIBAO, "2026-11", due(), ["500118100001"])
     everyone = task.issue(s, CHIEF, DIBAO, "2026-10", due())
@@ -122,6 +137,23 @@ def test_who_may_issue_what(s: Session) -> None:
         task.issue(s, CHIEF, DIBAO, "2026-11", due(), [TOWN])
 
 
+def test_a_town_or_grid_never_issues_even_when_a_table_grants_it(
+    s: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service refuses a town or grid scope as issuer whatever the role holds: a district's own
+    table granting ``form.issue`` to a town role does not make the town an issuer."""
+    table = access.permission_table()
+    roles = dict(table.roles)
+    for name in ("town_duty", "grid_worker"):
+        roles[name] = replace(roles[name], permissions=roles[name].permissions | {"form.issue"})
+    monkeypatch.setattr(access, "permission_table", lambda: replace(table, roles=roles))
+    admission.admit(s, CHIEF, DIBAO)
+    grid = Actor(None, "g.worker", "网格员(生成)", "grid_worker", f"{TOWN[:9]}201001", "500118", TOWN)
+    for who in (TOWN_ACTOR, grid):
+        with pytest.raises(Forbidden, match="a department or the district issues form tasks"):
+            task.issue(s, who, DIBAO, "2026-11", due(), [TOWN])
+
+
 def test_a_town_computes_adjusts_signs_and_submits_its_answer(s: Session, population: Population) -> None:
     admission.admit(s, CHIEF, DIBAO)
     t = task.issue(s, MZJ_ACTOR, DIBAO, "2026-11", due(), [TOWN, OTHER_TOWN], note="请于月底前报送")
@@ -129,8 +161,10 @@ def test_a_town_computes_adjusts_signs_and_submits_its_answer(s: Session, popula
     # scope: the other town never sees it; the department may not answer; nothing before computing
     with pytest.raises(NotFound):
         answer.answer_view(s, OTHER_TOWN_ACTOR, aid)
-    with pytest.raises(Forbidden, match="only the town answers"):
+    with pytest.raises(Forbidden, match=r'^role "dept_handler" may not .*\(form\.submit\)$'):
         answer.compute_answer(s, MZJ_ACTOR, aid, AS_OF)
+    with pytest.raises(InvalidInput, match=f"as_of {local_today() + timedelta(days=1)} is in the future"):
+        answer.compute_answer(s, TOWN_ACTOR, aid, local_today() + timedelta(days=1))
     with pytest.raises(Conflict, match="cannot sign an answer that is issued: compute it first"):
         answer.sign(s, TOWN_ACTOR, aid)
 

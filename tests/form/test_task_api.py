@@ -20,25 +20,43 @@ from zhizhi.core.access import permission_table
 from zhizhi.core.db import session_factory
 from zhizhi.form.service import task
 
-from .conftest import AS_OF, OTHER_TOWN, TOWN, Population
+from .conftest import AS_OF, OTHER_TOWN, TOWN, Population, local_today, next_month
 
 DUTY, OTHER = as_user(f"{TOWN}.duty"), as_user(f"{OTHER_TOWN}.duty")
 CHIEF, MZJ, LEADER = as_user("500118.chief"), as_user("500118-MZJ.handler"), as_user("500118.leader")
 DIBAO = "mz-dibao-monthly"
 
 
-def test_a_form_task_over_http(client: TestClient, population: Population) -> None:
+def refused(r: Any, permission: str) -> bool:
+    """A 403 naming ``permission``."""
+    return r.status_code == 403 and r.json()["detail"].endswith(f"({permission})")
+
+
+def test_a_form_task_over_http(
+    client: TestClient, population: Population, role_users: dict[str, str]
+) -> None:
+    clerk, worker = as_user(role_users["clerk"]), as_user(role_users["grid_worker"])
     due = (task.today() + timedelta(days=2)).isoformat()
     body = {"form_id": DIBAO, "period": "2026-11", "due_date": due, "towns": [TOWN]}
     r = client.post("/api/v1/forms/tasks", json=body, headers=MZJ)
     assert r.status_code == 409 and "not in the catalogue" in r.json()["detail"]
-    assert client.post(f"/api/v1/forms/catalogue/{DIBAO}/admit", json={}, headers=DUTY).status_code == 403
+    for who in (DUTY, clerk, MZJ):  # the district keeps the catalogue
+        assert refused(client.post(f"/api/v1/forms/catalogue/{DIBAO}/admit", json={}, headers=who),
+                       "form.catalogue")  # fmt: skip
     r = client.post(f"/api/v1/forms/catalogue/{DIBAO}/admit", json={}, headers=CHIEF)
     assert r.status_code == 200 and r.json()["status"] == "admitted"
     cat = {e["form_id"]: e["status"] for e in client.get("/api/v1/forms/catalogue", headers=DUTY).json()}
     assert cat[DIBAO] == "admitted" and cat["wj-phs-monthly"] == "not_admitted"
-    r = client.post("/api/v1/forms/tasks", json=body, headers=DUTY)
-    assert r.status_code == 403 and "a department or the district issues" in r.json()["detail"]
+    assert client.get("/api/v1/forms/catalogue", headers=LEADER).status_code == 200
+    r = client.get("/api/v1/forms/catalogue", headers=worker)  # a grid has no forms to answer
+    assert refused(r, "form.read") and r.json()["detail"].startswith('role "grid_worker" may not')
+    assert refused(client.get("/api/v1/forms/tasks", headers=worker), "form.read")
+    for who in (DUTY, clerk):  # towns answer tasks; they do not issue them
+        assert refused(client.post("/api/v1/forms/tasks", json=body, headers=who), "form.issue")
+    start = next_month()
+    r = client.post("/api/v1/forms/tasks", json={**body, "period": f"{start:%Y-%m}"}, headers=MZJ)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "period"
+    assert r.json()["detail"].startswith(f"period {start:%Y-%m} has not started yet (it starts on {start}")
     r = client.post("/api/v1/forms/tasks", json=body, headers=MZJ)
     assert r.status_code == 201, r.text
     t = r.json()
@@ -50,6 +68,10 @@ def test_a_form_task_over_http(client: TestClient, population: Population) -> No
     r = client.post(f"/api/v1/forms/answers/{aid}/compute", json={"as_of": "2026-11-30"}, headers=OTHER)
     assert r.status_code == 404
 
+    assert refused(client.post(f"/api/v1/forms/answers/{aid}/compute", json={}, headers=MZJ), "form.submit")
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    r = client.post(f"/api/v1/forms/answers/{aid}/compute", json={"as_of": tomorrow}, headers=DUTY)
+    assert r.status_code == 422 and r.json()["detail"].startswith(f"as_of {tomorrow} is in the future")
     r = client.post(f"/api/v1/forms/answers/{aid}/compute", json={"as_of": AS_OF.isoformat()}, headers=DUTY)
     assert r.status_code == 200, r.text
     v = r.json()
@@ -66,10 +88,11 @@ def test_a_form_task_over_http(client: TestClient, population: Population) -> No
     assert r.status_code == 200 and r.json()["adjustments"][0]["new"] == 2
     r = client.post(f"/api/v1/forms/answers/{aid}/adjust", json={**adj, "value": "二"}, headers=DUTY)
     assert r.status_code == 422
-    for move in ("sign", "submit"):
-        r = client.post(f"/api/v1/forms/answers/{aid}/{move}", json={}, headers=DUTY)
+    for move in ("sign", "submit"):  # the town's clerk (数据员) signs and submits
+        r = client.post(f"/api/v1/forms/answers/{aid}/{move}", json={}, headers=clerk)
         assert r.status_code == 200, r.text
     assert r.json()["state"] == "submitted" and r.json()["late"] is False
+    assert r.json()["submitted_by"] == role_users["clerk"]
     seen = client.get(f"/api/v1/forms/answers/{aid}", headers=MZJ).json()
     assert seen["rows"][0]["values"][7] == 2  # 合计, column 8 (完全丧失) as typed
 
@@ -77,7 +100,7 @@ def test_a_form_task_over_http(client: TestClient, population: Population) -> No
     row = next(x for x in m["towns"] if x["code"] == TOWN)
     assert row["cells"] == [{"answer_id": aid, "state": "submitted", "status": "on_time"}]
     assert m["total"] == {"asked": 1, "submitted": 1, "on_time": 1, "late": 0, "overdue": 0}
-    assert client.get("/api/v1/forms/catalogue", headers=LEADER).status_code == 403  # registry.read
+    assert refused(client.get("/api/v1/forms/completion", headers=worker), "form.read")
 
     today = task.today().isoformat()
     d = {

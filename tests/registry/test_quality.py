@@ -374,8 +374,13 @@ def test_the_town_report_scores_each_village_and_lists_every_problem(
     assert village["problems_total"] == 1  # F, whose twin lives in the other village
     with pytest.raises(NotFound):
         quality.report(s, OTHER_TOWN_ACTOR, TOWN, ON)
-    with pytest.raises(Forbidden, match="kept per area"):
+    with pytest.raises(Forbidden, match="kept per area"):  # a department holds registry.quality, no area
         quality.report(s, MZJ_ACTOR, TOWN, ON)
+    board = Actor(None, f"{TOWN}-MS.staff", "板块人员(生成)", "board_staff", f"{TOWN}-MS", "500118", TOWN)
+    with pytest.raises(Forbidden, match=r'^role "board_staff" may not .*\(registry\.quality\)$'):
+        quality.report(s, board, TOWN, ON)  # reads registers (registry.read), not their quality
+    clerk = Actor(None, f"{TOWN}.clerk", "数据员(生成)", "clerk", f"{TOWN}-ZHZX", "500118", TOWN)
+    assert quality.report(s, clerk, TOWN, ON, limit=0)["score"] == 80.6  # the clerk (数据员) may
     with pytest.raises(InvalidInput, match='rule "nope" is not a quality rule'):
         quality.report(s, TOWN_ACTOR, TOWN, ON, rule="nope")
 
@@ -387,8 +392,10 @@ def test_a_problem_goes_to_the_grid_worker_and_the_recheck_closes_it(
     no_head = f"household_without_head:household:{h[2]}"
     child = f"tag_age_mismatch:resident:{town['rid']['C']}"
     with session_factory(engine)() as s:
-        with pytest.raises(Forbidden, match=r"registry\.resolve"):
+        with pytest.raises(Forbidden, match=r'^role "grid_worker" may not .*\(registry\.quality\)$'):
             quality.send(s, GRID_ACTOR, no_head, ON)
+        with pytest.raises(Forbidden, match=r"\(registry\.quality\)$"):
+            quality.report(s, GRID_ACTOR, TOWN, ON)
         with pytest.raises(NotFound):
             quality.send(s, OTHER_TOWN_ACTOR, no_head, ON)
         with pytest.raises(InvalidInput, match="give rule:register:id"):
@@ -400,7 +407,9 @@ def test_a_problem_goes_to_the_grid_worker_and_the_recheck_closes_it(
         other = quality.send(s, TOWN_ACTOR, child, ON)
         s.commit()
         ev = events.get_event(s, GRID_ACTOR, sent["event_id"])  # the grid worker sees the task
-        assert (ev.category_code, ev.grid_code, ev.external_id) == (quality.CATEGORY, GRID1, f"dq:{no_head}")
+        assert (ev.category_code, ev.grid_code, ev.external_id) == ("3701", GRID1, f"dq:{no_head}")
+        leaf = events.catalogue().leaf(ev.category_code)
+        assert (leaf.name, leaf.group_code, leaf.group_name) == ("台账数据核实", "37", "数据治理")
         assert "户号 GENQ002: 未登记户主" in ev.description and "核实户主" in ev.description
         listed = {p["key"]: p["task"] for p in quality.report(s, TOWN_ACTOR, TOWN, ON)["problems"]}
         assert listed[no_head] == {"event_id": sent["event_id"], "node": "dispatched"}

@@ -1,9 +1,10 @@
 """Commands of the form domain: ``zhizhi form list | check | render`` (here) and the catalogue, task,
-answer, completion, burden and outside-demand commands (form/cli_task.py)."""
+answer, completion, burden and outside-demand commands (form/cli_task.py). Commands that act for a
+user take ``--as USERNAME`` (``--user``, its old name, is still accepted), as the registry's do."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,14 @@ from zhizhi.cli import _typer, fail, out, run
 from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope
+from zhizhi.form.cli_task import (
+    as_option,
+    day_option,
+    period_started,
+    register_task_commands,
+    user_alias,
+    who,
+)
 
 form_app: typer.Typer = _typer(
     "Forms (报表, 一表通): list the catalogue, check a definition, render as xlsx."
@@ -49,15 +58,6 @@ def form_check(path: Path = typer.Argument(..., help="a form definition (YAML) t
     run(body)
 
 
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f'{option} "{value[:30]}" is not a date (YYYY-MM-DD)')
-
-
 def _instant(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -72,14 +72,19 @@ def _instant(value: str | None) -> datetime | None:
 def form_render(
     form: str = typer.Argument(..., metavar="FORM", help="form id (zhizhi form list)"),
     org: str = typer.Option(..., help="org-unit code the form is filled for (a town, the district …)"),
-    period: str = typer.Option(..., help="YYYY-MM, YYYY-Qn or YYYY, by the form's period type"),
+    period: str = typer.Option(
+        ..., help="YYYY-MM, YYYY-Qn or YYYY, by the form's period type; the current period or a past one"
+    ),
     as_of: str | None = typer.Option(
-        None, help="statistical date YYYY-MM-DD within the period (default: its end)"
+        None,
+        help="statistical date YYYY-MM-DD within the period, today at the latest (default: its end, "
+        "or today while it runs)",
     ),
     known_at: str | None = typer.Option(
         None, help="read the registers as known at this ISO time (naive = Beijing time; default now)"
     ),
-    user: str | None = typer.Option(None, help="act as this account (its data scope); default the platform"),
+    as_user: str | None = as_option(),
+    user: str | None = user_alias(),
     full: bool = typer.Option(
         False, "--full", help="unmasked names and IDs on a roster (personal.full_view)"
     ),
@@ -94,13 +99,15 @@ def form_render(
     from zhizhi.event.service import system_actor
     from zhizhi.form import service
 
-    day, instant = _date(as_of, "--as-of"), _instant(known_at)
+    name = who(as_user, user)
+    period_started(form, period)
+    day, instant = day_option(as_of, "--as-of", past_only=True), _instant(known_at)
     if output.suffix.lower() != ".xlsx":
         fail(f"--output {output}: give a file name ending in .xlsx")
 
     def body() -> dict[str, Any]:
         with session_scope() as s:
-            actor = auth.user_actor(s, user) if user else system_actor(get_settings().district_code)
+            actor = auth.user_actor(s, name) if name else system_actor(get_settings().district_code)
             result, data = service.export(
                 s, actor, form, org, period, day, instant, full_view=full, reason=reason, client="cli"
             )
@@ -139,7 +146,5 @@ def form_render(
     if strict and summary["failures"]:
         raise typer.Exit(1)
 
-
-from zhizhi.form.cli_task import register_task_commands  # noqa: E402
 
 register_task_commands(form_app)  # catalogue, admit, issue, tasks, answer, adjust, sign, submit, …

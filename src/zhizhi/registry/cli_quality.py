@@ -4,7 +4,10 @@
 :func:`register_quality_commands` adds them to a typer app (the ``registry`` group of the root
 command). Each acts as ``--as USERNAME`` (an active account: its role and data scope apply, as over
 HTTP) or, by default, as the platform of the configured district. Problems are listed masked; bad
-input is one ``error:`` line on stderr and exit code 2.
+input is one ``error:`` line on stderr and exit code 2. Needs ``registry.quality``.
+
+``zhizhi.cli`` (fail, out, run) is imported inside the functions: it imports this module to build the
+root command, so importing this module first (a test does) must not need it yet.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from datetime import date
 from typing import Any
 
 import typer
-
-from zhizhi.cli import fail, out, run
 
 AS_HELP = "act as this user (username); default: the platform of the district"
 DIMENSION = {"completeness": "完整性", "validity": "有效性", "consistency": "一致性"}
@@ -32,6 +33,8 @@ def _actor(session: Any, username: str | None) -> Any:
 
 
 def _day(text: str | None) -> date | None:
+    from zhizhi.cli import fail
+
     if text is None:
         return None
     try:
@@ -59,6 +62,7 @@ def register_quality_commands(app: typer.Typer) -> None:
         """Quality score of an area and of each unit below it (completeness, validity, consistency;
         registry/data/quality_rules.yaml) and the problems found, masked. Send one to the grid worker
         with `zhizhi registry quality-send KEY`."""
+        from zhizhi.cli import out, run
         from zhizhi.core.db import session_scope
         from zhizhi.registry.service import quality as service
 
@@ -93,6 +97,7 @@ def register_quality_commands(app: typer.Typer) -> None:
         username: str | None = typer.Option(None, "--as", help=AS_HELP),
     ) -> None:
         """Send one problem to the grid worker as a task on the event loop (dispatched to its grid)."""
+        from zhizhi.cli import run
         from zhizhi.core.db import session_scope
         from zhizhi.registry.service import quality as service
 
@@ -110,6 +115,7 @@ def register_quality_commands(app: typer.Typer) -> None:
     ) -> None:
         """Check an area again: tasks whose problem is fixed are closed, handled ones still wrong go
         back for rework. Prints JSON {problems, closed, returned, open}."""
+        from zhizhi.cli import out, run
         from zhizhi.core.db import session_scope
         from zhizhi.registry.service import quality as service
 

@@ -1,9 +1,9 @@
 """Routes of the registers' data quality (数据治理): ``/api/v1/registry/quality``. They belong with the
 registry's routes (registry/api.py) and are served from here until that file includes this router.
 
-Permissions until ``registry.quality`` exists (TODO(permission)): the report needs ``registry.read``;
-sending a problem as a task and re-checking need ``registry.resolve``. An area outside the caller's
-scope is 404.
+Permission: ``registry.quality`` for the report, for sending a problem to the grid worker as a task
+and for re-checking (town duty officers and clerks, departments, the district centre). An area
+outside the caller's scope is 404.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from zhizhi.registry.service import quality
 
 router = APIRouter(prefix="/api/v1/registry/quality", tags=["registry 台账"])
 
-READ = "registry.read"  # TODO(permission): registry.quality
-ACT = "registry.resolve"  # TODO(permission): registry.quality
+QUALITY = quality.PERMISSION
 
 
 @router.get("", response_model=QualityOut)
@@ -32,7 +31,7 @@ def quality_report(
     rule: str | None = Query(None, max_length=40, description="only this rule's problems"),
     limit: int = Query(200, ge=0, le=5000, description="problems listed at most"),
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(READ)),
+    actor: Actor = Depends(permit(QUALITY)),
 ) -> dict[str, Any]:
     """Quality score of an area and of each unit below it (completeness, validity, consistency;
     registry/data/quality_rules.yaml), with the problems found (names and IDs masked) and the task
@@ -44,7 +43,7 @@ def quality_report(
 def quality_send(
     body: QualitySendIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(ACT)),
+    actor: Actor = Depends(permit(QUALITY)),
 ) -> dict[str, Any]:
     """Send one problem to the grid worker as a task on the event loop (a data-verification event
     dispatched to the record's grid). 409 when an open task of it exists."""
@@ -55,7 +54,7 @@ def quality_send(
 def quality_recheck(
     body: QualityRecheckIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(ACT)),
+    actor: Actor = Depends(permit(QUALITY)),
 ) -> dict[str, Any]:
     """Check an area again: tasks whose problem is fixed are closed, handled ones still wrong are sent
     back for rework."""

@@ -1,5 +1,6 @@
 """Routes of the shipped forms: the list of definitions and a form rendered as xlsx
-(``/api/v1/forms``, ``/api/v1/forms/{form_id}/render``)."""
+(``/api/v1/forms``, ``/api/v1/forms/{form_id}/render``). Both need ``form.read``; a roster (one row
+per person) needs ``registry.read`` as well, and its unmasked view ``personal.full_view``."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from zhizhi.form.schemas import FormSummary
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-router = APIRouter(prefix="/api/v1/forms", tags=["form 报表"])  # TODO(permission): form.read below
+router = APIRouter(prefix="/api/v1/forms", tags=["form 报表"])
+
+READ = "form.read"
 
 
 @router.get("", response_model=list[FormSummary])
-def list_forms(actor: Actor = Depends(permit("registry.read"))) -> list[dict[str, object]]:
+def list_forms(actor: Actor = Depends(permit(READ))) -> list[dict[str, object]]:
     """The form catalogue: every shipped form with its department, period, row level, the real form
     it is modelled on, and how many columns are computed vs left for manual entry."""
     return service.list_forms()
@@ -43,7 +46,7 @@ def render_form(
     full: bool = Query(False, description="unmasked names and IDs on a roster (personal.full_view)"),
     reason: str | None = Query(None, max_length=500, description="why a full view is needed"),
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit("registry.read")),
+    actor: Actor = Depends(permit(READ)),
 ) -> Response:
     """The form computed for ``org`` and ``period`` as an xlsx workbook (报表, 校验, 说明 sheets).
 

@@ -1,9 +1,11 @@
 """Routes of the catalogue (报表目录/准入), form tasks and answers (报表任务/填报), completion, demands made
 outside the catalogue (表外要数) and burden statistics (减报表/减时间), under ``/api/v1/forms``.
 
-Every route declares a permission; until the form permissions exist in core/data/permissions.yaml
-the closest existing ones stand in, each marked ``TODO(permission)`` with the intended one. The
-services apply the data scope: a task or answer outside it is 404.
+Every route declares its permission (core/data/permissions.yaml): ``form.read`` to read (catalogue,
+tasks, answers, completion, demands outside the catalogue, burden), ``form.catalogue`` to admit and
+withdraw, ``form.issue`` to issue, ``form.submit`` to compute, sign and submit an answer and to report
+a demand outside the catalogue, ``form.adjust`` to adjust a cell. The services check the same
+permissions and apply the data scope: a task or answer outside it is 404.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from zhizhi.form.schemas import (
     WithdrawIn,
 )
 from zhizhi.form.service import admission, answer, burden, demand, task
+from zhizhi.form.service.admission import ADMIT
+from zhizhi.form.service.task import ADJUST, ISSUE, READ, SUBMIT
 
 router = APIRouter(prefix="/api/v1/forms", tags=["form 报表"])
 
@@ -41,13 +45,6 @@ FormId = Annotated[str, Path(max_length=60, description="form id (GET /api/v1/fo
 Period = Annotated[
     str | None, Query(max_length=20, description="a month 2026-11, quarter 2026-Q4 or year 2026")
 ]
-
-READ = "registry.read"  # TODO(permission): form.read
-ADMIT = "routing.write"  # TODO(permission): form.catalogue
-ISSUE = "registry.read"  # TODO(permission): form.issue (the service refuses towns and grids)
-ANSWER = "registry.write"  # TODO(permission): form.submit
-ADJUST = "registry.write"  # TODO(permission): form.adjust
-PROGRESS = "ops.kpis"  # TODO(permission): form.read (leaders see completion and burden)
 
 
 def _client(request: Request) -> str | None:
@@ -146,7 +143,7 @@ def compute_answer(
     answer_id: AnswerId,
     body: ComputeIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(ANSWER)),
+    actor: Actor = Depends(permit(SUBMIT)),
 ) -> dict[str, Any]:
     """Compute the answer from the registers (生成); adjusted cells keep their values. The town only."""
     return answer.compute_answer(session, actor, answer_id, body.as_of, body.expected_version)
@@ -173,7 +170,7 @@ def sign_answer(
     answer_id: AnswerId,
     body: MoveIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(ANSWER)),
+    actor: Actor = Depends(permit(SUBMIT)),
 ) -> dict[str, Any]:
     """Sign the answer off (审核签字); 409 while a check of the form fails."""
     return answer.sign(session, actor, answer_id, body.expected_version)
@@ -184,7 +181,7 @@ def submit_answer(
     answer_id: AnswerId,
     body: MoveIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(ANSWER)),
+    actor: Actor = Depends(permit(SUBMIT)),
 ) -> dict[str, Any]:
     """Submit the signed answer (报送): final; late after the due date."""
     return answer.submit(session, actor, answer_id, body.expected_version)
@@ -198,7 +195,7 @@ def completion(
     period: Period = None,
     form_id: str | None = Query(None, max_length=60),
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(PROGRESS)),
+    actor: Actor = Depends(permit(READ)),
 ) -> dict[str, Any]:
     """Completion per town (完成情况): towns × tasks with each answer's state and deadline status."""
     return task.completion(session, actor, period, form_id)
@@ -208,7 +205,7 @@ def completion(
 def report_outside_demand(
     body: OutsideDemandIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(ANSWER)),  # TODO(permission): form.submit
+    actor: Actor = Depends(permit(SUBMIT)),
 ) -> dict[str, Any]:
     """Report a demand for data made outside the catalogue (表外要数): who asked, what, when, how."""
     return demand.report(
@@ -221,7 +218,7 @@ def report_outside_demand(
 def list_outside_demands(
     period: Period = None,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(PROGRESS)),
+    actor: Actor = Depends(permit(READ)),
 ) -> list[dict[str, Any]]:
     """Demands outside the catalogue reported in the caller's scope, made within ``period``."""
     return demand.list_demands(session, actor, period)
@@ -231,7 +228,7 @@ def list_outside_demands(
 def burden_statistics(
     period: str = Query(max_length=20, description="a month 2026-11, quarter 2026-Q4 or year 2026"),
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit(PROGRESS)),
+    actor: Actor = Depends(permit(READ)),
 ) -> dict[str, Any]:
     """Burden statistics per town (减报表/减时间): forms answered, submissions, cells filled
     automatically vs typed by hand, demands outside the catalogue."""

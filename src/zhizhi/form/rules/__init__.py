@@ -23,7 +23,14 @@ from zhizhi.form.rules.definition import (
 )
 from zhizhi.form.rules.expr import Chain, check_chain, evaluate, parse_check, parse_formula
 from zhizhi.form.rules.parse import parse_form
-from zhizhi.form.rules.period import PERIOD_KINDS, Period, default_as_of, parse_period
+from zhizhi.form.rules.period import (
+    PERIOD_KINDS,
+    Period,
+    check_not_future,
+    check_started,
+    default_as_of,
+    parse_period,
+)
 from zhizhi.form.rules.result import (
     Cell,
     CheckOutcome,
@@ -58,6 +65,8 @@ __all__ = [
     "SourceRef",
     "apply_formulas",
     "check_chain",
+    "check_not_future",
+    "check_started",
     "column_basis",
     "default_as_of",
     "department_gaps",

@@ -74,3 +74,28 @@ def default_as_of(period: Period, today: date) -> date:
     """The statistical date (统计时点) of a form when none is given: the last day of the period (期末),
     or ``today`` while the period is still running."""
     return min(period.end, today)
+
+
+def check_started(period: Period, today: date, name: str = "period") -> None:
+    """Refuse a period that has not started by ``today`` (local date, Beijing time): a form counts
+    what the registers hold, and they hold nothing of days still to come. ``name`` is how the caller
+    calls the value (``period`` over HTTP, ``--period`` on the command line).
+
+    Raises ValueError naming ``name``, the period, its first day and today, e.g. ``period 2026-12 has
+    not started yet (it starts on 2026-12-01; today is 2026-11-30, Beijing time): ...``."""
+    if period.start > today:
+        raise ValueError(
+            f"{name} {period.text} has not started yet (it starts on {period.start}; today is {today}, "
+            "Beijing time): a form is filled for the current period or a past one"
+        )
+
+
+def check_not_future(day: date, today: date, name: str = "as_of") -> None:
+    """Refuse a statistical date (统计时点) after ``today`` (local date, Beijing time): the registers
+    cannot be counted as of a day that has not come. ``name`` is how the caller calls the value
+    (``as_of`` over HTTP, ``--as-of`` on the command line). Raises ValueError naming it."""
+    if day > today:
+        raise ValueError(
+            f"{name} {day} is in the future (today is {today}, Beijing time): "
+            "a form is counted as of today or an earlier day"
+        )

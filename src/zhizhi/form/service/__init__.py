@@ -164,14 +164,16 @@ def compute(
     """Compute form ``form_id`` for org unit ``org_code`` and ``period`` (YYYY-MM, YYYY-Qn or YYYY by
     the form's period type).
 
-    as_of: the statistical date (统计时点, local), within the period; default the period's last day,
-    or today while the period runs. known_at: read the registers as known at this UTC instant
-    (default now; the result records it so the same numbers can be computed again). full_view: a
-    roster shows names, IDs and phones unmasked (needs ``personal.full_view``).
+    period: the current period or a past one (one that has not started yet is refused). as_of: the
+    statistical date (统计时点, local), within the period and not after today (Beijing time); default
+    the period's last day, or today while the period runs. known_at: read the registers as known at
+    this UTC instant (default now; the result records it so the same numbers can be computed again).
+    full_view: a roster shows names, IDs and phones unmasked (needs ``personal.full_view``).
     Returns the :class:`rules.FormResult` with formulas and checks evaluated.
     Raises NotFound (unknown form; org unknown or outside the caller's scope), InvalidInput (bad
-    period or date, org of the wrong level), Forbidden (no ``registry.read``, a department asking
-    for figures beyond its tags, or a full view without the permission)."""
+    period or date, a period not started yet, an as_of in the future, org of the wrong level),
+    Forbidden (no ``form.read``; a roster without ``registry.read``; a department asking for figures
+    beyond its tags; a full view without the permission)."""
     return compute_form(
         session, actor, get_form(form_id), org_code, period, as_of, known_at, full_view=full_view
     )
@@ -194,9 +196,13 @@ def compute_form(
     (the figures are the same; tests and bench/form_render.py compare them)."""
     if engine not in ENGINES:
         raise InvalidInput(f'engine "{engine}" is not one of {", ".join(ENGINES)}')
-    require(actor, "registry.read")
+    require(actor, "form.read")
+    if form.rows == "person":
+        require(actor, "registry.read")  # a roster lists register rows, one per person
+    today = _today()
     try:
         per = rules.parse_period(period, form.period)
+        rules.check_started(per, today)
     except ValueError as e:
         raise InvalidInput(str(e), [FieldError("period", str(e))]) from None
     unit = _org_in_scope(session, actor, org_code)
@@ -210,10 +216,15 @@ def compute_form(
         if gaps:
             raise Forbidden(f'form "{form.id}": {gaps[0]}; ask the district or town for it')
     if as_of is None:
-        as_of = rules.default_as_of(per, _today())
-    elif not per.start <= as_of <= per.end:
-        msg = f"as_of {as_of} is outside the period {per.text} ({per.start} to {per.end})"
-        raise InvalidInput(msg, [FieldError("as_of", msg)])
+        as_of = rules.default_as_of(per, today)
+    else:
+        try:
+            rules.check_not_future(as_of, today)
+        except ValueError as e:
+            raise InvalidInput(str(e), [FieldError("as_of", str(e))]) from None
+        if not per.start <= as_of <= per.end:
+            msg = f"as_of {as_of} is outside the period {per.text} ({per.start} to {per.end})"
+            raise InvalidInput(msg, [FieldError("as_of", msg)])
     now = ztime.utcnow()
     if known_at is not None:
         if known_at.tzinfo is None:

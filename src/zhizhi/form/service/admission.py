@@ -2,9 +2,8 @@
 issuing department, legal basis and period before any department may issue it to towns, and may be
 withdrawn (清理出目录) when it is no longer needed. Admissions and withdrawals are audited.
 
-Permissions: reading the catalogue needs ``registry.read`` for now (TODO(permission): ``form.read``);
-admitting and withdrawing need ``routing.write`` — the district centre's configuration permission —
-until ``form.catalogue`` exists (TODO(permission)), and the district's data scope.
+Permissions: reading the catalogue needs ``form.read``; admitting and withdrawing need
+``form.catalogue`` (the district centre) and the district's data scope.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from zhizhi.form.models import FormCatalogueEntry
 from zhizhi.form.rules import task as task_rules
 from zhizhi.form.service import catalogue, get_form
 
-READ = "registry.read"  # TODO(permission): form.read
-ADMIT = "routing.write"  # TODO(permission): form.catalogue
+READ = "form.read"
+ADMIT = "form.catalogue"
 
 
 def entry_of(session: Session, district: str, form_id: str) -> FormCatalogueEntry | None:

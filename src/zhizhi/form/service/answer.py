@@ -4,9 +4,9 @@ writes a timeline row (:class:`FormAnswerStep`).
 
 Scope (service/task.py ``visible``): the district sees every answer of the district, a department
 the answers to its own tasks (their figures once submitted), a town its own; out of scope is 404.
-Only the town answers its own form (the platform may act for it). Permissions until the form
-permissions exist: ``registry.read`` to read (TODO(permission): ``form.read``), ``registry.write``
-to compute, adjust, sign and submit (TODO(permission): ``form.submit``, ``form.adjust``).
+Only the town answers its own form (the platform may act for it). Permissions: ``form.read`` to
+read, ``form.submit`` to compute, sign and submit, ``form.adjust`` to adjust a cell (the town's clerk
+and duty officer hold all three).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from zhizhi.form import rules
 from zhizhi.form.models import FormAdjustment, FormAnswer, FormAnswerStep, FormTask
 from zhizhi.form.rules import task as tr
 from zhizhi.form.service import compute_form, get_form
-from zhizhi.form.service.task import ADJUST, ANSWER, READ, answer_status, step, today, town_names, visible
+from zhizhi.form.service.task import ADJUST, READ, SUBMIT, answer_status, step, today, town_names, visible
 
 
 def _load(session: Session, actor: Actor, answer_id: int) -> tuple[FormAnswer, FormTask]:
@@ -187,9 +187,9 @@ def compute_answer(
     runs); the figures are stored with ``(as_of, known_at)`` so they can be computed again. Cells
     adjusted before keep their adjusted values. A form with one row per town (乡镇 rows) is computed
     for the district and the town's own row kept. Returns :func:`answer_view`. Raises NotFound,
-    Forbidden, Conflict (state, version), InvalidInput (as_of outside the period)."""
+    Forbidden, Conflict (state, version), InvalidInput (as_of outside the period or in the future)."""
     a, task = _load(session, actor, answer_id)
-    _may_answer(actor, a, ANSWER)
+    _may_answer(actor, a, SUBMIT)
     to = _move(a, "compute", expected_version)
     form = get_form(task.form_id)
     if form.rows == "town":
@@ -288,7 +288,7 @@ def sign(
     """Sign the answer off (审核签字) as it stands. Refused (409) while a check of the form fails (a
     check touching a blank manual column is skipped, not failed). Returns :func:`answer_view`."""
     a, task = _load(session, actor, answer_id)
-    _may_answer(actor, a, ANSWER)
+    _may_answer(actor, a, SUBMIT)
     to = _move(a, "sign", expected_version)
     form = get_form(task.form_id)
     _, rows, _, _ = _effective(session, form, a)
@@ -316,7 +316,7 @@ def submit(
     (Beijing time) is after the due date. The cells filled automatically and typed by hand are
     counted now (burden statistics). Returns :func:`answer_view`."""
     a, task = _load(session, actor, answer_id)
-    _may_answer(actor, a, ANSWER)
+    _may_answer(actor, a, SUBMIT)
     to = _move(a, "submit", expected_version)
     form = get_form(task.form_id)
     stored, _, _, latest = _effective(session, form, a)

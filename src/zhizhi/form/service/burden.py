@@ -8,8 +8,8 @@ date, a demand outside the catalogue by the day it was made. Cells are counted o
 (form/rules/task.py ``tally_cells``): every cell of a manual column and every adjusted cell is typed,
 the rest is automatic.
 
-Permission: ``ops.kpis`` until ``form.read`` exists (TODO(permission)); the district sees every
-town, a town itself, a department the answers to its own tasks and the demands attributed to it.
+Permission: ``form.read``; the district sees every town, a town itself, a department the answers
+to its own tasks and the demands attributed to it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from zhizhi.core.errors import FieldError, Forbidden, InvalidInput
 from zhizhi.form.models import FormAnswer, FormTask
 from zhizhi.form.rules import task as tr
 from zhizhi.form.service import demand
-from zhizhi.form.service.task import PROGRESS, department_of, district_towns, town_names
+from zhizhi.form.service.task import READ, department_of, district_towns, town_names
 
 COUNTS = (
     "forms_answered", "submissions", "late", "cells_auto", "cells_typed", "outside_demands",
@@ -47,7 +47,7 @@ def burden(session: Session, actor: Actor, period: str) -> dict[str, Any]:
     where ``forms_answered`` counts distinct forms submitted, ``submissions`` answers submitted,
     ``auto_share`` the % of cells filled automatically (None without cells). Raises InvalidInput (bad
     period), Forbidden (a grid: towns are the unit)."""
-    require(actor, PROGRESS)
+    require(actor, READ)
     try:
         p = tr.parse_any_period(period)
     except ValueError as e:

@@ -2,9 +2,8 @@
 through which channel; the reports are listed and counted in the burden statistics, so the district
 sees which askers go around the catalogue.
 
-Permissions until the form permissions exist: reporting needs ``registry.write`` (TODO(permission):
-``form.submit``, the town clerk's and duty officer's), listing ``ops.kpis`` (TODO(permission):
-``form.read``). A town reports and sees its own; the district reports for any of its towns and sees
+Permissions: reporting needs ``form.submit`` (the town clerk's and duty officer's), listing
+``form.read``. A town reports and sees its own; the district reports for any of its towns and sees
 all; a department sees the demands attributed to it.
 """
 
@@ -21,10 +20,9 @@ from zhizhi.core.access import Actor, mask_text, require, scope_of
 from zhizhi.core.errors import FieldError, Forbidden, InvalidInput
 from zhizhi.form.models import OutsideDemand
 from zhizhi.form.rules import task as tr
-from zhizhi.form.service.task import PROGRESS, department_of, district_towns, today, town_names
+from zhizhi.form.service.task import READ, SUBMIT, department_of, district_towns, today, town_names
 from zhizhi.org import service as org
 
-REPORT = "registry.write"  # TODO(permission): form.submit (or a form.report_demand of its own)
 EARLIEST = date(2000, 1, 1)
 
 
@@ -50,7 +48,7 @@ def report(
     (local date, not in the future), ``channel`` (form/data/workflow.yaml), ``items`` asked for and
     ``minutes`` it took (optional). Returns the row as :func:`view` shows it. Raises InvalidInput,
     Forbidden (a grid or department; another town)."""
-    require(actor, REPORT)
+    require(actor, SUBMIT)
     sc = scope_of(actor)
     if sc.kind == "town":
         town = sc.code if town_code is None else str(town_code).strip()
@@ -136,7 +134,7 @@ def scoped(
 def list_demands(session: Session, actor: Actor, period: str | None = None) -> list[dict[str, Any]]:
     """The reports the actor sees (:func:`scoped`), asked within ``period`` (a month, quarter or
     year; None: all). Raises InvalidInput for a bad period."""
-    require(actor, PROGRESS)
+    require(actor, READ)
     start = end = None
     if period is not None:
         try:

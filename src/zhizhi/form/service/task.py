@@ -6,10 +6,10 @@ Who sees what (core.access.scope_of): the district every task of the district; a
 (unit scope) the tasks it issued; a town the tasks addressed to it and its own answers; a grid
 nothing. A task out of scope is 404.
 
-Permissions until the form permissions exist in core/data/permissions.yaml: ``registry.read`` to
-read and issue (TODO(permission): ``form.read``, ``form.issue``; issuing is refused below to anyone
-but a department or the district), ``ops.kpis`` for the completion matrix (TODO(permission):
-``form.read``; leaders hold ``ops.kpis``).
+Permissions (core/data/permissions.yaml): ``form.read`` to read tasks and the completion matrix
+(towns, departments, the district, leaders); ``form.issue`` to issue (departments and the district
+centre; the service also refuses a town or grid scope, whatever its role); the town's answers need
+``form.submit`` and ``form.adjust`` (service/answer.py).
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ from zhizhi.form.service import get_form
 from zhizhi.form.service.admission import require_admitted
 from zhizhi.org.models import OrgUnit
 
-READ = "registry.read"  # TODO(permission): form.read
-ISSUE = "registry.read"  # TODO(permission): form.issue (departments, district)
-ANSWER = "registry.write"  # TODO(permission): form.submit (town clerk / duty)
-ADJUST = "registry.write"  # TODO(permission): form.adjust
-PROGRESS = "ops.kpis"  # TODO(permission): form.read (completion and burden; leaders too)
+READ = "form.read"
+"""Read the catalogue, tasks, answers, completion, burden and the demands outside the catalogue."""
+ISSUE = "form.issue"
+"""Issue a form task to towns (departments, the district)."""
+SUBMIT = "form.submit"
+"""Compute, sign and submit the town's answer; report a demand made outside the catalogue."""
+ADJUST = "form.adjust"
+"""Change one computed cell of an answer with a reason (audited)."""
 
 
 def today() -> date:
@@ -107,12 +110,14 @@ def issue(
 ) -> dict[str, Any]:
     """Issue form ``form_id`` for ``period`` to ``towns`` (None or empty: every town of the district)
     with ``due_date`` (local date, included). The form must be admitted to the district's catalogue
-    and be one a department may issue (not a roster); a department issues its own forms only. A
-    town already asked for the same form and period is refused (一表一期一次).
+    and be one a department may issue (not a roster); a department issues its own forms only. The
+    period must have started (the current one or a past one: the towns' answers are computed from the
+    registers, which hold nothing of days to come). A town already asked for the same form and period
+    is refused (一表一期一次).
 
     Returns the task as :func:`task_view` shows it. Raises NotFound (form), InvalidInput (period,
-    due date, a town not of the district, a roster), Conflict (not admitted; a town asked already),
-    Forbidden (a town or grid; another department's form)."""
+    a period not started yet, due date, a town not of the district, a roster), Conflict (not
+    admitted; a town asked already), Forbidden (a town or grid; another department's form)."""
     require(actor, ISSUE)
     form = get_form(form_id)
     sc = scope_of(actor)
@@ -127,12 +132,14 @@ def issue(
     except ValueError as e:
         raise InvalidInput(str(e), [FieldError("form_id", str(e))]) from None
     require_admitted(session, actor.district_code, form)
+    on = today()
     try:
         per = rules.parse_period(period, form.period)
+        rules.check_started(per, on)
     except ValueError as e:
         raise InvalidInput(str(e), [FieldError("period", str(e))]) from None
     try:
-        tr.check_due(due_date, today())
+        tr.check_due(due_date, on)
     except ValueError as e:
         raise InvalidInput(str(e), [FieldError("due_date", str(e))]) from None
     text = None
@@ -303,7 +310,7 @@ def completion(
     overdue, open) or None when the town was not asked; per town and in total: asked, submitted, on
     time, late, overdue. The district sees every town, a department the towns its tasks went to, a
     town itself. Raises Forbidden for a grid (towns are the unit here), InvalidInput (period)."""
-    require(actor, PROGRESS)
+    require(actor, READ)
     sc = scope_of(actor)
     if sc.kind == "grid":
         raise Forbidden("completion is shown per town (镇街); a grid has no form tasks")

@@ -9,9 +9,8 @@ problem list shows the task of each problem and nothing else needs a table. The 
 duty officer) sends it; the platform accepts, registers and dispatches it to the record's grid (the
 town centre when the record has no grid) and closes it when the re-check finds the problem fixed.
 
-Permissions until ``registry.quality`` exists in core/data/permissions.yaml (TODO(permission)): the
-report needs ``registry.read``; sending and re-checking ``registry.resolve`` (those who decide on
-register data: town duty officers and clerks, departments, the district chief). Data scope: the area
+Permission: ``registry.quality`` (core/data/permissions.yaml) for the report, sending a problem and
+re-checking (town duty officers and clerks, departments, the district centre). Data scope: the area
 must lie in the caller's scope (404 otherwise); a department (unit scope) has no area and is refused.
 """
 
@@ -48,11 +47,10 @@ from zhizhi.registry.models import (
 from zhizhi.registry.rules import decode_tags
 from zhizhi.registry.service.read import as_of_clause
 
-READ = "registry.read"  # TODO(permission): registry.quality
-ACT = "registry.resolve"  # TODO(permission): registry.quality
-CATEGORY = (
-    "3402"  # TODO(category): 3701 台账数据核实 (new 大类 37 数据治理); 3402 村(居)务与基层组织 until then
-)
+PERMISSION = "registry.quality"
+"""Read the quality report, send a problem to the grid worker, re-check an area."""
+CATEGORY = "3701"
+"""Event category of a data-quality task: 3701 台账数据核实 (大类 37 数据治理, event/data/categories.yaml)."""
 SOURCE = "web"
 """Event source of a data-quality task (a staff report on the platform)."""
 KEY_PREFIX = "dq:"
@@ -308,7 +306,7 @@ def report(
     ``None`` code: records without one), and the problems (masked; of ``rule`` only when given; at
     most ``limit``, ``problems_total`` says how many) each with its task (event id and node) when
     one was sent. Raises NotFound (area unknown or out of scope), Forbidden, InvalidInput (rule)."""
-    require(actor, READ)
+    require(actor, PERMISSION)
     unit = area_in_scope(session, actor, org_code)
     day = on or _today()
     rules_ = q.load_rules()
@@ -402,7 +400,7 @@ def send(session: Session, actor: Actor, key: str, on: date | None = None) -> di
     the actor, accepted, registered and dispatched by the platform to the record's grid (or its
     town's centre). Returns ``{key, event_id, node, unit_code}``. Raises as :func:`find_problem`,
     Conflict when an open task of the problem exists already."""
-    require(actor, ACT)
+    require(actor, PERMISSION)
     p = find_problem(session, actor, key, on)
     rule = q.rule_by_code(p.rule)
     earlier = list(
@@ -454,7 +452,7 @@ def recheck(session: Session, actor: Actor, org_code: str, on: date | None = Non
     is still there goes back to the grid worker (核查不通过, 返工). Only the records of open tasks are
     checked again (each record's village loaded once). Returns ``{tasks: open tasks looked at,
     closed: [event ids], returned: [event ids], open: tasks still open}``. Raises as :func:`report`."""
-    require(actor, ACT)
+    require(actor, PERMISSION)
     unit = area_in_scope(session, actor, org_code)
     day = on or _today()
     col = {"district": Event.district_code, "town": Event.town_code, "village": Event.village_code}.get(

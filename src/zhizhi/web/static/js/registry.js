@@ -43,11 +43,17 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("cli-commit").textContent =
     `zhizhi registry import ${ZZ.t("import.file")} --kind resident --source ${ZZ.t("import.source")}${org}${who}`;
 
-  if (!ZZ.can("registry.read")) {
-    ZZ.status(status, ZZ.t("error.forbidden"), "error");
+  // the register needs registry.read, the form catalogue form.read (a leader has only the latter)
+  const canRead = ZZ.can("registry.read");
+  const canForms = ZZ.can("form.read");
+  if (!canForms) tabs[1].hidden = true;
+  if (!canRead) {
     document.getElementById("res-filters").hidden = true;
-    tabs[1].hidden = true;
-    return;
+    tabs[0].hidden = true;
+    if (!canForms) {
+      ZZ.status(status, ZZ.t("error.forbidden"), "error");
+      return;
+    }
   }
 
   // --- register browser ---
@@ -190,5 +196,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   for (const c of [formSelect, orgSelect, periodInput]) c.addEventListener("change", syncRender);
   periodInput.addEventListener("input", syncRender);
 
-  loadResidents();
+  if (canRead) loadResidents();
+  else select(tabs[1]);
 });
