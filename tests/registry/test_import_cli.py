@@ -99,7 +99,7 @@ def test_skip_invalid_imports_the_good_rows(session: Session, tmp_path: Path) ->
         "sheet 花名册: header rows 3-4, data rows 14",
         "sheet 填表说明: skipped, no header row in rows 1-1 (closest: row 1, 0 of 1 headers known for a "
         "resident file)",
-        "mapping mzj-dibao (saved):",
+        "mapping mzj-dibao saved:",
     ]
     assert (
         "rows read 14, valid 6, invalid 8, created 6, updated 0, unchanged 0, conflicts 0, left out 3 "

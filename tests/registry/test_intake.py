@@ -354,12 +354,14 @@ def test_messy_workbook_all_or_nothing_report(session: Session, tmp_path: Path) 
     assert ei.value.detail.startswith(
         f"{f}: 8 of 14 rows refused, nothing imported (fix them in the file and import it again, or use "
         "--skip-invalid to import the 6 good rows); first: sheet 花名册, row 8, column C (家庭成员/公民身份"
-        "号码), value 5.00118E+17 (a number): stored as a number, last digits lost"
+        "号码), value 500118********0000 (a number, shown as 5.00118E+17): stored as a number, last "
+        "digits lost"
     )
     assert issues(res) == EXPECTED_ERRORS
+    # row 8: the digits Excel keeps (15) and what it shows; row 9: the text the cell holds
     assert [(i.row, i.letter, i.value) for i in res.errors()] == [
-        (8, "C", "5.00118E+17 (a number)"),
-        (9, "C", "*********17"),
+        (8, "C", "500118********0000 (a number, shown as 5.00118E+17)"),
+        (9, "C", "4.40524E+17"),
         (10, "C", bad_check(P["chen"])[:6] + "********" + bad_check(P["chen"])[-4:]),
         (13, "C", P["zhang"][:6] + "********" + P["zhang"][-4:]),
         (16, "K", "特困，外星人"),
@@ -367,7 +369,13 @@ def test_messy_workbook_all_or_nothing_report(session: Session, tmp_path: Path) 
         (18, "K", "高龄"),
         (19, "J", "第99网格"),
     ]
+    # the sheet has no 户号 column: one warning for the 14 rows that give a relation, on the first
+    no_household = (
+        "与户主关系 given without 户号 in 14 rows, from this one on: the sheet has no 户号 column, so these "
+        "people are not placed in a household"
+    )
     assert [(w.row, w.letter, w.value, w.reason) for w in res.warnings()] == [
+        (6, "D", "户主", no_household),
         (
             11,
             "H",
@@ -401,9 +409,14 @@ def test_messy_workbook_all_or_nothing_report(session: Session, tmp_path: Path) 
     session.rollback()
     assert current(session) == [] and list_mappings(session) == []
     assert res.reject_file == str(tmp_path / "低保花名册.xlsx.rejects.xlsx")
-    assert res.text()[-3:] == [
-        'sheet 花名册, row 19, column J (网格), value 第99网格: 中山路社区居民委员会 has no grid "第99网格"',
-        f"warning: sheet 花名册, row 11, column H (联系电话), value 138****0006: {res.warnings()[0].reason}",
+    text = res.text()
+    assert "mapping not saved (nothing imported); it would be saved as mzj-dibao:" in text
+    last_error = text.index(
+        'sheet 花名册, row 19, column J (网格), value 第99网格: 中山路社区居民委员会 has no grid "第99网格"'
+    )
+    assert text[last_error + 1 :] == [
+        f"warning: sheet 花名册, row 6, column D (家庭成员/与户主关系), value 户主: {no_household}",
+        f"warning: sheet 花名册, row 11, column H (联系电话), value 138****0006: {res.warnings()[1].reason}",
         f"refused rows with their reasons: {tmp_path / '低保花名册.xlsx.rejects.xlsx'}",
     ]
 

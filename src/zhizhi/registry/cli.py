@@ -62,7 +62,9 @@ def registry_import(
         metavar="<HEADER=FIELD>",
         help='map one column: "HEADER=FIELD" or "F=FIELD" (a column letter); FIELD may be ignore',
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="check every row and report; write nothing"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="check every row and report; write nothing (no rows, no mapping)"
+    ),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="write the good rows; the refused ones go to the reject workbook"
     ),
@@ -90,9 +92,10 @@ def registry_import(
     Any refused row means nothing is written (exit 2; the report lists sheet, row, column, masked
     value and reason, and the refused rows go to FILE.rejects.xlsx with a reason column). With
     --skip-invalid the good rows are written and the reject workbook can be fixed and imported as
-    it is. --dry-run checks every row, through the registry's own rules too, and writes nothing
-    (exit 0 when all rows are good, 1 when some are not). The import runs as the platform (role
-    system) of the district unless --as names a user.
+    it is. Every error of every row is reported in one run. --dry-run checks every row, through the
+    registry's own rules too, and writes nothing — no rows, no mapping ("mapping would be saved as
+    NAME") — (exit 0 when all rows are good, 1 when some are not). The import runs as the platform
+    (role system) of the district unless --as names a user.
     """
     from datetime import date
 

@@ -6,14 +6,16 @@ The steps, each in its own module:
   UTF-8 (with or without BOM), UTF-16 and GB18030/GBK found by strict decoding (pure);
 * :mod:`.header` — find the header rows under a title, join merged two-row headers, map columns to
   fields by the synonyms of ``registry/data/header_synonyms.yaml`` (pure);
-* :mod:`.values`, :mod:`.location`, :mod:`.fields`, :mod:`.fast`, :mod:`.rows` — turn every row into
-  the registry service's mapping or into row issues: dates in five written forms, Excel serials and
-  date cells; identifiers checked by registry.identifiers (an ID that went through a number is
-  refused, never cast); tags; village and grid names (pure);
+* :mod:`.values`, :mod:`.location`, :mod:`.fields`, :mod:`.relation`, :mod:`.fast`, :mod:`.rows` —
+  turn every row into the registry service's mapping or into row issues: dates in five written
+  forms, Excel serials and date cells; identifiers checked by registry.identifiers (an ID that went
+  through a number is refused, never cast); tags; 与户主关系 (子女 by the person's sex, a warning
+  without 户号); village and grid names (pure);
 * :mod:`.report` — the reject workbook the clerk fixes and imports again; :mod:`.result` — the
   outcome and its text report;
-* :mod:`.service` — remembered mappings, the org tree, the write through registry.service, one
-  transaction (the only module that touches the database).
+* :mod:`.service` — remembered mappings, the org tree, one transaction; :mod:`.write` — the write
+  through registry.service, and the refused rows checked further so that one run reports every
+  error of every row (the two modules that touch the database).
 
 docs/domains/registry.md ("Import") describes the behaviour for users.
 """

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from zhizhi.registry import identifiers, rules
+from zhizhi.registry import identifiers, rules, rules_relation
 from zhizhi.registry.intake.header import Synonyms
 from zhizhi.registry.intake.source import Cell
 from zhizhi.registry.intake.values import (
@@ -69,6 +69,20 @@ def _coded(aliases: Mapping[str, str], table: Mapping[str, str] | None = None) -
     return parse
 
 
+def _relation(aliases: Mapping[str, str]) -> Parser:
+    """与户主关系: a spelling that needs the sex (子女, rules_relation.by_sex) gives its
+    :class:`~zhizhi.registry.rules_relation.BySex`, settled per row by the person's sex
+    (rows.py); anything else as :func:`_coded`."""
+    coded, needs_sex = _coded(aliases, rules.relations()), rules_relation.by_sex()
+
+    def parse(value: Cell, warn: list[str]) -> Any:
+        if isinstance(value, str) and value.strip() in needs_sex:
+            return needs_sex[value.strip()]
+        return coded(value, warn)
+
+    return parse
+
+
 def _tags(aliases: Mapping[str, str]) -> Parser:
     def parse(value: Cell, _warn: list[str]) -> Any:
         return parse_tags(value, aliases) or None
@@ -97,7 +111,7 @@ def parsers(syn: Synonyms) -> dict[str, tuple[str, Parser, bool]]:
         "birth_date": ("birth_date", _date, True),
         "status_date": ("status_date", _date, True),
         "ethnicity": ("ethnicity", _coded(v.get("ethnicity", {}), c.ethnicity), True),
-        "relation": ("relation", _coded(v.get("relation", {}), rules.relations()), True),
+        "relation": ("relation", _relation(v.get("relation", {})), True),
         "status": ("status", _coded(v.get("status", {}), rules.STATUSES) if resident else _coded({}), True),
         "kind": ("kind", _coded(v.get("household_kind", {}), c.household_kind), True),
         "use": ("use", _coded(v.get("house_use", {}), c.house_use), True),

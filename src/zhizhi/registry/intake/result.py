@@ -18,7 +18,12 @@ class ImportResult:
     ``unchanged`` entities, ``conflicts`` recorded (fields another source had set: kept, for a person
     to resolve) and ``rows_with_conflicts``; ``left_out`` blank/column-number/footer rows. ``issues``:
     refused rows' reasons, then warnings (masked values). ``written``: the rows are in the
-    transaction (commit it); False for a dry run or a refused import."""
+    transaction (commit it); False for a dry run or a refused import.
+
+    ``mapping_status``: ``remembered`` (the saved mapping, unchanged), ``saved`` (a new one, saved
+    with the import), ``updated`` (new headers added to the saved one); and when nothing was written
+    (a dry run, a refused import) ``proposed`` (a new one, not saved) or ``changed`` (new headers,
+    not saved)."""
 
     file: str
     kind: str
@@ -70,6 +75,20 @@ class ImportResult:
             f"conflicts {self.conflicts}"
         )
 
+    def mapping_line(self) -> str:
+        """What happened to the column mapping, in words: ``mapping NAME saved``, ``… updated``,
+        ``… remembered (unchanged)``; in a dry run ``mapping would be saved as NAME``; for a refused
+        import ``mapping not saved (nothing imported); it would be saved as NAME``."""
+        name, status = self.mapping_name, self.mapping_status
+        if status == "remembered":
+            return f"mapping {name} remembered (unchanged)"
+        if status in ("saved", "updated"):
+            return f"mapping {name} {status}" + (" (new headers added)" if status == "updated" else "")
+        update = " (new headers added to the remembered one)" if status == "changed" else ""
+        if self.dry_run:
+            return f"mapping would be saved as {name}{update}"
+        return f"mapping not saved (nothing imported); it would be saved as {name}{update}"
+
     def text(self, max_issues: int = 200) -> list[str]:
         """The report as text lines: file and mapping, the counts, then one line per issue."""
         enc = f", {self.encoding}" if self.encoding else ""
@@ -84,7 +103,7 @@ class ImportResult:
                 lines.append(f"sheet {s['name']}: skipped, {s['skipped']}")
             else:
                 lines.append(f"sheet {s['name']}: header rows {s['header_rows']}, data rows {s['rows_read']}")
-        lines.append(f"mapping {self.mapping_name} ({self.mapping_status}):")
+        lines.append(self.mapping_line() + ":")
         for c in self.columns:
             lines.append(f"  {c['sheet']}!{c['column']} {c['header']} → {c['field']}")
         lines.append(

@@ -35,6 +35,7 @@ from zhizhi.registry.intake.header import (
     map_columns,
 )
 from zhizhi.registry.intake.location import LocationError, Places
+from zhizhi.registry.intake.relation import RelationCheck
 from zhizhi.registry.intake.source import Cell, Workbook
 from zhizhi.registry.intake.values import shown_value
 
@@ -96,12 +97,20 @@ Rows are kept this small because a file may hold a district's million people."""
 
 @dataclass
 class BadRow:
-    """A refused row: its sheet index, spreadsheet row number, cells as read, and its issues."""
+    """A refused row: its sheet index, spreadsheet row number, cells as read, and its issues.
+    ``values``: the row's record values (in the order of ``Prepared.keys[sheet]``) with the refused
+    ones left out (None), so that the registry service can still check the other columns
+    (intake.write.probe_rows); None when the row was refused by the service."""
 
     sheet: int
     row: int
     cells: list[Cell]
     issues: list[RowIssue]
+    values: tuple[Any, ...] | None = None
+
+    def sort_issues(self) -> None:
+        """The issues in column order (A, B … Z, AA …), row-wide ones last; stable."""
+        self.issues.sort(key=lambda i: (not i.letter, len(i.letter), i.letter))
 
 
 @dataclass
@@ -235,12 +244,15 @@ class _SheetReader:
         }
         self.cols: list[Column] = []
         self.loc: dict[str, int] = {}
+        self.pos: dict[str, int] = {}
+        """Field → its position in ``cols`` (and in a record)."""
         keys: list[str] = []
         for i, f in sorted(self.cmap.fields.items()):
             if f in LOCATION_FIELDS:
                 self.loc[f] = i
             elif f != IGNORE and f not in NOT_STORED:
                 skey, parse, cacheable = specs[f]
+                self.pos[f] = len(self.cols)
                 self.cols.append(Column(i, f, parse, {} if cacheable else None, fast_of.get(f)))
                 keys.append(skey)
         keys += ["village_code", "grid_code"]
@@ -251,6 +263,8 @@ class _SheetReader:
         self.width = len(self.header.texts)
         self.headless = [i for i, t in enumerate(self.header.texts) if not t]
         self.loc_cache: dict[tuple[Cell, ...], tuple[str | None, str | None] | LocationError] = {}
+        index = {c.name: c.index for c in self.cols}
+        self.relations = RelationCheck(self.pos, index, self.issue)
 
     def issue(self, row_no: int, name: str, col: int | None, value: Cell, reason: str,
               level: str = "error") -> RowIssue:  # fmt: skip
@@ -267,6 +281,7 @@ class _SheetReader:
         while True:
             chunk = list(islice(rows, CHUNK))
             if not chunk:
+                self.relations.finish(self.out.warnings)
                 return
             if first:  # a row of column numbers right under the header is left out
                 j = next((j for j, (_, row) in enumerate(chunk) if row.count("") < len(row)), None)
@@ -358,6 +373,7 @@ class _SheetReader:
             for j, w in warned:
                 out.warnings.append(self.issue(chunk[j][0], c.name, c.index, values[j], w, "warning"))
             columns.append(parsed)
+        self.relations.check([r for r, _ in chunk], cols, columns, issues, out.warnings)
         villages, grids = self._location(chunk, cols, issues)
         columns += [villages, grids]
         self._keys(chunk, columns, issues)
@@ -369,7 +385,7 @@ class _SheetReader:
         for j, ((row_no, row), values) in enumerate(zip(chunk, records, strict=True)):
             row_issues = issues.get(j)
             if row_issues:
-                out.bad.append(BadRow(si, row_no, row, row_issues))
+                out.bad.append(BadRow(si, row_no, row, row_issues, values))
             else:
                 out.records.append((si, row_no, values))
 
@@ -416,6 +432,8 @@ def prepare_rows(
             continue
         _SheetReader(out, si, plan, syn, places, fast, seen).read(headless)
     out.bad.sort(key=lambda b: (b.sheet, b.row))
+    order = {p.name: i for i, p in enumerate(plans)}
+    out.warnings.sort(key=lambda w: (order.get(w.sheet, 0), w.row, len(w.letter), w.letter))
     if headless:
         why = "row(s) have values but the column has no header"
         errors = [

@@ -1,19 +1,19 @@
 """Importing a register file (台账导入): the database part — remembered mappings, the org tree's
-places, the write through the registry service, and the outcome. The reading and checking is pure
-(:mod:`.source`, :mod:`.header`, :mod:`.rows`).
+places, the write through the registry service (:mod:`.write`), and the outcome. The reading and
+checking is pure (:mod:`.source`, :mod:`.header`, :mod:`.rows`).
 
 One transaction: with any refused row nothing is written (:class:`ImportRefused`; the caller's
 session rolls back), unless ``skip_invalid`` — then the good rows are written and the refused ones go
 to the reject workbook (:mod:`.report`). Every row is checked, by the pure checks and by the
 registry service (data scope, cross-checks with the ID, tag rules, households that must exist), so
 that one run reports every refused row: when the import is going to be refused anyway, or for a
-``dry_run``, the writes happen inside a savepoint that is rolled back.
+``dry_run``, the writes happen inside a savepoint that is rolled back. A refused row is checked
+further, without its refused values (write.probe_rows), so that one run reports every error of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,26 +24,23 @@ from sqlalchemy.orm import Session
 from zhizhi.core import audit
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, require, scope_of
-from zhizhi.core.errors import FieldError, Forbidden, InvalidInput, NotFound, ZhizhiError
+from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.org import service as org
 from zhizhi.org.models import OrgUnit
 from zhizhi.registry import rules
-from zhizhi.registry import service as registry
 from zhizhi.registry.intake.header import IGNORE, KINDS, column_letter, normalize_header, synonyms
 from zhizhi.registry.intake.location import Places
 from zhizhi.registry.intake.report import default_reject_path, reject_path_problem, write_rejects
 from zhizhi.registry.intake.result import ImportRefused, ImportResult
-from zhizhi.registry.intake.rows import (
-    BadRow,
-    Prepared,
-    Record,
-    RowIssue,
-    SheetPlan,
-    plan_sheets,
-    prepare_rows,
-)
+from zhizhi.registry.intake.rows import BadRow, Prepared, SheetPlan, plan_sheets, prepare_rows
 from zhizhi.registry.intake.source import read_workbook, rows_at
-from zhizhi.registry.intake.values import shown_value
+from zhizhi.registry.intake.write import (
+    Outcome,
+    probe_rows,
+    service_issues,
+    without_refused,
+    write_records,
+)
 from zhizhi.registry.models import ImportMapping
 
 MAX_NAME = 72
@@ -133,124 +130,6 @@ def platform_actor(district: str) -> Actor:
     return Actor(None, "system", "系统", "system", f"{district}-{org.CENTER_SUFFIX}", district)
 
 
-# --- the write step ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """What the registry service did with the records: counts of entities created, updated (fields
-    applied to a stored one), unchanged, conflicts recorded and rows that met one; ``refused``: the
-    records it refused, as (index in ``Prepared.records``, error)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    conflicts: int = 0
-    rows_with_conflicts: int = 0
-    refused: list[tuple[int, ZhizhiError]] = field(default_factory=list)
-
-    def count(self, result: registry.UpsertResult) -> None:
-        """Add one upsert's result."""
-        if result.created:
-            self.created += 1
-        elif result.applied:
-            self.updated += 1
-        elif not result.conflicts:
-            self.unchanged += 1
-        self.conflicts += len(result.conflicts)
-        self.rows_with_conflicts += bool(result.conflicts)
-
-
-BULK: dict[str, Callable[..., registry.BulkResult]] = {
-    "resident": registry.bulk_upsert_residents,
-    "household": registry.bulk_upsert_households,
-    "house": registry.bulk_upsert_houses,
-}
-"""Registers with a set-based bulk upsert (registry.service.bulk); the others are written row by row."""
-ONE_BY_ONE: dict[str, Callable[..., Any]] = {"unit": registry.upsert_unit}
-BATCH_ROWS = 50_000
-"""Records handed to one bulk call: bounds the memory of the service's row mappings. The file's keys
-are unique (a repeated key is refused before), so batches never split one entity's rows."""
-
-
-def write_records(
-    session: Session,
-    actor: Actor,
-    kind: str,
-    prep: Prepared,
-    source: str,
-    valid_from: date | None,
-    ref: str,
-    row_ref: Callable[[Record], str],
-) -> Outcome:
-    """Write the good records of ``prep`` through the registry service and count what it did. This
-    is the one write step of an import.
-
-    Residents, households and houses go through the set-based ``bulk_upsert_*`` (the outcome of the
-    per-row upserts applied in order, written with set-based SQL; ``ref`` — the file — is the
-    changes' reference), in batches of :data:`BATCH_ROWS`; units through ``upsert_unit`` row by row
-    (``row_ref(record)`` — file, sheet and row — is each change's reference). Refused rows (a field,
-    or outside the actor's data scope) are listed with their error; they wrote nothing."""
-    out = Outcome()
-    records = prep.records
-    bulk = BULK.get(kind)
-    if bulk is not None:
-        for start in range(0, len(records), BATCH_ROWS):
-            rows = [prep.data(r) for r in records[start : start + BATCH_ROWS]]
-            res = bulk(session, actor, rows, source, valid_from, ref=ref, skip_invalid=True)
-            del rows
-            refused: dict[int, list[FieldError]] = {}
-            for fe in res.rejected:
-                refused.setdefault((fe.line or 1) - 1, []).append(fe)
-            for i, r in enumerate(res.results):
-                if r is not None:
-                    out.count(r)
-                    continue
-                errors = refused.get(i) or [FieldError("row", "refused by the register")]
-                out.refused.append((start + i, InvalidInput("; ".join(e.reason for e in errors), errors)))
-        return out
-    write = ONE_BY_ONE[kind]
-    for i, rec in enumerate(records):
-        try:
-            r = write(session, actor, prep.data(rec), source, valid_from=valid_from, ref=row_ref(rec))
-        except (InvalidInput, Forbidden) as e:
-            out.refused.append((i, e))
-            continue
-        out.count(r)
-    return out
-
-
-_SERVICE_FIELDS = {
-    "village_code": ("village", "grid", "town"),
-    "grid_code": ("grid", "village"),
-    "scope": ("grid", "village", "town"),
-}
-"""Service fields → the import's columns that supply them (``scope``: outside the data scope)."""
-
-
-def _service_issues(prep: Prepared, rec: Record, cells: list[Any], err: ZhizhiError) -> list[RowIssue]:
-    """The row issues of a record the registry service refused, each on the column of its field."""
-    plan = prep.plans[rec[0]]
-    assert plan.header is not None and plan.columns is not None
-    fields = plan.columns.fields
-    out = []
-    for fe in err.errors or [FieldError("", err.detail)]:
-        col = None
-        for name in _SERVICE_FIELDS.get(fe.field, (fe.field,)):
-            col = next((i for i, f in fields.items() if f == name), None)
-            if col is not None:
-                break
-        if col is None and isinstance(err, Forbidden):
-            col = next((i for i, f in fields.items() if f in ("grid", "village", "town")), None)
-        value = cells[col] if col is not None and col < len(cells) else ""
-        name = fields.get(col, fe.field) if col is not None else fe.field
-        letter = column_letter(col) if col is not None else ""
-        header = plan.header.texts[col] if col is not None else ""
-        reason = fe.reason if err.errors else err.detail
-        out.append(RowIssue(plan.name, rec[1], letter, header, name, shown_value(name, value), reason))
-    return out
-
-
 # --- the import -------------------------------------------------------------------------------------------
 
 
@@ -279,8 +158,8 @@ def import_file(
     valid_from: the date the values hold from (default today). area: the org unit the file is
     about (town, village or grid code): village names are looked up there first, and a file without
     a village column puts its rows there. skip_invalid: write the good rows, refuse the others.
-    dry_run: check every row (through the service too) and write nothing. reject_path: where the
-    refused rows go (default ``<name>.rejects.xlsx`` beside the file).
+    dry_run: check every row (through the service too) and write nothing, the mapping included.
+    reject_path: where the refused rows go (default ``<name>.rejects.xlsx`` beside the file).
 
     Returns the :class:`ImportResult`. Raises Forbidden (the actor's role may not import),
     InvalidInput for a file that cannot be read or mapped (file, sheet, column and reason), and
@@ -328,7 +207,7 @@ def import_file(
         res.mapping_status = "proposed"
     else:
         same = dict(saved.columns) == {**saved.columns, **new_columns}
-        res.mapping_status = "remembered" if same else "updated"
+        res.mapping_status = "remembered" if same else "changed"
     per_sheet: dict[int, int] = {}
     for r in prep.records:
         per_sheet[r[0]] = per_sheet.get(r[0], 0) + 1
@@ -352,22 +231,12 @@ def import_file(
             session, actor, kind, prep, source, valid_from, path.name[-200:],
             lambda r: _ref(path, plans[r[0]].name, r[1]),
         )  # fmt: skip
+        bad = _refused_rows(session, actor, kind, path, plans, prep, outcome, source, valid_from)
     finally:
         if nested is not None:
             nested.rollback()
-    bad = list(prep.bad)
     res.created, res.updated, res.unchanged = outcome.created, outcome.updated, outcome.unchanged
     res.conflicts, res.rows_with_conflicts = outcome.conflicts, outcome.rows_with_conflicts
-    refused_by_service = [(prep.records[i], err) for i, err in outcome.refused]
-    if refused_by_service:
-        wanted: dict[str, set[int]] = {}
-        for rec, _ in refused_by_service:
-            wanted.setdefault(plans[rec[0]].name, set()).add(rec[1])
-        cells = rows_at(path, wanted)
-        for rec, err in refused_by_service:
-            row = cells.get((plans[rec[0]].name, rec[1]), [])
-            bad.append(BadRow(rec[0], rec[1], row, _service_issues(prep, rec, row, err)))
-    bad.sort(key=lambda b: (b.sheet, b.row))
     res.invalid, res.valid = len(bad), prep.rows_read - len(bad)
     res.issues = [i for b in bad for i in b.issues] + prep.warnings
     if bad:
@@ -417,6 +286,47 @@ def audit_rejects(session: Session, actor: Actor, res: ImportResult, area: str |
     )
 
 
+def _refused_rows(
+    session: Session,
+    actor: Actor,
+    kind: str,
+    path: Path,
+    plans: Sequence[SheetPlan],
+    prep: Prepared,
+    outcome: Outcome,
+    source: str,
+    valid_from: date | None,
+) -> list[BadRow]:
+    """Every refused row with every one of its errors, in sheet and row order: the rows the pure
+    checks refused and those the registry service refused (their cells read again from ``path``),
+    each then checked further by the service without its refused values (write.probe_rows), so
+    that one run reports all the errors of every row."""
+    bad = list(prep.bad)
+    probes = [(b, prep.data((b.sheet, b.row, b.values))) for b in prep.bad if b.values is not None]
+    refused_by_service = [(prep.records[i], err) for i, err in outcome.refused]
+    if refused_by_service:
+        wanted: dict[str, set[int]] = {}
+        for rec, _ in refused_by_service:
+            wanted.setdefault(plans[rec[0]].name, set()).add(rec[1])
+        cells = rows_at(path, wanted)
+        for rec, err in refused_by_service:
+            row = cells.get((plans[rec[0]].name, rec[1]), [])
+            b = BadRow(rec[0], rec[1], row, service_issues(plans[rec[0]], rec[1], row, err))
+            bad.append(b)
+            rest = without_refused(prep.data(rec), err.errors or [], kind)
+            if rest is not None:
+                probes.append((b, rest))
+    if probes:
+        probe_rows(
+            session, actor, kind, plans, probes, source, valid_from, path.name[-200:],
+            lambda b: _ref(path, plans[b.sheet].name, b.row),
+        )  # fmt: skip
+    for b in bad:
+        b.sort_issues()
+    bad.sort(key=lambda b: (b.sheet, b.row))
+    return bad
+
+
 def _mapping_of(plans: Sequence[SheetPlan], remembered: bool) -> dict[str, str]:
     """The mapping the sheets were read with (normalised header → field). With a remembered mapping,
     columns read over by the ignore list (序号, 错误原因 of a reject workbook …) are not added to it."""
@@ -439,7 +349,6 @@ def _ref(path: Path, sheet: str, row: int) -> str:
 __all__ = [
     "ImportRefused",
     "ImportResult",
-    "Outcome",
     "audit_rejects",
     "get_mapping",
     "import_file",
@@ -448,5 +357,4 @@ __all__ = [
     "places",
     "platform_actor",
     "slug",
-    "write_records",
 ]

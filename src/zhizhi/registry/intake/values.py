@@ -11,10 +11,11 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from zhizhi.core.access import mask_name, mask_phone
 from zhizhi.registry import rules
-from zhizhi.registry.identifiers import NUMBER_LOST, clean_identifier, mask_citizen_id
+from zhizhi.registry.identifiers import NUMBER_LOST, clean_identifier
 from zhizhi.registry.identifiers.common import prepare
 from zhizhi.registry.intake.source import Cell
 
@@ -176,17 +177,75 @@ IDENTIFIER_FIELDS = frozenset({"citizen_id", "head_citizen_id", "uscc", "org_cod
 """Fields a number can never be: a number in them is shown as Excel shows it."""
 
 
+CITIZEN_ID_FIELDS = frozenset({"citizen_id", "head_citizen_id"})
+_SCIENTIFIC = re.compile(r"\s*[+-]?(\d)(?:\.(\d*))?[eE][+-]?\d+\s*")
+EXCEL_DIGITS = 15
+"""Significant digits Excel keeps of a number (IEEE 754 double, shown to 15 digits)."""
+
+
+def _id_char(c: str) -> bool:
+    """A character of an identifier's body: a digit or a letter, full width included."""
+    return (c.isascii() or "\uff10" <= c <= "\uff5a") and unicodedata.normalize("NFKC", c).isalnum()
+
+
+def mask_id_text(text: str) -> str:
+    """A citizen ID cell's text masked in the middle, everything else of the text kept as the cell
+    held it, so the clerk recognises the value and sees what is wrong with it.
+
+    The masking rule of the registers (``mask_citizen_id``; core.access.mask_text for free text): an
+    ID's first 6 characters (the region) and last 4 are kept, those between are stars. Here it is
+    applied to the ID's characters (digits and letters, full width too) where they stand, so
+    separators, quotes and ``=`` stay: ``="500118********1234"``, ``500118 ******** 1234``,
+    ``440,524,***,***,**0,000``. A value of 16 or 17 characters keeps only those past the 14th (the
+    birth date stays hidden), one under 15 characters only its last 2. A number's rendering
+    (``4.40524E+17``) keeps its first 6 significant digits and its exponent:
+    ``4.4052418800101e+17`` → ``4.40524********e+17``."""
+    m = _SCIENTIFIC.fullmatch(unicodedata.normalize("NFKC", text)) if "e" in text.lower() else None
+    if m is not None and len(text) == len(m.group(0)):
+        first, frac = m.start(1), m.start(2) if m.group(2) else -1
+        keep = {first} | ({*range(frac, frac + 5)} if frac >= 0 else set())
+        return "".join(
+            "*" if frac <= i < m.end(2) and i not in keep and frac >= 0 else c for i, c in enumerate(text)
+        )
+    where = [i for i, c in enumerate(text) if _id_char(c)]
+    n = len(where)
+    head, tail = (6, 4) if n in (15, 18) or n > 18 else (6, n - 14) if n > 15 else (0, 2)
+    hidden = set(where[head : n - tail])
+    return "".join("*" if i in hidden else c for i, c in enumerate(text))
+
+
+def _number_shown(name: str, value: int | float) -> str:
+    """An identifier cell that holds a number, as the clerk finds it: the digits the cell holds (a
+    float to Excel's 15 significant digits, so lost digits show as zeros), masked like an ID for
+    citizen IDs, then ``(a number, shown as 4.40524E+17)`` — Excel's General display, from 12
+    digits on — or ``(a number)``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} (a number)"
+    if isinstance(value, int):
+        digits = str(value)
+    elif value.is_integer():
+        digits = str(int(Decimal(f"{value:.{EXCEL_DIGITS}g}")))
+    else:
+        digits = f"{value:.{EXCEL_DIGITS}g}"
+    if name in CITIZEN_ID_FIELDS:
+        digits = mask_id_text(digits)
+    if abs(value) >= 1e11:  # Excel's General format switches to E notation: 4.40524E+17
+        return f"{digits} (a number, shown as {value:.6G})"
+    return f"{digits} (a number)"
+
+
 def shown_value(name: str, value: Cell) -> str:
-    """A cell as shown in a report line: personal fields masked (citizen IDs ``500118********123X``,
-    phones ``138****5678``, names ``张**``, addresses ``***``, birth dates to the year); other fields
-    as text (at most 40 characters)."""
+    """A cell as shown in a report line: personal fields masked (citizen IDs ``500118********123X``
+    as the cell held them, :func:`mask_id_text`; phones ``138****5678``, names ``张**``, addresses
+    ``***``, birth dates to the year); an identifier cell holding a number as its digits with
+    ``(a number, shown as 5.00118E+17)``; other fields as text (at most 40 characters)."""
     text = report_text(value)
     if not text:
         return ""
     if name in IDENTIFIER_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.6G} (a number)"  # as Excel's General format shows it: 4.40524E+17
-    if name in ("citizen_id", "head_citizen_id"):
-        return mask_citizen_id(clean_identifier(text))
+        return _number_shown(name, value)
+    if name in CITIZEN_ID_FIELDS:
+        return mask_id_text(text if len(text) <= 60 else text[:59] + "…")
     if name == "phone":
         return mask_phone(clean_identifier(text)) or ""
     if name in ("name", "head_name", "legal_rep"):
@@ -221,10 +280,12 @@ def report_text(value: Cell) -> str:
 
 
 __all__ = [
+    "CITIZEN_ID_FIELDS",
     "IDENTIFIER_FIELDS",
     "coded_value",
     "excel_serial",
     "identifier_text",
+    "mask_id_text",
     "number_value",
     "parse_date_cell",
     "parse_tags",

@@ -26,7 +26,7 @@ from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, scope_of
 from zhizhi.core.errors import FieldError, Forbidden, InvalidInput
 from zhizhi.org.models import OrgUnit
-from zhizhi.registry import identifiers, rules
+from zhizhi.registry import identifiers, rules, rules_relation
 from zhizhi.registry.identifiers import IdentifierResult
 from zhizhi.registry.models import Household, HouseholdVersion, Resident, ResidentVersion
 from zhizhi.registry.service import history as hist
@@ -187,7 +187,16 @@ class Lookups:
     def code(self, value: object, table: Mapping[str, str], what: str) -> str:
         """:func:`rules.parse_code` of ``value`` in ``table``, remembered for the call: a value seen
         before (same table, same type, equal) gives the code it gave then. Only results are
-        remembered; a refused value goes to ``rules.parse_code`` every time (its ValueError)."""
+        remembered; a refused value goes to ``rules.parse_code`` every time (its ValueError).
+        A relation written without the sex (子女: rules_relation.by_sex) is refused saying which codes
+        to give (an import settles it by the person's sex; a single record names the code)."""
+        if what == "relation" and isinstance(value, str) and value.strip() in rules_relation.by_sex():
+            v = rules_relation.by_sex()[value.strip()]
+            table_ = rules.relations()
+            raise ValueError(
+                f'relation: "{v.text}" does not say son or daughter: give {v.male} ({table_[v.male]}) or '
+                f"{v.female} ({table_[v.female]})"
+            )
         key = (id(table), what, type(value), value)
         try:
             return self._codes[key]
