@@ -209,6 +209,26 @@ def test_ranking_score_uses_exact_rates(session: Session, loop: dict[str, Event]
     assert body["rows"][1]["score"] == round(37.5 + 16 + 10 * 5 / 6 + 10 + 5 - 0.25, 4) == 76.5833
 
 
+def test_rankings_from_given_kpis_read_no_events_and_rank_the_same(
+    session: Session, loop: dict[str, Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The big screen and the KPI export have the KPIs already: rankings(kp=…) ranks from them."""
+    for kind in ("town", "department"):
+        kp = ops.kpis(session, SYS, "2026-11", kind)
+        expected = ops.rankings(session, SYS, "2026-11", kind)
+        with monkeypatch.context() as m:
+            m.setattr(ops, "kpis", lambda *a, **k: pytest.fail("rankings read the KPIs again"))
+            assert ops.rankings(session, SYS, "2026-11", kind, kp=kp) == expected
+        assert [r["code"] for r in expected["rows"]] == (
+            [TOWN2, TOWN1] if kind == "town" else ["500118-ZJW", "500118-CGJ"]
+        )
+    kp = ops.kpis(session, SYS, "2026-11", "town")
+    with pytest.raises(ValueError, match="by town for 2026-11, not by department for 2026-11"):
+        ops.rankings(session, SYS, "2026-11", "department", kp=kp)
+    with pytest.raises(ValueError, match="by town for 2026-11, not by town for 2026-10"):
+        ops.rankings(session, SYS, "2026-10", "town", kp=kp)
+
+
 def test_kpi_rates_match_the_pure_formulas(session: Session, loop: dict[str, Event]) -> None:
     body = ops.kpis(session, SYS, "2026-11", "town")
     counts = {k: float(v) for k, v in body["rows"][0]["counts"].items()}

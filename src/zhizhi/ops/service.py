@@ -165,16 +165,30 @@ def _round(d: dict[str, float | None]) -> dict[str, float | None]:
 
 
 def rankings(
-    session: Session, actor: Actor, period: str | None, kind: str = "town", district6: str | None = None
+    session: Session,
+    actor: Actor,
+    period: str | None,
+    kind: str = "town",
+    district6: str | None = None,
+    kp: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """赛马比拼 ranking of towns (``kind="town"``) or departments (``kind="department"``) for
     ``period`` using the shipped scoring rule. Units below ``min_reported`` reports are listed unranked.
     Returns ``{"period", "kind", "rule": {...}, "rows": [{"rank", "code", "name", "score", "rates"}]}``.
+
+    ``kp``: the :func:`kpis` of the same actor, period, dimension (``by=kind``) and ``district6``
+    when the caller already has them (the big screen and the KPI export need both): the ranking is
+    then computed from them instead of reading the events a second time. Raises ValueError when
+    ``kp`` is of another period or dimension.
     """
     if kind not in {"town", "department"}:
         raise InvalidInput(f'kind must be town or department, not "{kind}"', [FieldError("kind", "unknown")])
     rule = scoring_rule()
-    data = kpis(session, actor, period, by=kind, district6=district6)
+    if kp is not None and (kp["by"] != kind or kp["period"] != (period or "all")):
+        raise ValueError(
+            f"kp holds the KPIs by {kp['by']} for {kp['period']}, not by {kind} for {period or 'all'}"
+        )
+    data = kp if kp is not None else kpis(session, actor, period, by=kind, district6=district6)
     scored = []
     for row in data["rows"]:
         s = (

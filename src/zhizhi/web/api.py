@@ -85,7 +85,7 @@ def export_kpis(
     ``export``: user, period, dimension, scope, row count) committed before the file is returned;
     the sheet names who exported it and when."""
     kp = ops.kpis(session, actor, period, by)
-    ranked = ops.rankings(session, actor, period, kind=by) if by in ("town", "department") else None
+    ranked = ops.rankings(session, actor, period, kind=by, kp=kp) if by in ("town", "department") else None
     sc = scope_of(actor)
     scope = f"{sc.kind}:{sc.code}"
     at = ztime.utcnow()
