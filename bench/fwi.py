@@ -1,19 +1,27 @@
-"""Benchmark (基准测试): the FWI System chained over many cells × days, numpy vs baselines, same run.
+"""Benchmark (基准测试): the FWI System chained over many cells × days, zhizhi vs xclim in one run.
 
-    python bench/fwi.py [--cells 10000] [--days 365] [--python-cells 200]
+    python bench/fwi.py [--cells 100000] [--days 365] [--repeat 3] [--python-cells 200]
 
-Times :func:`zhizhi.scenarios.fire.indices.fwi_series` on a (days, cells) series and compares it, in
-the same run, with
+Times, in ONE process on the SAME generated data, taking turns round after round (best of
+``--repeat``; the machine is shared, so the best run is the signal):
 
-* a pure-Python per-cell loop of the same equations (``math`` on floats, one cell-day at a time),
-  timed on ``--python-cells`` cells and scaled per cell-day to the full size (it is linear in
-  cells × days), after checking that it gives the same numbers as numpy on those cells;
-* xclim's ``cffwis_indices`` (numba), when xclim is importable. xclim is NOT a dependency of the
-  project: to include it, run this script with a separate environment that has xclim and put the
-  project's ``src`` on ``PYTHONPATH``. xclim uses the FFMC coefficient 147.2, so the numpy run for
-  the comparison uses it too; its numba compilation is done in a warm-up call outside the timing.
+* zhizhi :func:`~zhizhi.scenarios.fire.indices.fwi_series`, ``engine="compiled"`` (the numba loop of
+  ``indices_kernel``) with all its threads and with one thread, and ``engine="numpy"`` (the
+  reference code);
+* xclim's ``cffwis_indices`` (xclim from PyPI, numba, one thread) — a benchmark-only dependency:
+  ``.venv/bin/pip install xclim`` (the ``bench`` extra); without it that column is skipped.
+  xclim uses the FFMC coefficient 147.2, so every zhizhi run here uses it too. Compilation (numba's,
+  both libraries) happens in a warm-up call outside the timing;
+* a pure-Python per-cell loop of the same equations, timed on ``--python-cells`` cells and scaled
+  per cell-day (after checking that it gives the numbers of the numpy code).
 
-Peak memory of each computation is measured with ``tracemalloc`` (numpy registers its buffers).
+Peak memory: each contender runs once more in a fresh subprocess of this script (``--child``) that
+generates the same data, warms up, resets the kernel's high-water mark of its resident memory
+(``/proc/self/clear_refs``) and reads it (``VmHWM``) after the call. Reported: that peak, and the
+peak minus the resident size just before the call (the inputs, already resident, excluded; the
+outputs included). RSS rather than tracemalloc, because numba's allocations and the threads' are not
+traced by Python.
+
 All weather is GENERATED (seeded random noon weather with a seasonal cycle; latitudes 21–50°N, where
 cffdrs' and xclim's day-length bands agree); it is not real data. The script prints; it does not fail.
 """
@@ -21,11 +29,17 @@ cffdrs' and xclim's day-length bands agree); it is not real data. The script pri
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import math
+import os
 import platform
+import subprocess
+import sys
 import time
-import tracemalloc
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,66 +156,55 @@ def python_loop(w: dict[str, np.ndarray], cells: int, c: float) -> np.ndarray:
     return out
 
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    """(best seconds of ``repeat`` calls, result): the machine is shared, the best run is the signal."""
-    best, res = math.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        res = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, res
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(seconds, result) of one call."""
+    t0 = time.perf_counter()
+    res = fn()
+    return time.perf_counter() - t0, res
 
 
-def peak_mib(fn: Callable[[], Any]) -> float:
-    """Peak memory (MiB) allocated during a separate, untimed call (tracemalloc slows code down)."""
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return peak
+def status_kib(field: str) -> int:
+    """A ``VmRSS``/``VmHWM`` line of /proc/self/status, KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cells", type=int, default=10_000)
-    ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--python-cells", type=int, default=200, help="cells timed in the pure-Python loop")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs of numpy and xclim (best is kept)")
-    args = ap.parse_args()
-    n, days = args.cells, args.days
-    w = generated_weather(n, days)
-    cell_days = n * days
-    print(f"FWI System, {n:,} cells × {days} days = {cell_days:,} cell-days (GENERATED weather)")
-    print(f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
+# --- contenders ---------------------------------------------------------------------------------------
 
-    def ours(c: float) -> fi.FWIComponents:
-        return fi.fwi_series(w["temp"], w["rh"], w["ws"], w["prec"], w["month"], w["lat"], ffmc_coefficient=c)
+COEFFICIENT = fi.FFMC_COEFFICIENT_1985  # xclim's
 
-    inputs_mib = sum(v.nbytes for v in w.values()) / 2**20
-    t_np, res = timed(lambda: ours(fi.FFMC_COEFFICIENT), args.repeat)
-    mem_np = peak_mib(lambda: ours(fi.FFMC_COEFFICIENT))
-    rate = cell_days / t_np / 1e6
-    print(f"numpy fwi_series:          {t_np:7.2f} s  {rate:5.2f} M cell-days/s  peak {mem_np:7.1f} MiB")
-    out_mib = 7 * cell_days * 8 / 2**20
-    print(f"  (the 7 outputs, {out_mib:.1f} MiB, are in the peak; the inputs, {inputs_mib:.1f} MiB, are not)")
 
-    k = min(args.python_cells, n)
-    t_py, py = timed(lambda: python_loop(w, k, fi.FFMC_COEFFICIENT))
-    per = t_py / (k * days)
-    diff = float(np.nanmax(np.abs(py - res.fwi[:, :k])))
-    print(
-        f"pure Python loop:          {t_py:7.2f} s on {k} cells ({per * 1e6:.2f} µs/cell-day) → "
-        f"{per * cell_days:8.1f} s for all cells (scaled); max |ΔFWI| vs numpy {diff:.1e}"
-    )
-    print(f"  ratio: numpy is {per * cell_days / t_np:,.0f}× faster than the pure-Python loop")
+def zhizhi(w: dict[str, np.ndarray], engine: str, threads: int | None = None) -> Callable[[], Any]:
+    """A call of fwi_series on ``w`` (``threads``: the compiled kernel's thread count)."""
 
+    def run() -> Any:
+        if threads is not None:
+            from zhizhi.scenarios.fire import indices_kernel
+
+            saved, indices_kernel.THREADS = indices_kernel.THREADS, threads
+        try:
+            args = (w["temp"], w["rh"], w["ws"], w["prec"], w["month"], w["lat"])
+            return fi.fwi_series(*args, ffmc_coefficient=COEFFICIENT, engine=engine)
+        finally:
+            if threads is not None:
+                indices_kernel.THREADS = saved
+
+    return run
+
+
+def xclim_runner(w: dict[str, np.ndarray]) -> tuple[str, Callable[[slice], Any]] | None:
+    """(xclim's version, a call of cffwis_indices on the cells ``sl`` returning its outputs as numpy
+    arrays (days, cells) by name), or None when xclim is not installed."""
     try:
+        warnings.filterwarnings("ignore", message="Import\\(s\\) unavailable to set up matplotlib")
         import xarray as xr
-        from xclim import __version__ as xclim_version
+        from xclim import __version__ as version
         from xclim.indices import cffwis_indices
     except ImportError:
-        print("xclim: not importable here (not a project dependency; see the module docstring) — skipped")
-        return
+        return None
+    days = w["temp"].shape[0]
     times = np.datetime64("2022-01-01") + np.arange(days).astype("timedelta64[D]")
 
     def da(name: str, units: str) -> Any:
@@ -210,21 +213,166 @@ def main() -> None:
     tas, hurs, wind, pr = da("temp", "degC"), da("rh", "%"), da("ws", "km/h"), da("prec", "mm/d")
     lat = xr.DataArray(w["lat"], dims=("cell",), attrs={"units": "degrees_north"})
 
-    def run_xclim(sl: slice) -> Any:
+    def run(sl: slice) -> dict[str, np.ndarray]:
         out = cffwis_indices(
             tas.isel(cell=sl), pr.isel(cell=sl), wind.isel(cell=sl), hurs.isel(cell=sl), lat.isel(cell=sl)
         )
-        return out.FWI.transpose("time", "cell").values, out.DMC.transpose("time", "cell").values
+        return {k.lower(): v.transpose("time", "cell").values for k, v in zip(CFFWIS_NAMES, out, strict=True)}
 
-    run_xclim(slice(0, 10))  # numba compilation, not timed
-    t_x, (x_fwi, x_dmc) = timed(lambda: run_xclim(slice(None)), args.repeat)
-    mem_x = peak_mib(lambda: run_xclim(slice(None)))
-    t_np2, res2 = timed(lambda: ours(fi.FFMC_COEFFICIENT_1985), args.repeat)
-    d_fwi = float(np.nanmax(np.abs(x_fwi - res2.fwi)))
-    d_dmc = float(np.nanmax(np.abs(x_dmc - res2.dmc)))
-    print(f"xclim {xclim_version} cffwis_indices: {t_x:7.2f} s  peak {mem_x:7.1f} MiB")
-    print(f"numpy fwi_series, 147.2:   {t_np2:7.2f} s; vs xclim max |ΔFWI| {d_fwi:.1e}, |ΔDMC| {d_dmc:.1e}")
-    print(f"  ratio: numpy is {t_x / t_np2:.2f}× {'faster' if t_x > t_np2 else 'slower'} than xclim")
+    return version, run
+
+
+CFFWIS_NAMES = ("DC", "DMC", "FFMC", "ISI", "BUI", "FWI")  # cffwis_indices' outputs, in order
+
+
+def contender(name: str, w: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """The call measured for ``name``: compiled | compiled-1 | numpy | xclim (after its warm-up)."""
+    if name == "xclim":
+        xr_run = xclim_runner(w)
+        if xr_run is None:
+            raise SystemExit("xclim is not installed")
+        xr_run[1](slice(0, 10))  # numba compilation
+        return lambda: xr_run[1](slice(None))
+    engine = "numpy" if name == "numpy" else "compiled"
+    run = zhizhi(w, engine, 1 if name == "compiled-1" else None)
+    if engine == "compiled":  # compile or load numba's cache on a small slice
+        zhizhi({k: (v[:, :8] if v.ndim == 2 else v[:8] if k == "lat" else v) for k, v in w.items()}, engine)()
+    return run
+
+
+def child(name: str, cells: int, days: int) -> None:
+    """--child: one call of ``name``; prints its peak RSS (MiB) and the rise over the RSS before it."""
+    w = generated_weather(cells, days)
+    run = contender(name, w)
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    before = status_kib("VmRSS")
+    result = run()
+    peak = status_kib("VmHWM")
+    del result
+    print(
+        json.dumps({"peak_mib": peak / 1024, "rise_mib": (peak - before) / 1024, "before_mib": before / 1024})
+    )
+
+
+def memory(name: str, cells: int, days: int) -> dict[str, float] | None:
+    """Peak memory of one call of ``name`` in a fresh subprocess (None if it failed)."""
+    cmd = [sys.executable, __file__, "--child", name, "--cells", str(cells), "--days", str(days)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"  (memory of {name}: the subprocess failed: {done.stderr.strip().splitlines()[-1:]})")
+        return None
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def max_rel(a: fi.FWIComponents, b: fi.FWIComponents) -> float:
+    """Largest |a − b| / max(1, |b|) over the 7 outputs (NaN ignored)."""
+    return max(
+        float(np.nanmax(np.abs(getattr(a, k) - getattr(b, k)) / np.maximum(1, np.abs(getattr(b, k)))))
+        for k in fi.FWIComponents.NAMES
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--cells", type=int, default=100_000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--repeat", type=int, default=3, help="timed rounds (best is kept)")
+    ap.add_argument("--numpy-repeat", type=int, default=1, help="rounds that also time the numpy engine")
+    ap.add_argument("--python-cells", type=int, default=200, help="cells timed in the pure-Python loop")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    n, days = args.cells, args.days
+    if args.child:
+        child(args.child, n, days)
+        return
+    from zhizhi.scenarios.fire import indices_kernel
+
+    w = generated_weather(n, days)
+    cell_days = n * days
+    print(f"FWI System, {n:,} cells × {days} days = {cell_days:,} cell-days (GENERATED weather)")
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, numba "
+        f"{indices_kernel.nb.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the start; FFMC coefficient 147.2 (xclim's)"
+    )
+    t0 = time.perf_counter()
+    names = ["compiled", "compiled-1", "numpy"]
+    runs = {k: contender(k, w) for k in names}
+    print(f"compiled kernel ready (numba compile or cache load): {time.perf_counter() - t0:.1f} s")
+    xr_run = xclim_runner(w)
+    xclim_version = None
+    if xr_run is None:
+        print("xclim: not installed (`.venv/bin/pip install xclim`, the bench extra) — its column is skipped")
+    else:
+        xclim_version = xr_run[0]
+        names.append("xclim")
+        runs["xclim"] = contender("xclim", w)
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    comp: Any = None
+    checks: list[str] = []
+    for rnd in range(args.repeat):
+        for k in names:
+            if k == "numpy" and rnd >= max(1, args.numpy_repeat):
+                continue
+            t_w, t_c = time.perf_counter(), time.process_time()
+            res = runs[k]()
+            t_w, t_c = time.perf_counter() - t_w, time.process_time() - t_c
+            if t_w < wall.get(k, math.inf):
+                wall[k], cpu[k] = t_w, t_c
+            if rnd == 0:  # compare with the compiled result, then let go of it (100k cells: 2 GiB each)
+                if k == "compiled":
+                    comp = res
+                elif k == "numpy":
+                    checks.append(f"compiled vs numpy: max relative difference {max_rel(comp, res):.1e}")
+                    ref_fwi = res.fwi[:, : args.python_cells].copy()
+                elif k == "xclim":
+                    diffs = ", ".join(
+                        f"|Δ{v.upper()}| {float(np.nanmax(np.abs(res[v] - getattr(comp, v)))):.1e}"
+                        for v in ("ffmc", "dmc", "dc", "fwi")
+                    )
+                    checks.append(f"zhizhi vs xclim: max {diffs}")
+            del res
+    del comp
+    label = {
+        "compiled": f"zhizhi compiled, {indices_kernel.THREADS} threads",
+        "compiled-1": "zhizhi compiled, 1 thread",
+        "numpy": "zhizhi numpy (reference)",
+        "xclim": f"xclim {xclim_version} cffwis_indices",
+    }
+    mem = {} if args.no_memory else {k: memory(k, n, days) for k in names}
+    print()
+    print(f"| contender | wall s (best of {args.repeat}) | CPU s | ns/cell-day | peak RSS MiB | rise MiB |")
+    print("|---|---|---|---|---|---|")
+    for k in names:
+        m = mem.get(k)
+        peak = f"{m['peak_mib']:,.0f}" if m else "–"
+        rise = f"{m['rise_mib']:,.0f}" if m else "–"
+        per = wall[k] / cell_days * 1e9
+        print(f"| {label[k]} | {wall[k]:.2f} | {cpu[k]:.2f} | {per:.0f} | {peak} | {rise} |")
+    out_mib = 7 * cell_days * 8 / 2**20
+    in_mib = sum(v.nbytes for v in w.values()) / 2**20
+    print(f"(zhizhi returns 7 arrays, {out_mib:,.0f} MiB, xclim 6; the inputs, {in_mib:,.0f} MiB, are")
+    print(" resident before the call: in 'peak', not in 'rise')")
+    print()
+    for line in checks:
+        print(line)
+    if "xclim" in wall:
+        for k in ("compiled", "compiled-1", "numpy"):
+            r = wall["xclim"] / wall[k]
+            print(f"  ratio: {label[k]} is {r:.2f}× {'faster' if r >= 1 else 'slower'} than xclim")
+
+    k = min(args.python_cells, n)
+    t_py, py = timed(lambda: python_loop(w, k, COEFFICIENT))
+    per = t_py / (k * days)
+    diff = float(np.nanmax(np.abs(py - ref_fwi[:, :k])))
+    print(
+        f"pure Python loop: {t_py:.2f} s on {k} cells ({per * 1e6:.2f} µs/cell-day) → "
+        f"{per * cell_days:,.0f} s for all cells (scaled); max |ΔFWI| vs numpy {diff:.1e}"
+    )
 
 
 if __name__ == "__main__":

@@ -276,3 +276,31 @@ def test_component_edges() -> None:
         fi.duff_moisture_code(6.0, 20.0, 40.0, 0.0, 45.0, 0)
     with pytest.raises(ValueError, match="month must be an integer 1-12, got 6.5"):
         fi.drought_code(15.0, 20.0, 0.0, 45.0, 6.5)
+
+
+@pytest.mark.parametrize("impl", ["numpy", "compiled"])
+def test_chain_missing_rain_is_nan_not_a_dry_day(impl: str) -> None:
+    """A day without a rain figure gives NaN codes (cffdrs: NA), never the codes of a dry day; the
+    moisture codes stay NaN for that cell afterwards, the other cell is untouched."""
+    if impl == "compiled":
+        pytest.importorskip("zhizhi.scenarios.fire.indices_kernel", reason="numba not installed")
+    prec = np.array([[0.0, 0.0], [np.nan, 0.0], [0.0, 0.0]])
+    res = fi.fwi_series(
+        np.full((3, 2), 20.0),
+        np.full((3, 2), 40.0),
+        np.full((3, 2), 10.0),
+        prec,
+        [6, 6, 6],
+        29.35,
+        engine=impl,
+    )
+    assert not np.isnan(res.fwi[0]).any()
+    for k in ("ffmc", "dmc", "dc", "isi", "bui", "fwi", "dsr"):
+        assert np.isnan(getattr(res, k)[1:, 0]).all(), k
+        assert not np.isnan(getattr(res, k)[:, 1]).any(), k
+    for comp, args in (
+        (fi.fine_fuel_moisture_code, (85.0, 20.0, 40.0, 10.0, np.nan)),
+        (fi.duff_moisture_code, (6.0, 20.0, 40.0, np.nan, 29.35, 6)),
+        (fi.drought_code, (15.0, 20.0, np.nan, 29.35, 6)),
+    ):
+        assert np.isnan(comp(*args)), comp.__name__

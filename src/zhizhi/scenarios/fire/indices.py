@@ -3,6 +3,8 @@
 The six standard components and the Daily Severity Rating, each a plain function over numpy arrays
 (broadcast together, one value per station or grid cell), plus :func:`fwi_series`, which chains them
 day by day over a ``(days, n)`` weather series from the start-up codes (FFMC 85, DMC 6, DC 15).
+This numpy code is the reference; large series go to the compiled loop of :mod:`.indices_kernel`
+(numba), which agrees with it to ~1e-13. Day-length factors: :mod:`.day_length` (re-exported here).
 
 Inputs are noon local-standard-time observations: air temperature (°C), relative humidity (%),
 10 m open wind speed (km/h) and 24 h rainfall (mm, noon to noon).
@@ -37,6 +39,23 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from zhizhi.scenarios.fire.day_length import (  # noqa: F401 (re-exported)
+    DC_DAY_LENGTH_EQUATOR,
+    DC_DAY_LENGTH_NORTH,
+    DC_DAY_LENGTH_SOUTH,
+    DMC_DAY_LENGTH_20N,
+    DMC_DAY_LENGTH_20S,
+    DMC_DAY_LENGTH_40S,
+    DMC_DAY_LENGTH_46N,
+    DMC_DAY_LENGTH_EQUATOR,
+    _arrays,
+    _dc_day_length,
+    _dmc_day_length,
+    _month_index,
+    dc_day_length,
+    dmc_day_length,
+)
+
 FloatArray = NDArray[np.float64]
 
 FFMC_COEFFICIENT = 250.0 * 59.5 / 101.0
@@ -54,33 +73,6 @@ CHUNK_CELLS = 16384
 
 RH_CAP = 99.9999
 """``cffdrs::fwi`` sets rh >= 100 to this value before computing a day (FFMC Eq. 4 needs rh < 100)."""
-
-# DMC effective day-length factors Le by month (Van Wagner 1987 Table 1 for 46°N; Lawson & Armitage
-# 2008 for the other reference latitudes), as used by cffdrs' lat.adjust.
-DMC_DAY_LENGTH_46N = (6.5, 7.5, 9.0, 12.8, 13.9, 13.9, 12.4, 10.9, 9.4, 8.0, 7.0, 6.0)
-DMC_DAY_LENGTH_20N = (7.9, 8.4, 8.9, 9.5, 9.9, 10.2, 10.1, 9.7, 9.1, 8.6, 8.1, 7.8)
-DMC_DAY_LENGTH_20S = (10.1, 9.6, 9.1, 8.5, 8.1, 7.8, 7.9, 8.3, 8.9, 9.4, 9.9, 10.2)
-DMC_DAY_LENGTH_40S = (11.5, 10.5, 9.2, 7.9, 6.8, 6.2, 6.5, 7.4, 8.7, 10.0, 11.2, 11.8)
-DMC_DAY_LENGTH_EQUATOR = 9.0
-# DC day-length adjustment Lf by month (Van Wagner 1987 Table 2; southern table and the equatorial
-# constant from Lawson & Armitage 2008).
-DC_DAY_LENGTH_NORTH = (-1.6, -1.6, -1.6, 0.9, 3.8, 5.8, 6.4, 5.0, 2.4, 0.4, -1.6, -1.6)
-DC_DAY_LENGTH_SOUTH = (6.4, 5.0, 2.4, 0.4, -1.6, -1.6, -1.6, -1.6, -1.6, 0.9, 3.8, 5.8)
-DC_DAY_LENGTH_EQUATOR = 1.4
-
-
-def _arrays(*values: ArrayLike) -> list[FloatArray]:
-    """The arguments as float64 arrays broadcast to one shape (read-only views where possible)."""
-    return list(np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values)))
-
-
-def _month_index(month: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.intp]:
-    """0-based month index broadcast to ``shape``; ValueError unless every month is an integer 1-12."""
-    mf = np.broadcast_to(np.asarray(month, dtype=np.float64), shape)
-    bad = ~((mf >= 1) & (mf <= 12) & (mf == np.round(mf)))
-    if bad.any():
-        raise ValueError(f"month must be an integer 1-12, got {float(mf.ravel()[int(np.argmax(bad))]):g}")
-    return mf.astype(np.intp) - 1
 
 
 def fine_fuel_moisture_code(
@@ -150,34 +142,9 @@ def _ffmc(f0: FloatArray, t: FloatArray, h: FloatArray, w: FloatArray, p: FloatA
             d4 = d2 * d2
             kw = (0.424 * (1.0 - dry**1.7) + sw * (1.0 - d4 * d4)) * temp_factor
             m = np.where(up, ew - (ew - mo) * np.exp(-LN10 * kw), m)
-        m = np.where(np.isnan(ed), np.nan, m)
+        m = np.where(np.isnan(ed) | np.isnan(p), np.nan, m)  # NaN rain: no number (as cffdrs' NA)
         ffmc = 59.5 * (250.0 - m) / (c + m)  # Eq. 10
     return np.clip(ffmc, 0.0, 101.0)
-
-
-def _dmc_day_length(lat: FloatArray, month0: NDArray[np.intp], lat_adjust: bool) -> FloatArray:
-    """DMC effective day length Le for each element (cffdrs lat.adjust bands)."""
-    le = np.asarray(DMC_DAY_LENGTH_46N)[month0]
-    if not lat_adjust:
-        return le
-    le = np.where((lat <= 30) & (lat > 10), np.asarray(DMC_DAY_LENGTH_20N)[month0], le)
-    le = np.where((lat <= -10) & (lat > -30), np.asarray(DMC_DAY_LENGTH_20S)[month0], le)
-    le = np.where((lat <= -30) & (lat >= -90), np.asarray(DMC_DAY_LENGTH_40S)[month0], le)
-    le = np.where((lat <= 10) & (lat > -10), DMC_DAY_LENGTH_EQUATOR, le)
-    return np.where(np.isnan(lat), np.nan, le)
-
-
-def dmc_day_length(lat: ArrayLike, month: ArrayLike, *, lat_adjust: bool = True) -> FloatArray:
-    """Effective day length Le (hours) of the Duff Moisture Code for a latitude and month.
-
-    Bands as cffdrs ``lat.adjust=TRUE``: 46°N table for lat > 30 (and for lat < -90); 20°N table for
-    10 < lat <= 30 (Yongchuan, 29.35°N); 9 h for -10 < lat <= 10; 20°S table for -30 < lat <= -10;
-    40°S table for -90 <= lat <= -30. With ``lat_adjust=False`` the 46°N table everywhere.
-    lat: degrees north (negative south); month: 1-12. Raises ValueError for another month.
-    Source: Van Wagner (1987) Table 1; Lawson & Armitage (2008).
-    """
-    la, mo = _arrays(lat, month)
-    return _dmc_day_length(la, _month_index(mo, la.shape), lat_adjust)
 
 
 def duff_moisture_code(
@@ -231,28 +198,7 @@ def _dmc(d0: FloatArray, t: FloatArray, h: FloatArray, p: FloatArray, le: FloatA
             wmr = wmi + 1000.0 * rw / (48.77 + b * rw)  # Eq. 14
             pr = np.where(wet, np.maximum(43.43 * (5.6348 - np.log(wmr - 20.0)), 0.0), d0)  # Eq. 15
         dmc = np.maximum(pr, 0.0) + rk
-    return np.maximum(dmc, 0.0)
-
-
-def _dc_day_length(lat: FloatArray, month0: NDArray[np.intp], lat_adjust: bool) -> FloatArray:
-    lf = np.asarray(DC_DAY_LENGTH_NORTH)[month0]
-    if not lat_adjust:
-        return lf
-    lf = np.where(lat <= -20, np.asarray(DC_DAY_LENGTH_SOUTH)[month0], lf)
-    lf = np.where((lat > -20) & (lat <= 20), DC_DAY_LENGTH_EQUATOR, lf)
-    return np.where(np.isnan(lat), np.nan, lf)
-
-
-def dc_day_length(lat: ArrayLike, month: ArrayLike, *, lat_adjust: bool = True) -> FloatArray:
-    """Day-length adjustment Lf of the Drought Code for a latitude and month.
-
-    Bands as cffdrs ``lat.adjust=TRUE``: northern table for lat > 20 (Yongchuan included); 1.4 for
-    -20 < lat <= 20; southern table for lat <= -20. With ``lat_adjust=False`` the northern table.
-    Raises ValueError for a month other than 1-12.
-    Source: Van Wagner (1987) Table 2; Lawson & Armitage (2008).
-    """
-    la, mo = _arrays(lat, month)
-    return _dc_day_length(la, _month_index(mo, la.shape), lat_adjust)
+    return np.where(np.isnan(p), np.nan, np.maximum(dmc, 0.0))  # NaN rain: NaN, not a dry day
 
 
 def drought_code(
@@ -300,7 +246,7 @@ def _dc(q0: FloatArray, t: FloatArray, p: FloatArray, lf: FloatArray) -> FloatAr
                 wet, np.maximum(q0 - 400.0 * np.log(1.0 + 3.937 * rw / smi), 0.0), q0
             )  # Eqs. 20, 21
         dc = dr + pe  # Eq. 23
-    return np.maximum(dc, 0.0)
+    return np.where(np.isnan(p), np.nan, np.maximum(dc, 0.0))  # NaN rain: NaN, not a dry day
 
 
 def initial_spread_index(
@@ -448,6 +394,7 @@ def fwi_series(
     dc0: ArrayLike = START_DC,
     lat_adjust: bool = True,
     ffmc_coefficient: float = FFMC_COEFFICIENT,
+    engine: str = "auto",
 ) -> FWIComponents:
     """Chain the FWI System day by day over a weather series (逐日链式计算).
 
@@ -463,6 +410,9 @@ def fwi_series(
         :func:`dc_day_length`); False: the 46°N / northern tables everywhere.
     ffmc_coefficient : :data:`FFMC_COEFFICIENT` (default, cffdrs >= 1.9.2) or
         :data:`FFMC_COEFFICIENT_1985` (147.2, cffdrs <= 1.8.18 and the 1985 tables).
+    engine : "numpy" (this module's functions, the reference), "compiled" (the fused numba loop of
+        :mod:`.indices_kernel`, several times faster; agrees with numpy to ~1e-13 relative) or
+        "auto": compiled from :data:`COMPILED_MIN_CELL_DAYS` cell-days on when numba is importable.
 
     Returns
     -------
@@ -490,23 +440,69 @@ def fwi_series(
     n = shape[1]
     la = np.array(np.broadcast_to(np.asarray(lat, dtype=np.float64), (n,)))
     f, d, q = (np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))) for v in (ffmc0, dmc0, dc0))
-    out = {k: np.empty(shape) for k in FWIComponents.NAMES}
     month0 = mo.astype(np.intp) - 1
-    per_day = mo.shape[1] == 1 and n > 1
-    if per_day:  # day-length factors of each month and cell, looked up by row
-        months = np.arange(12)[:, None]
-        le_tab = _dmc_day_length(np.broadcast_to(la, (12, n)), np.broadcast_to(months, (12, n)), lat_adjust)
-        lf_tab = _dc_day_length(np.broadcast_to(la, (12, n)), np.broadcast_to(months, (12, n)), lat_adjust)
+    if mo.shape[1] == 1 and n > 1:  # a month per day: day-length factors per month and cell
+        tab_la, tab_m = np.broadcast_to(la, (12, n)), np.broadcast_to(np.arange(12)[:, None], (12, n))
+        rows = month0[:, 0]
+    else:  # a month per cell-day: the factors of each cell-day, one row per day
+        tab_la, tab_m, rows = la, np.broadcast_to(month0, shape), np.arange(shape[0])
+    le_tab, lf_tab = _dmc_day_length(tab_la, tab_m, lat_adjust), _dc_day_length(tab_la, tab_m, lat_adjust)
+    kernel = _compiled_kernel(engine, shape[0] * n)
+    if kernel is not None:
+        block = kernel.chain(t, h, w, p, rows, le_tab, lf_tab, f, d, q, ffmc_coefficient)
+        out = dict(zip(FWIComponents.NAMES, block, strict=True))
+    else:
+        out = {k: np.empty(shape) for k in FWIComponents.NAMES}
+        _chain_numpy(t, h, w, p, rows, le_tab, lf_tab, f, d, q, ffmc_coefficient, out)
+    res: dict[str, Any] = {k: (v[:, 0] if one_d else v) for k, v in out.items()}
+    return FWIComponents(**res)
+
+
+COMPILED_MIN_CELL_DAYS = 2_000_000
+"""``engine="auto"`` uses the compiled kernel from this many cell-days on (numpy: about 0.5 s). Below
+it numpy is quick enough and needs no numba import; the very first compiled call of an install
+also compiles the kernel (15-60 s, then cached), which only a large series repays."""
+
+
+def _compiled_kernel(engine: str, cell_days: int) -> Any:
+    """The :mod:`.indices_kernel` module if ``engine`` asks for it (or "auto" and the series is large
+    and numba importable), else None. ValueError for an unknown engine or "compiled" without numba."""
+    if engine not in ("auto", "numpy", "compiled"):
+        raise ValueError(f"engine must be 'auto', 'numpy' or 'compiled', got {engine!r}")
+    if engine == "numpy" or (engine == "auto" and cell_days < COMPILED_MIN_CELL_DAYS):
+        return None
+    try:
+        from zhizhi.scenarios.fire import indices_kernel
+    except ImportError as exc:
+        if engine == "compiled":
+            raise ValueError(f"engine='compiled' needs numba: {exc}") from exc
+        return None
+    return indices_kernel
+
+
+def _chain_numpy(
+    t: FloatArray,
+    h: FloatArray,
+    w: FloatArray,
+    p: FloatArray,
+    rows: NDArray[np.intp],
+    le_tab: FloatArray,
+    lf_tab: FloatArray,
+    f: FloatArray,
+    d: FloatArray,
+    q: FloatArray,
+    ffmc_coefficient: float,
+    out: dict[str, FloatArray],
+) -> None:
+    """:func:`fwi_series`' numpy engine: fills ``out`` (name → (days, n)) day by day; day i's
+    day-length factors are row ``rows[i]`` of ``le_tab`` / ``lf_tab``."""
+    days, n = t.shape
     # Blocks of cells whose day vectors stay in the CPU cache; each row slice is contiguous.
     for s in range(0, n, CHUNK_CELLS):
         c = slice(s, min(n, s + CHUNK_CELLS))
         fc, dc, qc = f[c], d[c], q[c]
-        for i in range(shape[0]):
-            if per_day:
-                le, lf = le_tab[month0[i, 0], c], lf_tab[month0[i, 0], c]
-            else:
-                m0 = np.broadcast_to(month0[i], (n,))[c]
-                le, lf = _dmc_day_length(la[c], m0, lat_adjust), _dc_day_length(la[c], m0, lat_adjust)
+        for i in range(days):
+            le, lf = le_tab[rows[i], c], lf_tab[rows[i], c]
             ti, hi, wi, pi = t[i, c], h[i, c], w[i, c], p[i, c]
             hi = np.where(hi >= 100.0, RH_CAP, hi)
             fc = _ffmc(fc, ti, hi, wi, pi, ffmc_coefficient)
@@ -517,5 +513,3 @@ def fwi_series(
             bui = _bui(dc, qc)
             fwi = _fwi(isi, bui)
             out["bui"][i, c], out["fwi"][i, c], out["dsr"][i, c] = bui, fwi, _dsr(fwi)
-    res: dict[str, Any] = {k: (v[:, 0] if one_d else v) for k, v in out.items()}
-    return FWIComponents(**res)
