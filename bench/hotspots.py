@@ -13,13 +13,18 @@ folder. It is built from the real files in ``/work/shared/data/fire/firms/``:
   filter, the clustering and the routing have work to do (a real global day has a handful of
   detections in one district). Everything else about those rows is as written.
 
-Stages timed (wall clock), with the project's own functions:
+Stages timed (wall clock, and the process's CPU time beside it: on a shared machine the CPU time is
+the steadier figure), with the project's own functions:
 
-1. parse: ``hotspots.read_firms`` (csv → checked numpy columns);
+1. parse: ``hotspots.read_firms`` (every row checked; numpy splitter, see ``hotspots/table.py``);
 2. filter: ``fire.service.hotspots.place`` — keep detections inside Yongchuan (500118) or within the
    policy's ``area.buffer_km`` (5 km) of it (box test, STRtree, metric distance);
 3. cluster: ``hotspots.cluster_labels`` with the policy's gap (1 km) and window (120 h);
 4. locate: ``org.rules.PointLocator`` over the towns and over the grids (build + ``locate_many``).
+
+Also timed, outside the total: ``hotspots.parse_firms`` on the decoded text, the way ``zhizhi fire
+hotspots import`` reads a file (bytes → str → ``io.StringIO``), and the same file through the csv-module
+reader that files with quotes or non-ASCII text take (``--csv-path``, slow: about 6 s).
 
 geopandas (NOT a project dependency; ``.venv/bin/pip install geopandas`` for this script only):
 ``gpd.sjoin(points, towns, predicate="within")`` on all ``rows`` points against Yongchuan's town
@@ -36,7 +41,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +110,17 @@ def org_geoms(engine: object) -> dict[str, list[tuple[str, shapely.Geometry]]]:
     return out
 
 
+class Timed:
+    """``with Timed() as t: ...`` then ``t.wall`` and ``t.cpu`` (this process's CPU time), seconds."""
+
+    def __enter__(self) -> Timed:
+        self._w, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self._w, time.process_time() - self._c
+
+
 def best(n: int, fn: object) -> tuple[float, object]:
     """Best wall time of ``n`` calls of ``fn()`` and the last result."""
     times, res = [], None
@@ -118,6 +136,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--near", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each point-in-polygon comparison (best)")
+    ap.add_argument("--csv-path", action="store_true", help="also time the csv-module reader (slow)")
     a = ap.parse_args()
     cfg = hotspot_config()
     print(f"machine: {machine()}, numpy {np.__version__}, shapely {shapely.__version__}")
@@ -140,16 +159,14 @@ def main() -> None:
         )
 
         # --- the zhizhi pipeline -------------------------------------------------------------------
-        t: dict[str, float] = {}
-        with Stopwatch() as sw:
+        t: dict[str, Timed] = {}
+        with Timed() as t["parse (read_firms)"]:
             ff = hs.read_firms(path)
-        t["parse (read_firms)"] = sw.seconds
         det = ff.detections
-        with Stopwatch() as sw:
+        with Timed() as t[f"filter (place, district + {cfg.area.buffer_km:g} km)"]:
             pl = place(district, det.lon, det.lat, cfg.area.buffer_km)
             kept = det.take(pl.keep)
-        t[f"filter (place, district + {cfg.area.buffer_km:g} km)"] = sw.seconds
-        with Stopwatch() as sw:
+        with Timed() as t["cluster (cluster_labels)"]:
             labels = hs.cluster_labels(
                 kept.lon,
                 kept.lat,
@@ -158,16 +175,14 @@ def main() -> None:
                 gap_km=cfg.clustering.gap_km,
                 window_h=cfg.clustering.window_h,
             )
-        t["cluster (cluster_labels)"] = sw.seconds
-        with Stopwatch() as sw:
+        with Timed() as t["locate: build town+grid PointLocators"]:
             town_loc, grid_loc = PointLocator(g["town"]), PointLocator(g["grid"])
-        t["locate: build town+grid PointLocators"] = sw.seconds
-        with Stopwatch() as sw:
+        with Timed() as t["locate: town + grid locate_many"]:
             towns = town_loc.locate_many(kept.lon, kept.lat)
             grids = grid_loc.locate_many(kept.lon, kept.lat)
-        t["locate: town + grid locate_many"] = sw.seconds
-        total = sum(t.values())
-        rows = [["stage", "seconds", "rows in → out"]]
+        total = sum(x.wall for x in t.values())
+        total_cpu = sum(x.cpu for x in t.values())
+        rows = [["stage", "wall s", "cpu s", "rows in → out"]]
         counts = [
             f"{ff.rows_read:,} → {len(det):,} ({ff.bad_rows} bad)",
             f"{len(det):,} → {len(kept):,}",
@@ -176,9 +191,34 @@ def main() -> None:
             f"{len(kept):,} → {sum(x is not None for x in towns):,} in a town, "
             f"{sum(x is not None for x in grids):,} in a grid",
         ]
-        rows += [[k, f"{v:.3f}", c] for (k, v), c in zip(t.items(), counts, strict=True)]
-        rows.append(["TOTAL", f"{total:.3f}", f"goal < 3 s: {'met' if total < 3 else 'NOT met'}"])
+        rows += [[k, f"{v.wall:.3f}", f"{v.cpu:.3f}", c] for (k, v), c in zip(t.items(), counts, strict=True)]
+        rows.append(
+            ["TOTAL", f"{total:.3f}", f"{total_cpu:.3f}", f"goal < 3 s: {'met' if total < 3 else 'NOT met'}"]
+        )
         print("\nzhizhi pipeline (one run)\n" + table(rows))
+
+        # --- the same parse the way `zhizhi fire hotspots import` reads a file; the csv-module reader -----
+        other = [["parse, outside the total", "wall s", "cpu s", "rows"]]
+        with Timed() as tm:
+            text = path.read_bytes().decode("utf-8-sig")
+            via_text = hs.parse_firms(io.StringIO(text, newline=""), path.name)
+        del text
+        n_text = f"{len(via_text.detections):,}"
+        other.append(
+            ["parse_firms(StringIO(decoded bytes)): import path", f"{tm.wall:.3f}", f"{tm.cpu:.3f}", n_text]
+        )
+        del via_text
+        if a.csv_path:
+            with Timed() as tm, path.open(encoding="utf-8", newline="") as fh:
+                via_csv = hs.parse_firms((line for line in fh), path.name)  # lines, not a file: csv module
+            same = via_csv.errors == ff.errors and all(
+                np.array_equal(getattr(via_csv.detections, k), getattr(det, k))
+                for k in ("line", "lat", "lon", "brightness", "frp", "acq", "platform", "confidence_raw")
+            )
+            n_csv = f"{len(via_csv.detections):,} ({'same' if same else 'DIFFERENT'} result)"
+            other.append(["parse_firms(lines): csv-module reader", f"{tm.wall:.3f}", f"{tm.cpu:.3f}", n_csv])
+            del via_csv
+        print("\n" + table(other))
 
         # --- point-in-polygon alone: geopandas sjoin vs PointLocator, same points ------------------------
         try:
@@ -224,7 +264,9 @@ def main() -> None:
                 ]
             )
         )
-        locate_stage = t["locate: build town+grid PointLocators"] + t["locate: town + grid locate_many"]
+        locate_stage = (
+            t["locate: build town+grid PointLocators"].wall + t["locate: town + grid locate_many"].wall
+        )
         print(f"\nratio zhizhi total pipeline / sjoin: {total / sj_s:.2f}")
         print(
             f"ratio zhizhi locate stage (filtered {len(kept):,} points, towns+grids) / sjoin: "

@@ -1,6 +1,7 @@
 """Satellite hotspots (卫星热点): NASA FIRMS active-fire files, clustering, persistent heat sources.
 
-Pure functions over plain values and numpy arrays; no database. ``firms`` reads the files,
+Pure functions over plain values and numpy arrays; no database. ``firms`` reads the files (``table``
+splits them into columns with numpy, ``convert`` turns columns into numbers and distinct values),
 ``cluster`` groups detections of one fire and finds places detected on many days; everything public
 is re-exported here. The service (``fire/service.py``) stores what is parsed and turns clusters into
 events.
@@ -57,6 +58,7 @@ from zhizhi.scenarios.fire.hotspots.firms import (
     beijing,
     datetime64_to_utc,
     detection_key,
+    parse_bytes,
     parse_firms,
     pixel_diagonal_km,
     read_firms,
@@ -85,6 +87,7 @@ __all__ = [
     "datetime64_to_utc",
     "detection_key",
     "haversine_km",
+    "parse_bytes",
     "parse_firms",
     "pixel_diagonal_km",
     "read_firms",

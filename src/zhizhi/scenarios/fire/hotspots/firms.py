@@ -6,11 +6,9 @@ confidence mapping. Pure: no database.
 
 from __future__ import annotations
 
-import csv
-import gc
-import math
+import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +18,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.scenarios.fire.hotspots.convert import text_of, to_float, unique_inverse
+from zhizhi.scenarios.fire.hotspots.table import (
+    Table,
+    padded,
+    read_padded,
+    scan_buffer,
+    scan_file,
+    scan_lines,
+)
 
 BEIJING = timedelta(hours=8)
 """北京时间 = UTC + 8 h (no daylight saving since 1991)."""
@@ -94,6 +101,7 @@ as written."""
 
 MAX_PIXEL_KM = 10.0
 """Largest accepted scan/track, km (MODIS reaches ~4.8 x 2.0 at the swath edge, VIIRS ~0.8)."""
+_BOM = b"\xef\xbb\xbf"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{1,4}$")
 
@@ -137,6 +145,8 @@ class Detections:
     def take(self, index: ArrayLike) -> Detections:
         """The detections at ``index`` (a boolean mask or integer positions), in that order."""
         idx = np.asarray(index)
+        if idx.dtype == bool and idx.shape == (len(self),):  # positions once, not a mask pass per array
+            idx = np.flatnonzero(idx)
         kw: dict[str, Any] = {k: getattr(self, k)[idx] for k in _ARRAY_FIELDS}
         return Detections(instrument=self.instrument, **kw)
 
@@ -200,49 +210,73 @@ def read_firms(path: str | Path, name: str | None = None) -> FirmsFile:
     """Read a NASA FIRMS MODIS or VIIRS active-fire CSV file; see :func:`parse_firms`.
 
     path: the file (UTF-8, with or without BOM). name: what messages call it (default: the file name).
-    Raises InvalidInput for a file that is not UTF-8 or has no usable header; OSError propagates.
+    Raises InvalidInput for a file that is not UTF-8 (naming the byte offset in the file) or has no
+    usable header; OSError propagates.
     """
     p = Path(path)
     label = name or p.name
-    # millions of small row lists would make the cyclic garbage collector rescan them again and again
-    # (about a third of the time on a 1,000,000-row file, bench/hotspots.py); they hold no cycles
-    was_enabled = gc.isenabled()
-    gc.disable()
+    buf, size = read_padded(p)
+    bom = 3 if buf.startswith(_BOM) else 0
+    if bom:
+        buf[:3] = b"   "  # outside the text scanned (it starts at byte 3); scan_buffer wants ASCII there
+    return _parse_table(_split(buf, bom, size, label, bom), label)
+
+
+def parse_bytes(raw: bytes, name: str = "<input>") -> FirmsFile:
+    """Parse the content of a FIRMS file (UTF-8, with or without BOM); see :func:`parse_firms`.
+
+    The same result as ``parse_firms(io.StringIO(raw.decode("utf-8-sig"), newline=""), name)``,
+    without the copies of the text. Raises InvalidInput for bytes that are not UTF-8 (naming the byte
+    offset) and as :func:`parse_firms` does.
+    """
+    bom = 3 if raw.startswith(_BOM) else 0
+    return _parse_table(_split(padded(raw, bom), 0, len(raw) - bom, name, bom), name)
+
+
+def _split(buf: bytearray, begin: int, size: int, name: str, offset: int) -> Table:
+    """Split ``buf[begin:size]`` (a padded buffer, see ``table.scan_buffer``) with numpy when it is
+    plain, else decode it and split it with the csv module. ``offset``: bytes of the file before
+    ``buf[begin]`` (a BOM), for the position named when the bytes are not UTF-8."""
+    table = scan_buffer(buf, begin, size)
+    if table is not None:
+        return table
     try:
-        with p.open(encoding="utf-8-sig", newline="") as fh:
-            return parse_firms(fh, label)
+        text = bytes(buf[begin:size]).decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InvalidInput(f"{label}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    finally:
-        if was_enabled:
-            gc.enable()
+        where = e.start - begin + offset
+        raise InvalidInput(f"{name}: not UTF-8 text ({e.reason} at byte {where})") from None
+    return scan_lines(io.StringIO(text, newline=""), name)
 
 
 def parse_firms(lines: Iterable[str], name: str = "<input>") -> FirmsFile:
     """Parse FIRMS active-fire CSV text (MODIS C6.1 or VIIRS 375 m; NRT or standard; static-file,
     Area-API or archive layout) into :class:`Detections`.
 
-    lines: the text lines (an open file). name: the file name used in messages.
+    lines: the text: an open text file or ``io.StringIO`` (read whole and split with numpy when it is
+    plain ASCII without quotes, see ``table.scan_buffer``), or any iterable of lines (the csv module;
+    the same result). name: the file name used in messages.
     Each row is checked: latitude -90..90, longitude -180..180, brightness values finite and > 0 K,
     scan/track > 0 and <= 10 km, FRP finite and >= 0 MW, ``acq_date`` ``YYYY-MM-DD``, ``acq_time``
     HHMM (1-4 digits, zero padding optional, hour 00-23, minute 00-59: ``2460`` is refused),
     confidence 0-100 (MODIS) or l/n/h, low/nominal/high (VIIRS, any case), daynight D/N, type 0-3,
-    instrument (when present) matching the file's columns, satellite and version not empty.
+    instrument (when present) matching the file's columns, satellite and version not empty. Every row
+    is checked, wherever it lies: a malformed row far from the districts is reported like any other.
     Returns a :class:`FirmsFile` with the good rows and one error per bad value; the caller decides
     whether bad rows refuse the file (:meth:`FirmsFile.raise_if_bad`).
     Raises InvalidInput naming the file for an empty file, a header that is neither MODIS nor VIIRS,
-    a missing or repeated column.
+    a missing or repeated column, or text the csv module cannot split (naming the line).
     Source: FIRMS "Active fire data attributes" for MODIS C6.1 and VIIRS 375 m (see module docstring).
     """
-    reader = csv.reader(lines)
-    header: list[str] | None = None
-    for raw in reader:
-        if any(c.strip() for c in raw):
-            header = [c.strip().lower() for c in raw]
-            break
-    if header is None:
+    is_file = callable(getattr(lines, "read", None)) and callable(getattr(lines, "seekable", None))
+    return _parse_table(scan_file(lines, name) if is_file else scan_lines(lines, name), name)
+
+
+def _parse_table(table: Table, name: str) -> FirmsFile:
+    """Check and convert the columns of a split FIRMS file (see :func:`parse_firms`)."""
+    if table.header is None:
         raise InvalidInput(f"{name}: empty file (no header line)")
-    header_line = reader.line_num
+    header = [c.strip().lower() for c in table.header]
+    header_line = table.header_line
     if "brightness" in header:
         instrument, required = "MODIS", MODIS_COLUMNS
     elif "bright_ti4" in header:
@@ -261,44 +295,30 @@ def parse_firms(lines: Iterable[str], name: str = "<input>") -> FirmsFile:
         parts += [f"column(s) {', '.join(dup)} appear more than once"] if dup else []
         raise InvalidInput(f"{name}: {'; '.join(parts)}", errs)
     wanted = tuple(c for c in (*required, *OPTIONAL_COLUMNS) if c in header)
-    pos = {c: header.index(c) for c in wanted}
-    rows: list[list[str]] = []
-    line_no: list[int] = []
-    errors: list[FieldError] = []
+    cols: dict[str, NDArray[Any]] = {c: table.column(header.index(c)) for c in wanted}
     width = len(header)
-    blank = [""] * width
-    for raw in reader:
-        if len(raw) != width:
-            if not any(c.strip() for c in raw):
-                continue  # a blank line
-            errors.append(
-                FieldError("row", f"has {len(raw)} fields, the header has {width}", reader.line_num)
-            )
-            raw = blank
-        line_no.append(reader.line_num)
-        rows.append(raw)
-    n = len(rows)
-    lines_arr = np.asarray(line_no, dtype=np.int64)
+    errors = [
+        FieldError("row", f"has {k} fields, the header has {width}", line) for line, k in table.width_errors
+    ]
+    lines_arr = table.line
+    n = len(lines_arr)
     bad = np.zeros(n, dtype=bool)
     if errors:
         bad[np.isin(lines_arr, np.array([e.line or 0 for e in errors]))] = True
-    transposed = list(zip(*rows, strict=True)) if n else [()] * width
-    cols: dict[str, Sequence[str]] = {c: transposed[pos[c]] for c in wanted}
     bad_before = bad.copy()  # rows refused for their width are not checked column by column
 
     def flag(mask: NDArray[np.bool_], column: str, reason: Any) -> None:
-        for i in np.flatnonzero(mask & ~bad_before):
-            v = cols[column][int(i)].strip()
+        if not mask.any():
+            return
+        for i in np.flatnonzero(mask & ~bad_before).tolist():
+            v = text_of(cols[column][i]).strip()
             errors.append(
                 FieldError(column, reason(v) if callable(reason) else reason, int(lines_arr[i]), column, v)
             )
         bad[:] |= mask
 
     def floats(column: str) -> NDArray[np.float64]:
-        try:
-            return np.array(cols[column], dtype=np.float64) if n else np.zeros(0)
-        except ValueError:
-            return np.array([_float_or_nan(v) for v in cols[column]], dtype=np.float64)
+        return to_float(cols[column])
 
     lat, lon = floats("latitude"), floats("longitude")
     flag(~np.isfinite(lat) | (np.abs(lat) > 90), "latitude", "latitude must be a number from -90 to 90")
@@ -317,43 +337,64 @@ def parse_firms(lines: Iterable[str], name: str = "<input>") -> FirmsFile:
     frp = floats("frp")
     flag(~(np.isfinite(frp) & (frp >= 0)), "frp", "fire radiative power must be a number >= 0 (MW)")
 
-    day, day_bad = _map_unique(cols["acq_date"], _parse_date, np.datetime64("NaT", "D"))
-    flag(day_bad, "acq_date", _date_problem)
-    minute, t_bad = _map_unique(cols["acq_time"], _parse_hhmm, -1)
-    flag(t_bad, "acq_time", _time_problem)
-    acq = day.astype("datetime64[m]") + np.where(t_bad, 0, minute).astype("timedelta64[m]")
+    distinct: dict[str, tuple[list[str], NDArray[np.intp]]] = {}
 
-    platform, p_bad = _map_unique(cols["satellite"], lambda v: PLATFORMS.get(v.lower(), v) if v else None, "")
-    flag(p_bad, "satellite", "satellite is empty")
+    def by_value(column: str, parse: Any, missing: Any) -> tuple[NDArray[Any], NDArray[np.intp]]:
+        """Parse each distinct (blank-stripped) value of ``column`` once and flag the rows whose value
+        ``parse`` refuses (returns None): (parsed distinct values, ``missing`` for refused; index of
+        each row's value)."""
+        if column not in distinct:
+            uniq, inv = unique_inverse(cols[column])
+            distinct[column] = ([text_of(u).strip() for u in uniq], inv)
+        texts, inv = distinct[column]
+        parsed = [parse(t) for t in texts]
+        refused = np.array([p is None for p in parsed], dtype=bool)
+        if refused.any():
+            flag(refused[inv], column, reasons.get(column, ""))
+        dtype = missing.dtype if isinstance(missing, np.datetime64) else None
+        return np.array([missing if p is None else p for p in parsed] or [missing], dtype=dtype), inv
+
+    reasons: dict[str, Any] = {
+        "acq_date": _date_problem,
+        "acq_time": _time_problem,
+        "satellite": "satellite is empty",
+        "confidence": (lambda v: f'MODIS confidence must be a whole number 0-100, not "{v}"')
+        if instrument == "MODIS"
+        else (lambda v: f'unknown VIIRS confidence "{v}" (l/n/h or low/nominal/high)'),
+        "version": "version is empty",
+        "daynight": lambda v: f'daynight must be D or N, not "{v}"',
+        "type": lambda v: f'type must be 0, 1, 2 or 3, not "{v}"',
+        "instrument": lambda v: f'instrument "{v}" does not match the file\'s {instrument} columns',
+    }
+    day_u, day_i = by_value("acq_date", _parse_date, np.datetime64("NaT", "D"))
+    minute_u, minute_i = by_value("acq_time", _parse_hhmm, -1)
+    platform_u, platform_i = by_value("satellite", lambda v: PLATFORMS.get(v.lower(), v) if v else None, "")
     if instrument == "MODIS":
-        conf, c_bad = _map_unique(cols["confidence"], _modis_confidence, -1)
-        flag(c_bad, "confidence", lambda v: f'MODIS confidence must be a whole number 0-100, not "{v}"')
+        conf_u, conf_i = by_value("confidence", _modis_confidence, -1)
         lo_b, hi_b = MODIS_CLASS_BOUNDS
-        cls = np.where(conf < lo_b, "low", np.where(conf < hi_b, "nominal", "high"))
+        cls_u = np.where(conf_u < lo_b, "low", np.where(conf_u < hi_b, "nominal", "high"))
     else:
-        cls, c_bad = _map_unique(cols["confidence"], lambda v: VIIRS_CONFIDENCE.get(v.lower()), "")
-        flag(c_bad, "confidence", lambda v: f'unknown VIIRS confidence "{v}" (l/n/h or low/nominal/high)')
-        conf = np.select([cls == k for k in CLASS_VALUE], list(CLASS_VALUE.values()), -1)
-    version, v_bad = _map_unique(cols["version"], lambda v: v or None, "")
-    flag(v_bad, "version", "version is empty")
-    nrt, _ = _map_unique(cols["version"], lambda v: v.upper().endswith("RT"), False)
-    daynight, d_bad = _map_unique(
-        cols["daynight"], lambda v: v.upper() if v.upper() in ("D", "N") else None, ""
+        cls_u, conf_i = by_value("confidence", lambda v: VIIRS_CONFIDENCE.get(v.lower()), "")
+        conf_u = np.array([CLASS_VALUE.get(str(c), -1) for c in cls_u], dtype=np.int64)
+    raw_u = np.array(distinct["confidence"][0] or [""], dtype=str)
+    version_u, version_i = by_value("version", lambda v: v or None, "")
+    nrt_u = np.char.endswith(np.char.upper(version_u.astype(str)), "RT")
+    daynight_u, daynight_i = by_value(
+        "daynight", lambda v: v.upper() if v.upper() in ("D", "N") else None, ""
     )
-    flag(d_bad, "daynight", lambda v: f'daynight must be D or N, not "{v}"')
-    if "type" in pos:
-        ftype, ty_bad = _map_unique(cols["type"], _fire_type, -1)
-        flag(ty_bad, "type", lambda v: f'type must be 0, 1, 2 or 3, not "{v}"')
-    else:
-        ftype = np.full(n, -1, dtype=np.int64)
-    if "instrument" in pos:
-        _, i_bad = _map_unique(cols["instrument"], lambda v: True if v.upper() == instrument else None, False)
-        flag(
-            i_bad, "instrument", lambda v: f'instrument "{v}" does not match the file\'s {instrument} columns'
-        )
+    if "type" in cols:
+        type_u, type_i = by_value("type", _fire_type, -1)
+    if "instrument" in cols:
+        by_value("instrument", lambda v: True if v.upper() == instrument else None, False)
 
-    good = ~bad
+    good: Any = np.flatnonzero(~bad) if bad.any() else slice(None)  # a slice: no copies
     errors.sort(key=lambda e: (e.line or 0, wanted.index(e.column) if e.column in wanted else -1))
+
+    def each(values: NDArray[Any], inv: NDArray[np.intp], dtype: Any) -> NDArray[Any]:
+        """Per good row, its value among the distinct ``values`` (``take``: faster than indexing)."""
+        return np.asarray(values, dtype=dtype).take(inv[good])
+
+    acq = each(day_u, day_i, "datetime64[m]") + each(minute_u, minute_i, "timedelta64[m]")
     det = Detections(
         instrument=instrument,
         line=lines_arr[good],
@@ -364,39 +405,17 @@ def parse_firms(lines: Iterable[str], name: str = "<input>") -> FirmsFile:
         scan=scan[good],
         track=track[good],
         frp=frp[good],
-        acq=acq[good],
-        platform=platform[good].astype(str),
-        confidence=np.asarray(conf, dtype=np.int64)[good],
-        confidence_class=np.asarray(cls, dtype=str)[good],
-        confidence_raw=np.char.strip(np.asarray(cols["confidence"], dtype=str))[good]
-        if n
-        else np.zeros(0, str),
-        version=version[good].astype(str),
-        nrt=np.asarray(nrt, dtype=bool)[good],
-        daynight=daynight[good].astype(str),
-        fire_type=np.asarray(ftype, dtype=np.int64)[good],
+        acq=acq,
+        platform=each(platform_u, platform_i, str),
+        confidence=each(conf_u, conf_i, np.int64),
+        confidence_class=each(cls_u, conf_i, str),
+        confidence_raw=each(raw_u, conf_i, str),
+        version=each(version_u, version_i, str),
+        nrt=each(nrt_u, version_i, bool),
+        daynight=each(daynight_u, daynight_i, str),
+        fire_type=each(type_u, type_i, np.int64) if "type" in cols else np.full(len(acq), -1, np.int64),
     )
     return FirmsFile(name, instrument, wanted, n, det, errors)
-
-
-def _float_or_nan(v: str) -> float:
-    try:
-        return float(v)
-    except ValueError:
-        return math.nan
-
-
-def _map_unique(values: Sequence[str], parse: Any, missing: Any) -> tuple[NDArray[Any], NDArray[np.bool_]]:
-    """Parse each distinct (blank-stripped) value once: returns (parsed array, bad mask); ``parse``
-    returns None for a bad value, which becomes ``missing`` in the parsed array."""
-    dtype = missing.dtype if isinstance(missing, np.datetime64) else None
-    if not len(values):
-        return np.array([], dtype=dtype or type(missing)), np.zeros(0, dtype=bool)
-    uniq, inv = np.unique(np.asarray(values, dtype=str), return_inverse=True)
-    parsed = [parse(str(u).strip()) for u in uniq]
-    bad_u = np.array([p is None for p in parsed])
-    out_u = np.array([missing if p is None else p for p in parsed], dtype=dtype)
-    return out_u[inv], bad_u[inv]
 
 
 def _parse_date(v: str) -> np.datetime64 | None:
