@@ -136,6 +136,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         web.router,
     ):
         app.include_router(r)
+    web.pages.install_not_found_page(app)  # unknown page addresses: a Chinese HTML 404, not JSON
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -61,7 +61,9 @@ def user_error_message(e: BaseException) -> str | None:
     """The one-line message of a user error (bad input or environment), or None for anything else.
 
     User errors are ZhizhiError (its ``detail``), ValueError including pydantic's ValidationError,
-    OSError (``<file>: <reason>``) and alembic's CommandError (a bad revision)."""
+    OSError (``<file>: <reason>``), alembic's CommandError (a bad revision), a database without the
+    platform's tables, and a SQLite database locked by another process (:data:`DATABASE_BUSY`: e.g.
+    the first ``make run`` still loading the district and replaying messages)."""
     from alembic.util import CommandError
 
     if isinstance(e, ZhizhiError):
@@ -76,6 +78,8 @@ def user_error_message(e: BaseException) -> str | None:
             msg = str(e) or type(e).__name__
     elif isinstance(e, ValueError | CommandError):
         msg = str(e) or type(e).__name__
+    elif _is_locked(e):
+        msg = DATABASE_BUSY
     elif _is_unmigrated(e):
         url = get_settings().database_url
         where = url
@@ -88,6 +92,25 @@ def user_error_message(e: BaseException) -> str | None:
     else:
         return None
     return _one_line(msg)
+
+
+DATABASE_BUSY = (
+    "数据库正忙（首次启动正在载入数据），请稍后重试 — the database is locked by another process "
+    "(the first `make run` loads the district and replays messages for a while); try again when it is done"
+)
+"""The line for a SQLite "database is locked": another process holds the write lock longer than
+the busy timeout."""
+
+
+def _is_locked(e: BaseException) -> bool:
+    """Whether ``e`` is SQLite's "database is locked" (or "database table is locked"), raw or
+    wrapped by SQLAlchemy."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    inner = getattr(e, "orig", e)
+    return isinstance(e, OperationalError | sqlite3.OperationalError) and "is locked" in str(inner).lower()
 
 
 def _is_unmigrated(e: BaseException) -> bool:

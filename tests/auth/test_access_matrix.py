@@ -84,6 +84,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/registry/quality/recheck"): ROLE,
     ("GET", "/api/v1/fire/danger"): AUTH,
     ("GET", "/api/v1/fire/danger/geojson"): AUTH,
+    ("GET", "/api/v1/fire/bulletin"): AUTH,
+    ("GET", "/api/v1/fire/kpis"): AUTH,
     ("GET", "/api/v1/fire/hotspots"): AUTH,
     ("GET", "/api/v1/fire/clusters"): AUTH,
     ("GET", "/api/v1/fire/clusters/{cluster_id}"): AUTH,

@@ -91,7 +91,7 @@ def test_report_on_the_phone_shows_on_the_screen_and_is_closed_in_the_console(
     phone.get_by_label("事件分类").select_option("0101")
     assert phone.get_by_label("标题").input_value() == "暴露垃圾"
     phone.get_by_label("情况描述").fill("浏览器测试:路口垃圾桶满溢(测试生成)")
-    phone.get_by_label("现场照片(可选)").set_input_files(
+    phone.get_by_label("现场照片（可选）").set_input_files(
         {"name": "site.png", "mimeType": "image/png", "buffer": PNG}
     )
     phone.get_by_role("button", name="使用当前位置").click()
@@ -151,7 +151,8 @@ def test_report_on_the_phone_shows_on_the_screen_and_is_closed_in_the_console(
         {"name": "after.png", "mimeType": "image/png", "buffer": PNG}
     )
     handler.get_by_role("button", name="上传", exact=True).click()
-    handler.locator("#ev-attachments li", has_text="after.png").wait_for()
+    handler.locator("#ev-photos [data-kind='after'] figure", has_text="after.png").wait_for()
+    handler.get_by_role("status").filter(has_text="已上传：after.png").wait_for()  # next to the form
     act(handler, "处置反馈", comment="已清运,垃圾桶已更换")
     assert handler.locator("#ev-node").get_attribute("data-node") == "handled"
     assert handler.locator("#ev-actions button").count() == 0  # nothing more for the handler
@@ -162,7 +163,10 @@ def test_report_on_the_phone_shows_on_the_screen_and_is_closed_in_the_console(
     act(duty, "结案")
     assert duty.locator("#ev-node").get_attribute("data-node") == "closed"
     steps = duty.locator("#ev-timeline tr").evaluate_all("rs => rs.map(r => r.dataset.action)")
-    assert steps == ["report", "accept", "register", "dispatch", "sign", "handle", "verify_pass", "close"]
+    assert steps == [  # the photos are on the timeline too (上传附件)
+        "report", "attach", "accept", "register", "dispatch", "sign", "attach", "handle", "verify_pass",
+        "close",
+    ]  # fmt: skip
 
     # the screen followed, still without reloading
     screen.wait_for_selector(f"#recent li[data-id='{eid}'][data-node='closed']", timeout=3000)

@@ -21,7 +21,7 @@ PAGE_OF_SCRIPT = {"login.js": "login", "screen.js": "screen", "console.js": "con
                   "registry.js": "registry"}  # fmt: skip
 PAGE_OF_TEMPLATE = {"login.html": "login", "screen.html": "screen", "console.html": "console",
                     "event.html": "console", "m.html": "m", "base.html": None, "kpis.html": "kpis",
-                    "fire.html": "fire", "registry.html": "registry"}  # fmt: skip
+                    "fire.html": "fire", "registry.html": "registry", "not_found.html": None}  # fmt: skip
 
 
 def lookup(messages: dict[str, Any], key: str) -> Any:
@@ -73,7 +73,7 @@ def test_labels_cover_every_value_the_api_sends() -> None:
     assert set(m["urgency"]) == set(typing.get_args(Urgency))
     assert set(m["source"]) == set(SOURCES)
     assert set(m["clock"]) == {c.value for c in ClockType}
-    assert m["node"]["reported"] == "待受理" and m["colour"]["red"] == "红(严重超期)"
+    assert m["node"]["reported"] == "待受理" and m["colour"]["red"] == "红（严重超期）"
 
 
 def test_a_page_gets_the_common_strings_and_its_own() -> None:

@@ -133,7 +133,8 @@ def test_the_fire_page_shows_levels_verifies_a_hotspot_and_times_a_drill(
     page.wait_for_selector("#cluster-body tr[data-outcome='agricultural']")
     assert "农事用火" in page.locator("#cluster-body tr").first.inner_text()
     assert page.locator("#cluster-body button.verify").count() == 0
-    assert "zhizhi fire bulletin --date 2022-05-31 --format cap" in page.locator("#bulletin").inner_text()
+    cap = page.locator("#bulletin a").first
+    assert cap.get_attribute("href") == "/api/v1/fire/bulletin?date=2022-05-31"
 
     # a drill from the page: simulated, so every node is timed at once
     page.get_by_label("演练镇街").select_option(TOWN)
@@ -225,14 +226,20 @@ def test_the_event_page_has_a_map_and_downloads_attachments(
     photo = {"name": "现场.png", "mimeType": "image/png", "buffer": PNG}
     page.get_by_label("上传照片").set_input_files(photo)
     page.get_by_role("button", name="上传", exact=True).click()
-    link = page.locator("#ev-attachments a", has_text="现场.png")
-    link.wait_for()
+    # a photo shows as a thumbnail (处置前 here: the event is not being handled yet) that opens full size
+    thumb = page.locator("#ev-photos [data-kind='before'] figure.thumb", has_text="现场.png")
+    thumb.wait_for()
     page.wait_for_selector(f"#ev-map[data-drawn='{TOWN}'] canvas")
+    assert thumb.locator("img").evaluate("i => i.complete && i.naturalWidth") == 1
     page.screenshot(path=str(artifacts / "console-event-map.png"), full_page=True)
-    with page.expect_download() as dl:
-        link.click()
-    assert dl.value.suggested_filename == "现场.png"
-    assert Path(dl.value.path()).read_bytes() == PNG
+    with page.expect_popup() as popup:
+        thumb.get_by_role("link").click()
+    full = popup.value
+    full.wait_for_load_state()
+    assert "inline=true" in full.url
+    response = full.context.request.get(full.url)  # the same address, with the page's session
+    assert response.headers["content-disposition"].startswith("inline;") and response.body() == PNG
+    full.close()
 
 
 def test_the_screen_replays_a_day_with_the_fire_layer(

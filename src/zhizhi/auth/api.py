@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import threading
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.auth import rules, service
 from zhizhi.core import audit
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, Scope, has_permission, permission_table, scope_of
-from zhizhi.core.errors import TooManyRequests
+from zhizhi.core.errors import TooManyRequests, Unauthorized
 from zhizhi.core.http import SESSION_COOKIE, client_key, current_actor, get_session, permit
+from zhizhi.org.models import Staff
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -55,7 +59,9 @@ def login(
     session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     """Sign in. Sets the ``zz_session`` cookie (HttpOnly, SameSite=Strict); the body carries the CSRF
-    token to send as ``X-CSRF-Token`` on every change. 401 with one message for any failure."""
+    token to send as ``X-CSRF-Token`` on every change. 401 with one message for any failure, but for
+    a locked name: 401 with code ``auth.locked`` and ``params.minutes`` left (see
+    :func:`_locked_until`)."""
     client = request.client.host if request.client else None
     wait = request.app.state.login_limiter.retry_after(client_key(request))
     if wait:
@@ -65,7 +71,7 @@ def login(
         )
     try:
         actor = service.authenticate(session, data.username, data.password)
-    except Exception:
+    except Exception as failed:
         # keep the failure count and its audit row even though the request fails
         audit.record(
             session,
@@ -76,6 +82,16 @@ def login(
             client=client,
         )
         session.commit()
+        if isinstance(failed, Unauthorized):
+            now = ztime.utcnow()
+            until = _locked_until(session, data.username, now)
+            if until is not None:
+                minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+                raise Unauthorized(
+                    f"the account is locked after repeated failed sign-ins; try again in {minutes} min",
+                    extra={"params": {"minutes": minutes}},
+                    code="auth.locked",
+                ) from None
         raise
     audit.record(
         session, actor=actor.username, actor_role=actor.role, action=audit.Action.login, client=client
@@ -91,6 +107,39 @@ def login(
         path="/",
     )
     return {"user": _me(actor), "csrf_token": new.csrf_token, "expires_at": new.expires_at}
+
+
+_SHADOW: dict[str, tuple[int, datetime | None]] = {}
+_SHADOW_LOCK = threading.Lock()
+
+
+def _locked_until(session: Session, username: str, now: datetime) -> datetime | None:
+    """Until when (UTC) the sign-in name ``username`` is locked after a failed attempt, None when it
+    is not: what ``POST /login`` tells the user (problem code ``auth.locked``) instead of the one
+    failure message.
+
+    An account's lock is its own (:func:`service.authenticate` keeps count in the database). A name
+    without a usable account (unknown, disabled, no password) locks the same way, counted in this
+    process: every name locks after :data:`rules.MAX_FAILURES` failures in a row with the same
+    back-off, so "locked" tells no one which names exist."""
+    staff = (
+        session.scalar(select(Staff).where(Staff.username == username))
+        if service.USERNAME.fullmatch(username)
+        else None
+    )
+    if staff is not None and staff.active and staff.password_hash is not None:
+        until = staff.locked_until
+        return until if until is not None and now < until else None
+    with _SHADOW_LOCK:
+        count, until = _SHADOW.get(username, (0, None))
+        if until is None or now >= until:  # like an account: no count while locked
+            count += 1
+            lock = rules.lock_for(count)
+            until = now + lock if lock else None
+            if len(_SHADOW) > 10_000:
+                _SHADOW.clear()
+            _SHADOW[username] = (count, until)
+    return until if until is not None and now < until else None
 
 
 @router.post("/logout", status_code=204)

@@ -34,7 +34,13 @@ class FieldError:
 
 @dataclass
 class ZhizhiError(Exception):
-    """Base error: ``status`` is the HTTP status; ``detail`` a sentence for a person."""
+    """Base error: ``status`` is the HTTP status; ``detail`` a sentence for a person (English).
+
+    ``code`` (optional) is a stable identifier of the kind of error, dotted lower-case
+    (``"event.outside_grid"``), for clients that show their own text: the pages look it up under
+    ``problem.<code>`` in their messages (web/messages/zh-CN) and fill the placeholders from
+    ``extra["params"]``; an unknown code falls back to ``detail``. A code once published keeps its
+    meaning."""
 
     detail: str
     errors: list[FieldError] = field(default_factory=list)
@@ -42,6 +48,7 @@ class ZhizhiError(Exception):
     status: int = 400
     title: str = "Bad request"
     type: str = "about:blank"
+    code: str | None = None
 
     def __str__(self) -> str:
         return self.detail
@@ -55,6 +62,8 @@ class ZhizhiError(Exception):
         }
         if instance:
             body["instance"] = instance
+        if self.code:
+            body["code"] = self.code
         if self.errors:
             body["errors"] = [e.as_dict() for e in self.errors]
         body.update(self.extra)

@@ -164,7 +164,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errs = _field_errors(exc.errors())
         detail = "; ".join(f"{fe.field}: {fe.reason}" for fe in errs) or "invalid request"
-        return _problem(InvalidInput(detail, errs), request)
+        return _problem(InvalidInput(detail, errs, code="validation"), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -283,6 +283,8 @@ async def _send_413(scope: dict[str, Any], send: Any, limit: int) -> None:
                 "status": 413,
                 "detail": detail,
                 "instance": path,
+                "code": "request.too_large",
+                "params": {"limit_bytes": limit},
             }
         ).encode()
         ctype = PROBLEM.encode()

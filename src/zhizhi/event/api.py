@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from zhizhi.core import audit
-from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope, write_lock
@@ -32,6 +31,7 @@ from zhizhi.event.schemas import (
     SupervisionIn,
     TransitionIn,
 )
+from zhizhi.event.service import read as service_read
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -92,19 +92,26 @@ def list_events(
     supervised: bool | None = None,
     source: str | None = None,
     q: str | None = Query(None, max_length=100, description="text in the title"),
+    open: bool | None = Query(
+        None, description="true: open events (在办); false: finished (结案, 评价, 不予受理, 合并); omit: all"
+    ),
+    mine: bool = Query(False, description="only events whose current step is for your unit (我的待办)"),
+    sort: str = Query(
+        "-reported_at", description=f"order: {', '.join(service_read.SORTS)} (- for newest first)"
+    ),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> EventPage:
-    """Events in the caller's scope, newest first, with filters."""
+    """Events in the caller's scope, newest first unless ``sort`` says otherwise, with filters."""
     if node is not None and node not in NODES:
         why = f'unknown node "{node}"; one of {", ".join(NODES)}'
         raise InvalidInput(why, [FieldError("node", why)])
     f = service.EventFilter(
-        node, category_code, town_code, grid_code, unit_code, overdue, supervised, source, q
+        node, category_code, town_code, grid_code, unit_code, overdue, supervised, source, q, open, mine
     )
-    total, rows = service.list_events(session, actor, f, limit, offset)
+    total, rows = service.list_events(session, actor, f, limit, offset, sort)
     return EventPage(total=total, items=[service.to_read(e, actor) for e in rows], limit=limit, offset=offset)
 
 
@@ -176,50 +183,41 @@ async def attach(
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.attach")),
 ) -> dict[str, Any]:
-    """Attach a photo or document (before/after); stored on disk under the data folder."""
+    """Attach a photo or document (before/after); stored on disk under the data folder and recorded
+    on the timeline (上传附件). 409 (code ``event.closed``) for a finished event (结案, 评价, 不予受理,
+    合并): checked before the file is read."""
     ev = service.get_event(session, actor, event_id)
+    service.check_open_for_attachments(ev)
     if kind not in {"before", "after", "other"}:
         raise InvalidInput(
-            f'kind must be before, after or other, not "{kind}"', [FieldError("kind", "unknown")]
+            f'kind must be before, after or other, not "{kind}"',
+            [FieldError("kind", "unknown")],
+            code="attachment.kind",
         )
     ctype = (file.content_type or "").lower()
     if ctype not in ATTACHMENT_TYPES:
         raise InvalidInput(
             f'file type "{ctype}" is not accepted ({", ".join(sorted(ATTACHMENT_TYPES))})',
             [FieldError("file", "type not accepted")],
+            extra={"params": {"type": ctype}},
+            code="attachment.type",
         )
     data = await file.read()
     if not data:
-        raise InvalidInput("the file is empty", [FieldError("file", "empty")])
+        raise InvalidInput("the file is empty", [FieldError("file", "empty")], code="attachment.empty")
     if not _looks_like(ctype, data):
         why = f"the file's content is not {ctype} (declared type and content differ)"
-        raise InvalidInput(why, [FieldError("file", why)])
-    digest = hashlib.sha256(data).hexdigest()
-    folder = FsPath(get_settings().data_dir) / "attachments" / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / digest
-    if not path.exists():
-        path.write_bytes(data)
-    name = FsPath(file.filename or "file").name[:200]
-    a = Attachment(
-        event_id=ev.id,
-        kind=kind,
-        filename=name,
-        content_type=ctype,
-        size=len(data),
-        sha256=digest,
-        path=str(path),
-        uploaded_at=ztime.utcnow(),
-    )
-    session.add(a)
-    session.flush()
+        raise InvalidInput(
+            why, [FieldError("file", why)], extra={"params": {"type": ctype}}, code="attachment.content"
+        )
+    a = service.add_attachment(session, actor, ev.id, kind, file.filename or "file", ctype, data)
     return {
         "id": a.id,
         "event_id": ev.id,
-        "kind": kind,
-        "filename": name,
-        "size": len(data),
-        "sha256": digest,
+        "kind": a.kind,
+        "filename": a.filename,
+        "size": a.size,
+        "sha256": a.sha256,
     }
 
 
@@ -235,13 +233,16 @@ SHA256_HEX = frozenset("0123456789abcdef")
 def download_attachment(
     event_id: EventId,
     attachment_id: AttachmentId,
+    inline: bool = Query(False, description="show a photo in the browser (images only)"),
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> Response:
     """Download one attachment of an event in the caller's scope (as a file: ``Content-Disposition:
-    attachment``). 404 when the event is out of scope, the attachment belongs to another event, or
-    its bytes are missing or no longer match their SHA-256. The file is read from the data folder by
-    its content hash, never from a path a client could influence."""
+    attachment``). With ``inline=true`` a photo (JPEG, PNG, WebP) is sent ``inline`` for the page's
+    thumbnails and full-size view; other types stay downloads. Same checks either way: 404 when the
+    event is out of scope, the attachment belongs to another event, or its bytes are missing or no
+    longer match their SHA-256. The file is read from the data folder by its content hash, never from
+    a path a client could influence. (Downloads are not audited: they carry no personal fields.)"""
     ev = service.get_event(session, actor, event_id)
     a = session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.event_id == ev.id))
     missing = NotFound(f"attachment {attachment_id} of event {event_id} not found")
@@ -257,7 +258,8 @@ def download_attachment(
     ctype = a.content_type if a.content_type in ATTACHMENT_TYPES else "application/octet-stream"
     name = FsPath(a.filename).name or f"attachment-{a.id}"
     ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)[:100]
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    how = "inline" if inline and ctype in service_read.IMAGE_TYPES else "attachment"
+    disposition = f"{how}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
     return Response(
         data,
         media_type=ctype,
@@ -387,6 +389,7 @@ def transitions() -> list[dict[str, Any]]:
             "to": t.target.value if t.target else None,
             "roles": sorted(t.roles),
             "needs": list(t.needs),
+            "labels": {n.value: lab for (a, n), lab in rules.LABEL_AT.items() if a == t.action},
         }
         for t in rules.TRANSITIONS.values()
     ]

@@ -162,17 +162,24 @@ class Catalogue:
         """The leaf whose name is exactly ``name`` (e.g. "暴露垃圾"), or None. Leaf names are unique."""
         return self._by_name.get(name.strip())
 
-    def limit(self, code: str, node: str) -> tuple[float, str]:
+    def limit(self, code: str, node: str, urgency: str | None = None) -> tuple[float, str]:
         """Time limit of ``node`` for leaf ``code``: ``(amount, clock)``.
 
         ``amount`` is in hours for the clocks "continuous" and "working_hours" and in days for
         "working_days" and "natural_days". The value falls back leaf → urgency_limits → default_limits.
-        Raises CatalogueError for an unknown category or node.
+        ``urgency`` (low|normal|high|urgent) is the event's own when it differs from the leaf's (a
+        report marked 紧急): the leaf's own limits still win, then ``urgency_limits[urgency]``, then
+        ``default_limits``. Raises CatalogueError for an unknown category, node or urgency.
         """
         leaf = self.leaf(code)
         if node not in NODES:
             raise CatalogueError(_unknown("node", node, NODES))
-        lim = leaf.limits[node]
+        if urgency is None or urgency == leaf.urgency or node in leaf.own_limits:
+            lim = leaf.limits[node]
+        elif urgency not in URGENCIES:
+            raise CatalogueError(_unknown("urgency", urgency, URGENCIES))
+        else:
+            lim = self.urgency_limits.get(urgency, {}).get(node) or self.default_limits[node]
         return lim.amount, lim.clock
 
     def tree(self) -> list[dict[str, Any]]:

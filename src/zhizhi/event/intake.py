@@ -477,7 +477,7 @@ def insert_events(session: Session, placed: list[tuple[EventCreate, dict[str, An
             except InvalidInput:
                 unit, mode = None, None
             at = ztime.to_utc(d.reported_at) if d.reported_at else now
-            amount, clock = cat.limit(d.category_code, "accept")
+            amount, clock = cat.limit(d.category_code, "accept", d.urgency)
             rows.append({
                 "source": d.source, "external_id": d.external_id, "category_code": d.category_code,
                 "title": d.title, "description": d.description, "lon": area["lon"], "lat": area["lat"],

@@ -115,11 +115,14 @@ TRANSITIONS: dict[str, Transition] = {
         _t("reject", "不予受理", {Node.REPORTED, Node.ACCEPTED}, Node.REJECTED, ("comment",)),
         _t("register", "立案", {Node.ACCEPTED}, Node.REGISTERED),
         _t("dispatch", "派遣", {Node.REGISTERED}, Node.DISPATCHED, ("unit_code",)),
+        # 纵向上报: a town center hands an event outside its town's remit to the district center,
+        # which dispatches it (the node and its 派遣 clock stay; service.loop keeps who holds it)
+        _t("escalate", "上报区级", {Node.REGISTERED}, None, ("comment",)),
         _t("sign", "签收", {Node.DISPATCHED}, Node.SIGNED),
         _t("return", "回退", {Node.DISPATCHED, Node.SIGNED}, Node.REGISTERED, ("comment",)),
         _t("handle", "处置反馈", {Node.SIGNED}, Node.HANDLED, ("comment",)),
         _t("verify_pass", "核查通过", {Node.HANDLED}, Node.VERIFIED),
-        _t("verify_fail", "核查不通过(返工)", {Node.HANDLED}, Node.SIGNED, ("comment",)),
+        _t("verify_fail", "核查不通过（返工）", {Node.HANDLED}, Node.SIGNED, ("comment",)),
         _t("close", "结案", {Node.VERIFIED}, Node.CLOSED),
         _t("evaluate", "回访评价", {Node.CLOSED}, Node.EVALUATED, ("satisfaction",)),
         _t("reopen", "重办", {Node.CLOSED, Node.EVALUATED}, Node.DISPATCHED, ("comment",)),
@@ -134,14 +137,48 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+NOTE_ACTION, NOTE_LABEL = "note", "备注"
+"""The timeline action of a note (service.add_note): not a transition — it moves nothing, is open at
+every node and is governed by ``event.read`` and the data scope, not by an ``event.<action>``
+permission — so it is not in :data:`TRANSITIONS`."""
+
+
+# Labels that depend on the node a move is made at: 不予受理 of a report not yet accepted, 不予立案
+# of an accepted one (受理 done, 立案 refused).
+LABEL_AT: dict[tuple[str, Node], str] = {("reject", Node.ACCEPTED): "不予立案"}
+
+
+def label_at(action: str, node: str | None) -> str:
+    """The label of ``action`` made at ``node`` (e.g. reject at accepted → 不予立案); the
+    transition's own label otherwise, ``action`` itself when unknown."""
+    tr = TRANSITIONS.get(action)
+    if tr is None:
+        return action
+    try:
+        return LABEL_AT.get((action, Node(node)), tr.label) if node else tr.label
+    except ValueError:
+        return tr.label
+
+
 class TransitionError(ValueError):
     """A move that is not allowed; ``status`` 409 for a wrong node, 403 for a wrong role, 422 for a
-    missing field."""
+    missing field. ``code`` is the stable error code the pages translate (``event.wrong_node``,
+    ``event.role_not_allowed``, ``event.field_required``, ``event.unknown_action``) and ``params``
+    its placeholders (``label``: the move's label; ``field``: the missing input)."""
 
-    def __init__(self, message: str, status: int, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int,
+        field: str | None = None,
+        code: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.field = field
+        self.code = code
+        self.params = params or {}
 
 
 def check_transition(action: str, node: str, role: str, given: dict[str, object]) -> Transition:
@@ -153,18 +190,31 @@ def check_transition(action: str, node: str, role: str, given: dict[str, object]
     """
     tr = TRANSITIONS.get(action)
     if tr is None:
-        raise TransitionError(f'unknown action "{action}"; known: {", ".join(TRANSITIONS)}', 422, "action")
+        raise TransitionError(
+            f'unknown action "{action}"; known: {", ".join(TRANSITIONS)}',
+            422,
+            "action",
+            "event.unknown_action",
+            {"action": action},
+        )
+    label = label_at(action, node)
     if not permission_table().allows(role, tr.permission):
-        raise TransitionError(f'role "{role}" may not {tr.label} ({action})', 403, "role")
+        why = f'role "{role}" may not {label} ({action})'
+        raise TransitionError(why, 403, "role", "event.role_not_allowed", {"label": label})
     if node not in tr.sources:
         allowed = ", ".join(sorted(tr.sources))
         raise TransitionError(
-            f'cannot {tr.label} ({action}) an event at node "{node}"; allowed from: {allowed}', 409, "node"
+            f'cannot {label} ({action}) an event at node "{node}"; allowed from: {allowed}',
+            409,
+            "node",
+            "event.wrong_node",
+            {"label": label, "node": node},
         )
     for f in tr.needs:
         v = given.get(f)
         if v is None or (isinstance(v, str) and not v.strip()):
-            raise TransitionError(f'{tr.label} ({action}) needs "{f}"', 422, f)
+            why = f'{label} ({action}) needs "{f}"'
+            raise TransitionError(why, 422, f, "event.field_required", {"label": label, "field": f})
     return tr
 
 

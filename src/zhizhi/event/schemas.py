@@ -89,7 +89,7 @@ class EventCreate(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    """One move on the loop: ``action`` (accept, reject, register, dispatch, sign, return, handle,
+    """One move on the loop: ``action`` (accept, reject, register, dispatch, escalate, sign, return, handle,
     verify_pass, verify_fail, close, evaluate, reopen, park, unpark, request_extension,
     approve_extension, deny_extension, supervise, remind) and what that action needs."""
 
@@ -129,6 +129,7 @@ class StepRead(BaseModel):
     limit: str | None
     used: float | None
     overdue: bool
+    label: str = Field(default="", description="the row's Chinese label (不予立案, 上传附件, 超时督办 …)")
 
 
 class EventRead(BaseModel):
@@ -179,8 +180,20 @@ class EventRead(BaseModel):
 
 
 class EventDetail(EventRead):
+    """An event with its timeline and what the caller may do now.
+
+    ``action_labels``: the label of each allowed action at the current node (reject at 待立案 is
+    不予立案). ``held_by_district``: a town center passed it up (上报区级) and the district center
+    dispatches it. ``auto_unit_code``: the unit 派遣 ``"auto"`` would choose now (权属配置), when the
+    caller may dispatch; ``auto_unit_ok``: whether the caller may dispatch there (a town center only
+    within its town: otherwise it passes the event up with ``escalate``)."""
+
     timeline: list[StepRead] = []
     allowed_actions: list[str] = []
+    action_labels: dict[str, str] = {}
+    held_by_district: bool = False
+    auto_unit_code: str | None = None
+    auto_unit_ok: bool = False
     attachments: list[dict[str, Any]] = []
     supervisions: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []

@@ -8,18 +8,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhizhi.auth import service as auth_service
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, has_permission, permission_table, scope_of
+from zhizhi.core.config import get_settings
 from zhizhi.core.http import SESSION_COOKIE, get_session
 from zhizhi.form import service as forms
 from zhizhi.registry import service as registers
@@ -100,7 +103,7 @@ def _me(actor: Actor) -> dict[str, Any]:
 def _render(
     request: Request, template: str, page: str, found: tuple[Actor, str] | None, **extra: Any
 ) -> Response:
-    t = i18n.messages(page)
+    t = extra.pop("t", None) or i18n.messages(page)
     me = _me(found[0]) if found else None
     response = TEMPLATES.TemplateResponse(
         request,
@@ -175,7 +178,24 @@ def screen(
 
 
 router.add_api_route("/console", _page("console.html", "console"), methods=["GET"], name="console")
-router.add_api_route("/m", _page("m.html", "m"), methods=["GET"], name="mobile")
+PHOTO_HEADROOM = 100_000
+"""Bytes of a request body left for the multipart envelope when the phone page states its photo
+limit: the limit shown (and checked before upload) is ``max_body_bytes`` less this, rounded down to
+0.1 MB (4.9 MB with the default 5,000,000)."""
+
+
+@router.get("/m", name="mobile")
+def mobile(request: Request, session: Session = Depends(get_session, scope="function")) -> Response:
+    """The grid worker's phone page; it states the largest photo the server takes (``page_data``:
+    ``max_photo_bytes``, ``max_photo_mb``) and checks a photo against it before reporting."""
+    found = _signed_in(request, session)
+    if found is None:
+        return _to_login(request)
+    tenths = max(1, (get_settings().max_body_bytes - PHOTO_HEADROOM) // 100_000)
+    data = {"max_photo_bytes": tenths * 100_000, "max_photo_mb": f"{tenths / 10:g}"}
+    return _render(request, "m.html", "m", found, page_data=data)
+
+
 router.add_api_route("/console/kpis", _page("kpis.html", "kpis"), methods=["GET"], name="kpis")
 
 
@@ -228,11 +248,36 @@ def console_event(
     event_id: int = PathParam(ge=1, le=2**31 - 1),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    """One event in the duty console (its data comes from ``GET /api/v1/events/{id}``)."""
+    """One event in the duty console (its data comes from ``GET /api/v1/events/{id}``); 404 with a
+    Chinese page (事件不存在或不在您的管辖范围) for an event outside the user's scope."""
     found = _signed_in(request, session)
     if found is None:
         return _to_login(request)
-    return _render(request, "event.html", "console", found, event_id=event_id, layout="console")
+    return _event_page(request, session, found, event_id, layout="console")
+
+
+def _event_page(
+    request: Request, session: Session, found: tuple[Actor, str], event_id: int, **extra: Any
+) -> Response:
+    """The event page, or — when the event does not exist or is outside the user's scope (the same
+    check as ``GET /api/v1/events/{id}``) — the page's "not found" state with status 404 and no
+    empty sections. ``page_data`` states the largest photo the server takes (as on the phone page)."""
+    from zhizhi.core.errors import NotFound
+    from zhizhi.event import service as events
+
+    try:
+        events.get_event(session, found[0], event_id)
+        missing = False
+    except NotFound:
+        missing = True
+    tenths = max(1, (get_settings().max_body_bytes - PHOTO_HEADROOM) // 100_000)
+    data = {"max_photo_bytes": tenths * 100_000, "max_photo_mb": f"{tenths / 10:g}"}
+    response = _render(
+        request, "event.html", "console", found, event_id=event_id, missing=missing, page_data=data, **extra
+    )
+    if missing:
+        response.status_code = 404
+    return response
 
 
 @router.get("/m/events/{event_id}", name="mobile_event")
@@ -241,8 +286,60 @@ def mobile_event(
     event_id: int = PathParam(ge=1, le=2**31 - 1),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    """One event on the phone page (same script as the console, narrow layout)."""
+    """One event on the phone page (same script as the console, narrow layout; the menu marks
+    网格员 and the back link leads to the phone page, not the queue)."""
     found = _signed_in(request, session)
     if found is None:
         return _to_login(request)
-    return _render(request, "event.html", "console", found, event_id=event_id, layout="m")
+    t = i18n.messages("console")
+    t = {**t, "event": {**t["event"], "back": t["nav"]["back_mobile"]}}
+    return _event_page(request, session, found, event_id, layout="m", nav="m", t=t)
+
+
+NOT_PAGES = ("/api/", "/open311/", "/static/", "/openapi.json", "/healthz")
+"""Address prefixes that are not pages: their errors stay problem details (JSON)."""
+
+
+def wants_page(request: Request) -> bool:
+    """Whether an error for ``request`` should be an HTML page: a GET or HEAD of an address outside
+    :data:`NOT_PAGES` from a client that does not ask for JSON only (a browser sends
+    ``Accept: text/html…``; ``Accept: application/json`` keeps the problem details)."""
+    if request.method not in ("GET", "HEAD") or request.url.path.startswith(NOT_PAGES):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept or "json" not in accept
+
+
+def not_found_page(request: Request) -> Response:
+    """The Chinese 404 page (页面不存在) for an unknown page address, with a link home (``/login``
+    leads a signed-in user on to their home page)."""
+    common = i18n.messages("login")
+    t = {**common, "title": common["not_found"]["title"]}
+    response = TEMPLATES.TemplateResponse(
+        request, "not_found.html", {"t": t, "page": "not_found", "me": None, "csrf": ""}, status_code=404
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+def install_not_found_page(app: FastAPI) -> None:
+    """Answer an unknown page address (``/kpis``) or a malformed one (``/m/events/abc``) with the
+    404 page instead of problem JSON; API addresses (``/api/…``, ``/open311/…``) and clients asking
+    for JSON keep the problem details. Call after ``install_problem_handlers``: it wraps them."""
+    handlers: dict[Any, Any] = app.exception_handlers
+    http_handler = handlers[StarletteHTTPException]
+    validation_handler = handlers[RequestValidationError]
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_page(request):
+            return not_found_page(request)
+        return cast(Response, await http_handler(request, exc))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        if wants_page(request):
+            return not_found_page(request)
+        return cast(Response, await validation_handler(request, exc))
+
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)

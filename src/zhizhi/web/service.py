@@ -155,12 +155,17 @@ def month_figures(session: Session, actor: Actor, period: str) -> dict[str, Any]
     (结案率) and ``ontime_close_rate`` (按期结案率) of the events reported in month ``period``
     (YYYY-MM) with their outcomes as known now (:func:`zhizhi.ops.service.kpis`), the same per town
     (``towns``: ``{code: {"month", "close_rate", "ontime_close_rate"}}``) and the towns' 赛马比拼
-    ``ranking`` (:func:`zhizhi.ops.service.rankings`)."""
+    ``ranking`` (:func:`zhizhi.ops.service.rankings`). ``counts`` holds the numbers behind the two
+    rates (ops.rules.kpi_rates): 结案率 = ``closed`` ÷ ``should_close`` (应结案: registered, not
+    rejected), 按期结案率 = ``closed_on_time`` ÷ (``should_close`` − ``deferred`` 缓办/挂账)."""
     kp = ops.kpis(session, actor, period, by="town")
     ranked = ops.rankings(session, actor, period, kind="town", kp=kp)  # the same KPIs, not read twice
     return {
         "period": period,
         "reported": int(kp["total"]["counts"]["reported"]),
+        "counts": {
+            k: int(kp["total"]["counts"][k]) for k in ("closed", "should_close", "deferred", "closed_on_time")
+        },
         "close_rate": kp["total"]["rates"]["close_rate"],
         "ontime_close_rate": kp["total"]["rates"]["ontime_close_rate"],
         "towns": {
@@ -204,7 +209,9 @@ def summary(
       ``reported`` and ``closed`` per day;
     - ``points``: that day's located events ``{id, lon, lat, node, colour, urgency}`` (at most
       :data:`MAX_POINTS`, newest first) and ``recent``: the latest reports with category and node
-      (node and colour as they were at the instant shown).
+      (node and colour as they were at the instant shown);
+    - ``unlocated``: that day's events without coordinates (reported by area code: no point on the
+      map): ``count`` and ``items`` (the latest :data:`RECENT`, as ``recent``).
 
     ``month``: the month's part already computed (:func:`month_figures` of the same scope and month;
     the API shares it for up to a minute), else it is computed here.
@@ -235,18 +242,23 @@ def summary(
         .order_by(Event.reported_at.desc(), Event.id.desc())
         .limit(MAX_POINTS)
     ).all()
+    listed = (*KNOWN, Event.category_code, Event.town_code, Event.colour, Event.urgency)
     recent_rows = session.execute(
-        _base(actor, *KNOWN, Event.category_code, Event.town_code, Event.colour, Event.urgency)
+        _base(actor, *listed)
         .where(Event.reported_at < end)
         .order_by(Event.reported_at.desc(), Event.id.desc())
         .limit(RECENT)
     ).all()
-    now_state = {r.id: history.StateAt(r.node, r.colour, False) for r in (*point_rows, *recent_rows)}
-    state = (
-        history.states_at(session, {r.id: _known(r) for r in (*point_rows, *recent_rows)}.values(), end)
-        if past
-        else now_state
+    no_point = (Event.reported_at >= t0, Event.reported_at < end, Event.lon.is_(None))
+    newest = (Event.reported_at.desc(), Event.id.desc())
+    unlocated_q = _base(actor, *listed).where(*no_point).order_by(*newest).limit(RECENT)
+    unlocated_rows = session.execute(unlocated_q).all()
+    unlocated_n = (
+        session.scalar(_base(actor, func.count()).where(*no_point)) if len(unlocated_rows) == RECENT else None
     )
+    rows = (*point_rows, *recent_rows, *unlocated_rows)
+    now_state = {r.id: history.StateAt(r.node, r.colour, False) for r in rows}
+    state = history.states_at(session, {r.id: _known(r) for r in rows}.values(), end) if past else now_state
     points = [
         {
             "id": r.id,
@@ -259,8 +271,9 @@ def summary(
         for r in point_rows
     ]
     cat = events.catalogue()
-    recent = [
-        {
+
+    def item(r: Any) -> dict[str, Any]:
+        return {
             "id": r.id,
             "category_code": r.category_code,
             "category_name": _category_name(cat, r.category_code),
@@ -270,8 +283,8 @@ def summary(
             "urgency": r.urgency,
             "reported_at": ztime.to_local(r.reported_at).isoformat(timespec="minutes"),
         }
-        for r in recent_rows
-    ]
+
+    recent = [item(r) for r in recent_rows]
     district = session.scalar(
         select(OrgUnit.name).where(OrgUnit.level == "district", OrgUnit.district_code == actor.district_code)
     )
@@ -282,10 +295,14 @@ def summary(
         "replay": past,
         "district": {"code": actor.district_code, "name": district or ""},
         "today": today_counts,
-        "month": {k: month[k] for k in ("period", "reported", "close_rate", "ontime_close_rate")},
+        "month": {k: month[k] for k in ("period", "reported", "counts", "close_rate", "ontime_close_rate")},
         "towns": towns,
         "ranking": month["ranking"],
         "trend": {"days": [d.isoformat() for d in days], "reported": reported, "closed": closed},
         "points": points,
         "recent": recent,
+        "unlocated": {
+            "count": len(unlocated_rows) if unlocated_n is None else int(unlocated_n),
+            "items": [item(r) for r in unlocated_rows],
+        },
     }

@@ -3,9 +3,11 @@
 Every state change goes through :func:`transition`, which checks the role and node
 (:mod:`zhizhi.event.rules`), the actor's data scope (:mod:`zhizhi.core.access`) and the optimistic lock,
 appends a timeline row with the time used against the node's limit, and sets the next node's deadline
-from the category catalogue (立结案标准). This package re-exports the public use cases.
+from the category catalogue (立结案标准). :func:`add_note` appends a note (备注) that moves nothing.
+This package re-exports the public use cases.
 """
 
+from zhizhi.event.service.attachments import add_attachment, check_open_for_attachments
 from zhizhi.event.service.common import (
     SYSTEM,
     _parse_limit,
@@ -14,6 +16,7 @@ from zhizhi.event.service.common import (
     validate_category,
 )
 from zhizhi.event.service.loop import merge, reply_supervision, transition
+from zhizhi.event.service.notes import add_note
 from zhizhi.event.service.preplan import complete_task, ensure_preplans, shipped_preplans, start_preplan
 from zhizhi.event.service.read import (
     EventFilter,
@@ -40,8 +43,11 @@ __all__ = [
     "EventFilter",
     "Router",
     "_parse_limit",
+    "add_attachment",
+    "add_note",
     "add_routing_rule",
     "catalogue",
+    "check_open_for_attachments",
     "complete_task",
     "confidential_codes",
     "confidential_condition",

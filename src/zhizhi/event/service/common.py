@@ -37,11 +37,11 @@ def system_actor(district6: str) -> Actor:
     )
 
 
-def _limit(category: str, node: Node) -> tuple[float, str] | None:
+def _limit(category: str, node: Node, urgency: str | None = None) -> tuple[float, str] | None:
     key = rules.LIMIT_OF_NODE.get(node)
     if key is None:
         return None
-    amount, clock = catalogue().limit(category, key)
+    amount, clock = catalogue().limit(category, key, urgency)
     return float(amount), str(clock)
 
 
@@ -60,7 +60,8 @@ def _enter(ev: Event, node: Node, at: datetime) -> None:
     ev.node = node.value
     ev.node_seq = (ev.node_seq or 0) + 1
     ev.node_entered_at = at
-    lim = _limit(ev.category_code, node) if node in rules.OPEN_NODES and node != Node.PARKED else None
+    open_ = node in rules.OPEN_NODES and node != Node.PARKED
+    lim = _limit(ev.category_code, node, ev.urgency) if open_ else None  # the event's urgency (紧急程度)
     ev.node_limit = _fmt_limit(lim)
     ev.node_deadline = ztime.deadline(at, lim[0], lim[1]) if lim else None
     ev.due_soon = False
@@ -71,6 +72,18 @@ def _enter(ev: Event, node: Node, at: datetime) -> None:
         else None
     )
     ev.colour = "green"
+
+
+def district_center(ev: Event) -> str:
+    """The code of the district center (区城运中心) of ``ev``'s district."""
+    return f"{ev.district_code}-{org.CENTER_SUFFIX}"
+
+
+def held_by_district(ev: Event) -> bool:
+    """Whether ``ev`` waits for 派遣 by the district center because a town center passed it up
+    (上报区级, ``escalate``) or because it came back (回退) after such an escalation: node ``registered``
+    with ``unit_code`` the district center. Only holders of ``event.any_unit`` dispatch it then."""
+    return ev.node == Node.REGISTERED.value and ev.unit_code == district_center(ev)
 
 
 def validate_category(code: str, field: str = "category_code") -> Any:

@@ -20,13 +20,22 @@ from zhizhi.event.models import (
 )
 from zhizhi.event.rules import Node
 from zhizhi.event.schemas import TransitionIn
-from zhizhi.event.service.common import _enter, _parse_limit
+from zhizhi.event.service.common import _enter, _parse_limit, district_center, held_by_district
 from zhizhi.event.service.notify import changed
 from zhizhi.event.service.read import get_event
 from zhizhi.event.service.routing import _unit_mode, check_dispatch_target, route, unit_in_town
 from zhizhi.org.models import OrgUnit
 
 # --- transitions -----------------------------------------------------------------------------------
+
+
+def _was_escalated(session: Session, ev: Event) -> bool:
+    """Whether a person passed ``ev`` up to the district (an ``escalate`` step of the loop; the SLA
+    sweep's automatic second-level 督办 steps, also named ``escalate``, carry ``auto`` instead)."""
+    rows = session.scalars(
+        select(EventStep.data).where(EventStep.event_id == ev.id, EventStep.action == "escalate")
+    ).all()
+    return any(isinstance(d, dict) and d.get("escalated") for d in rows)
 
 
 def _in_unit_scope(session: Session, actor: Actor, ev: Event) -> bool:
@@ -63,28 +72,38 @@ def transition(
             f"event {ev.id} changed meanwhile (version {ev.version}, you expected "
             f"{data.expected_version}); reload it",
             extra={"node": ev.node, "version": ev.version},
+            code="event.stale_version",
         )
     if ev.merged_into_id is not None and data.action not in {"supervise", "remind"}:
         raise Conflict(
             f"event {ev.id} is merged into event {ev.merged_into_id}; act on that one",
-            extra={"node": ev.node, "merged_into_id": ev.merged_into_id},
+            extra={
+                "node": ev.node,
+                "merged_into_id": ev.merged_into_id,
+                "params": {"parent": str(ev.merged_into_id)},
+            },
+            code="event.merged",
         )
     try:
         tr = rules.check_transition(data.action, ev.node, actor.role, data.model_dump())
     except rules.TransitionError as e:
         err = [FieldError(e.field or "action", str(e))]
-        extra = {"node": ev.node, "version": ev.version}
+        extra = {"node": ev.node, "version": ev.version, "params": e.params}
         if e.status == 403:
-            raise Forbidden(str(e), err, extra) from None
+            raise Forbidden(str(e), err, extra, code=e.code) from None
         if e.status == 409:
-            raise Conflict(str(e), err, extra) from None
-        raise InvalidInput(str(e), err, extra) from None
+            raise Conflict(str(e), err, extra, code=e.code) from None
+        raise InvalidInput(str(e), err, extra, code=e.code) from None
     if actor.scopes is not None:
         require(actor, tr.permission)  # an API token limited by its scopes
     if tr.action in {"sign", "return", "handle", "park", "request_extension"} and not _in_unit_scope(
         session, actor, ev
     ):
-        raise Forbidden(f"event {ev.id} is assigned to {ev.unit_code}, not to your unit {actor.unit_code}")
+        raise Forbidden(
+            f"event {ev.id} is assigned to {ev.unit_code}, not to your unit {actor.unit_code}",
+            extra={"node": ev.node, "version": ev.version, "params": {"label": tr.label}},
+            code="event.not_your_unit",
+        )
     now = ztime.utcnow()
     if at is not None:
         if not has_permission(actor, "event.backdate_step"):
@@ -160,16 +179,30 @@ def _apply(
             ev.registered_at = t
             ev.registered_on_time = not ev.ever_overdue
     elif a == "dispatch":
+        district_wide = has_permission(actor, "event.any_unit")
+        if held_by_district(ev) and not district_wide:
+            raise Forbidden(
+                f"event {ev.id} was passed up to the district center ({ev.unit_code}), which dispatches it",
+                extra={"node": ev.node, "version": ev.version},
+                code="event.held_by_district",
+            )
         code, mode = route(session, ev) if data.unit_code in (None, "", "auto") else (data.unit_code, "")
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
         if unit is None or unit.district_code != ev.district_code:
             raise InvalidInput(
                 f'unknown unit "{code}" in district {ev.district_code}',
                 [FieldError("unit_code", f'unknown unit "{code}"')],
+                code="event.unknown_unit",
             )
         check_dispatch_target(unit, ev.town_code)
-        if not has_permission(actor, "event.any_unit") and unit.town_code != actor.town_code:
-            raise Forbidden(f"a town center dispatches within its town; {code} is not in {actor.town_code}")
+        if not district_wide and unit.town_code != actor.town_code:
+            raise Forbidden(
+                f"a town center dispatches within its town; {code} is not in {actor.town_code}: "
+                "pass it up to the district center instead (escalate, 上报区级)",
+                [FieldError("unit_code", f"{code} is not a unit of town {actor.town_code}")],
+                {"node": ev.node, "version": ev.version, "params": {"unit": unit.name}},
+                code="event.dispatch_outside_town",
+            )
         ev.unit_code = code
         ev.dispatch_mode = mode or _unit_mode(unit)
         ev.dispatched_at = t
@@ -180,8 +213,25 @@ def _apply(
     elif a == "return":
         ev.return_count += 1
         step.target_unit_code = ev.unit_code
-        ev.unit_code = None
+        # back to the command center that dispatched it: the district center after an escalation
+        ev.unit_code = district_center(ev) if _was_escalated(session, ev) else None
         ev.handle_deadline = None
+    elif a == "escalate":
+        if held_by_district(ev):
+            raise Conflict(
+                f"event {ev.id} is already with the district center",
+                extra={"node": ev.node, "version": ev.version},
+                code="event.already_escalated",
+            )
+        if ev.town_code is None:
+            raise Conflict(
+                f"event {ev.id} is in no town: the district center dispatches it already",
+                extra={"node": ev.node, "version": ev.version},
+                code="event.no_town",
+            )
+        ev.unit_code = district_center(ev)
+        step.target_unit_code = ev.unit_code
+        step.data = {"escalated": True, "suggested_unit_code": ev.suggested_unit_code}
     elif a == "handle":
         ev.handled_at = t
         if ev.dispatched_at is not None:

@@ -30,7 +30,9 @@ from zhizhi.event.models import (
     Supervision,
 )
 from zhizhi.event.schemas import EventDetail, EventRead, StepRead
-from zhizhi.event.service.common import catalogue
+from zhizhi.event.service.common import catalogue, held_by_district
+from zhizhi.event.service.routing import route, unit_in_town
+from zhizhi.org import service as org
 
 # --- reading with scope ----------------------------------------------------------------------------
 
@@ -99,12 +101,17 @@ def get_event(session: Session, actor: Actor, event_id: int, own_reports: bool =
     reporter may read and add photos to a report, not move it along the loop."""
     ev = session.scalar(scoped(actor, select(Event).where(Event.id == event_id), own_reports))
     if ev is None:
-        raise NotFound(f"event {event_id} not found")
+        # the same body for an unknown id and one out of scope, whatever the id (tests/auth/test_attacker.py)
+        raise NotFound(f"event {event_id} not found", code="event.not_found")
     return ev
 
 
 @dataclass
 class EventFilter:
+    """Filters of the event list. ``open``: True for open events (在办: every node before 结案, 挂账
+    included), False for finished ones (结案, 评价, 不予受理/立案, 合并), None for all. ``mine``: only the
+    events whose current step is for the actor's unit (:func:`mine_condition`)."""
+
     node: str | None = None
     category_code: str | None = None
     town_code: str | None = None
@@ -114,14 +121,88 @@ class EventFilter:
     supervised: bool | None = None
     source: str | None = None
     q: str | None = None
+    open: bool | None = None
+    mine: bool = False
+
+
+HANDLING_NODES = (rules.Node.DISPATCHED.value, rules.Node.SIGNED.value, rules.Node.PARKED.value)
+BEFORE_DISPATCH = (rules.Node.REPORTED.value, rules.Node.ACCEPTED.value, rules.Node.REGISTERED.value)
+AFTER_HANDLING = (rules.Node.HANDLED.value, rules.Node.VERIFIED.value)
+
+
+def mine_condition(actor: Actor) -> ColumnElement[bool]:
+    """我的待办: the events whose current step is for ``actor``'s unit, as a row condition.
+
+    - 待签收 / 处置中 / 挂账: assigned (派遣) to the actor's unit or a unit under it (a board's posts);
+    - for dispatchers (``event.dispatch``): 待受理 / 待立案 / 待派遣 events of their town not passed up
+      to the district (a town center), or passed up to the district center or in no town (holders of
+      ``event.any_unit``); 待核查 / 待结案 events and pending 延期 requests of events their unit
+      dispatched (派遣 or 重办);
+    - for verifiers without dispatch (网格员 ``event.verify_pass``, grid scope): 待核查 events of their grid.
+    """
+    unit = actor.unit_code
+    own = or_(Event.unit_code == unit, Event.unit_code.startswith(unit + "-", autoescape=True))
+    conds: list[ColumnElement[bool]] = [
+        and_(Event.node.in_(HANDLING_NODES), Event.dispatch_count > 0, own) if unit else false()
+    ]
+    if has_permission(actor, "event.dispatch"):
+        center = f"{actor.district_code}-{org.CENTER_SUFFIX}"
+        if has_permission(actor, "event.any_unit"):
+            waiting = or_(Event.town_code.is_(None), Event.unit_code == center)
+        elif actor.town_code:
+            waiting = and_(
+                Event.town_code == actor.town_code, or_(Event.unit_code.is_(None), Event.unit_code != center)
+            )
+        else:
+            waiting = false()
+        conds.append(and_(Event.node.in_(BEFORE_DISPATCH), waiting))
+        mine_sent = Event.id.in_(
+            select(EventStep.event_id).where(
+                EventStep.action.in_(("dispatch", "reopen")), EventStep.unit_code == unit
+            )
+        )
+        conds.append(and_(Event.node.in_(AFTER_HANDLING), mine_sent))
+        conds.append(and_(Event.extension_pending.is_(True), Event.node.in_(HANDLING_NODES), mine_sent))
+    elif has_permission(actor, "event.verify_pass"):
+        try:
+            sc = scope_of(actor)
+        except ValueError:
+            sc = None
+        if sc is not None and sc.kind == "grid":
+            conds.append(and_(Event.node == rules.Node.HANDLED.value, Event.grid_code == sc.code))
+    return or_(*conds)
+
+
+SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "-reported_at": (Event.reported_at.desc(), Event.id.desc()),
+    "reported_at": (Event.reported_at.asc(), Event.id.asc()),
+    "node_deadline": (Event.node_deadline.asc().nulls_last(), Event.id.asc()),
+    "-node_deadline": (Event.node_deadline.desc().nulls_last(), Event.id.desc()),
+}
+"""Orders of the event list: by the real instants (上报时间, 本环节截止), ``-`` for newest first."""
 
 
 def list_events(
-    session: Session, actor: Actor, f: EventFilter, limit: int = 50, offset: int = 0
+    session: Session,
+    actor: Actor,
+    f: EventFilter,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "-reported_at",
 ) -> tuple[int, Sequence[Event]]:
-    """Events in scope matching ``f``, newest first; returns ``(total, page)``."""
+    """Events in scope matching ``f`` in the order ``sort`` (one of :data:`SORTS`; default newest
+    first); returns ``(total, page)``. Raises InvalidInput for an unknown ``sort``."""
+    if sort not in SORTS:
+        why = f'unknown sort "{sort}"; one of {", ".join(SORTS)}'
+        raise InvalidInput(why, [FieldError("sort", why)])
     q = scoped(actor, select(Event))
-    conds = []
+    conds: list[ColumnElement[bool]] = []
+    if f.open is True:
+        conds.append(Event.node.in_([n.value for n in rules.OPEN_NODES]))
+    elif f.open is False:
+        conds.append(Event.node.in_([n.value for n in rules.DONE_NODES]))
+    if f.mine:
+        conds.append(mine_condition(actor))
     for col, val in (
         (Event.node, f.node),
         (Event.category_code, f.category_code),
@@ -146,9 +227,7 @@ def list_events(
     if conds:
         q = q.where(and_(*conds))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(
-        q.order_by(Event.reported_at.desc(), Event.id.desc()).limit(limit).offset(offset)
-    ).all()
+    rows = session.scalars(q.order_by(*SORTS[sort]).limit(limit).offset(offset)).all()
     return total, rows
 
 
@@ -187,21 +266,23 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     if others:
         visible = set(session.scalars(scoped(actor, select(Event.id).where(Event.id.in_(others)))))
         props = [p for p in props if (p.parent_id if p.event_id == ev.id else p.event_id) in visible]
+    allowed = _allowed(session, actor, ev)
+    auto_unit, auto_ok = _auto_unit(session, actor, ev) if "dispatch" in allowed else (None, False)
     return EventDetail(
         **base,
         timeline=[_step(s) for s in steps],
-        allowed_actions=[
-            a
-            for a in rules.allowed_actions(ev.node, actor.role)
-            if not (a in {"approve_extension", "deny_extension"} and not ev.extension_pending)
-            and not (a == "request_extension" and ev.extension_pending)
-        ],
+        allowed_actions=allowed,
+        action_labels={a: rules.label_at(a, ev.node) for a in allowed},
+        held_by_district=held_by_district(ev),
+        auto_unit_code=auto_unit,
+        auto_unit_ok=auto_ok,
         attachments=[
             {
                 "id": a.id,
                 "kind": a.kind,
                 "filename": a.filename,
                 "content_type": a.content_type,
+                "is_image": a.content_type in IMAGE_TYPES,
                 "size": a.size,
                 "sha256": a.sha256,
                 "uploaded_at": a.uploaded_at,
@@ -235,9 +316,73 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     )
 
 
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+"""Attachment types a browser shows inline (thumbnails, full size); others are downloaded."""
+
+
+def _allowed(session: Session, actor: Actor, ev: Event) -> list[str]:
+    """The moves ``actor`` may make on ``ev`` now (the page's buttons): the role's moves at the node,
+    less those the event's state rules out (延期 pending or not; 派遣 and 上报区级 of an event the
+    district center holds, for a town center; 上报区级 of an event in no town)."""
+    district_wide = has_permission(actor, "event.any_unit")
+    held = held_by_district(ev)
+    out = []
+    for a in rules.allowed_actions(ev.node, actor.role):
+        if a in {"approve_extension", "deny_extension"} and not ev.extension_pending:
+            continue
+        if a == "request_extension" and ev.extension_pending:
+            continue
+        if a == "escalate" and (held or district_wide or ev.town_code is None):
+            continue
+        if a == "dispatch" and held and not district_wide:
+            continue
+        out.append(a)
+    return out
+
+
+def _auto_unit(session: Session, actor: Actor, ev: Event) -> tuple[str | None, bool]:
+    """What 派遣 ``unit_code: "auto"`` would choose now (the 权属配置), and whether ``actor`` may
+    dispatch there (a town center only to units of its own town; they pass the others up to the
+    district with 上报区级). ``(None, False)`` when routing finds no unit."""
+    try:
+        code, _mode = route(session, ev)
+    except InvalidInput:
+        return None, False
+    if has_permission(actor, "event.any_unit"):
+        return code, True
+    return code, bool(actor.town_code and unit_in_town(code, actor.town_code))
+
+
+_STEP_LABELS = {
+    "report": "上报",
+    "merge": "合并",
+    rules.NOTE_ACTION: rules.NOTE_LABEL,
+    "attach": "上传附件",
+}
+
+
+def step_label(s: EventStep) -> str:
+    """The Chinese label of a timeline row: the move's label at the node it was made (不予立案 at
+    待立案), the SLA sweep's automatic rows by what they are (临期预警催办, 超时督办, 超时升级督办), and the
+    non-moves (上报, 备注, 上传附件, 合并, 随主事件…)."""
+    auto = isinstance(s.data, dict) and s.data.get("auto")
+    if auto and s.action == "remind":
+        return "临期预警催办"
+    if auto and s.action == "supervise":
+        return "超时督办"
+    if auto and s.action == "escalate":
+        return "超时升级督办"
+    if s.action in _STEP_LABELS:
+        return _STEP_LABELS[s.action]
+    if s.action.startswith("follow:"):
+        return "随主事件" + rules.label_at(s.action.split(":", 1)[1], None)
+    return rules.label_at(s.action, s.from_node)
+
+
 def _step(s: EventStep) -> StepRead:
     out = StepRead.model_validate(s)
     out.comment = mask_text(s.comment) or ""
+    out.label = step_label(s)
     return out
 
 

@@ -47,7 +47,11 @@ def _resolve_area(
                     f"location {lon:.6f},{lat:.6f} is outside every loaded district, "
                     f"{place.distance_m:,.0f} m from the boundary{where}",
                     [FieldError("lon/lat", f"outside the district by {place.distance_m:,.0f} m")],
-                    extra={"distance_m": round(place.distance_m, 1)},
+                    extra={
+                        "distance_m": round(place.distance_m, 1),
+                        "params": {"distance_km": round(place.distance_m / 1000, 1)},
+                    },
+                    code="event.outside_district",
                 )
             d6 = district6 or place.nearest_district or get_settings().district_code
             return {
@@ -140,7 +144,7 @@ def create_event(
             [FieldError("lon/lat", "outside your district")],
         )
     if actor is not None:
-        _check_report_scope(actor, area)
+        _check_report_scope(session, actor, area)
     now = ztime.utcnow()
     district_role = actor is None or has_permission(actor, "event.backdate_report")
     if actor is not None and not district_role:
@@ -224,19 +228,36 @@ def create_event(
 STAFF_SOURCES = ("grid_app", "web")
 
 
-def _check_report_scope(actor: Actor, area: dict[str, Any]) -> None:
+def _check_report_scope(session: Session, actor: Actor, area: dict[str, Any]) -> None:
     """A grid worker reports in their own grid, a town's staff in their own town (data scope of the
     permission table); district and department staff anywhere in their district. Raises
-    InvalidInput naming where the report would land."""
+    InvalidInput naming where the report would land (code ``event.outside_grid`` /
+    ``event.outside_town``, ``params``: ``{"where", "where_name", "own", "own_name"}``, codes and
+    names of the units; ``where`` may be None)."""
     sc = scope_of(actor)
+
+    def refuse(code: str, why: str, where: str | None) -> InvalidInput:
+        wanted = [where or "", sc.code]
+        names = {
+            c: n
+            for c, n in session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(wanted)))
+        }
+        params = {
+            "where": where,
+            "where_name": names.get(where or ""),
+            "own": sc.code,
+            "own_name": names.get(sc.code),
+        }
+        return InvalidInput(why, [FieldError("lon/lat", why)], extra={"params": params}, code=code)
+
     if sc.kind == "grid" and area.get("grid_code") != sc.code:
-        where = area.get("grid_code") or area.get("town_code") or "no grid"
-        why = f"the report would land in {where}, outside your grid {sc.code}"
-        raise InvalidInput(why, [FieldError("lon/lat", why)])
+        where = area.get("grid_code") or area.get("town_code")
+        why = f"the report would land in {where or 'no grid'}, outside your grid {sc.code}"
+        raise refuse("event.outside_grid", why, where)
     if sc.kind == "town" and area.get("town_code") != sc.code:
-        where = area.get("town_code") or "no town"
-        why = f"the report would land in {where}, outside your town {sc.code}"
-        raise InvalidInput(why, [FieldError("lon/lat", why)])
+        where = area.get("town_code")
+        why = f"the report would land in {where or 'no town'}, outside your town {sc.code}"
+        raise refuse("event.outside_town", why, where)
 
 
 def _propose_merges(session: Session, ev: Event) -> None:

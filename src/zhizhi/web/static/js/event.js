@@ -1,19 +1,48 @@
 /* event.js — one event: facts, the buttons for exactly the moves the signed-in user may make now
-   (the API's allowed_actions), a small form per move (派遣 with a unit picker), the timeline and
-   the attachments. Every move sends expected_version, so a stale page gets a clear 409. */
+   (the API's allowed_actions, labelled for the node: 不予立案 at 待立案), a small form per move (派遣
+   with a unit picker offering only what the user may do, 上报区级 for what lies beyond the town,
+   处置反馈 with the after-photo, 核查 with the photos before and after side by side), the timeline and
+   the photos (thumbnails, full size). Every move sends expected_version, so a stale page gets a clear
+   409. Results and errors show next to what was pressed (aria-live), in Chinese (ZZ.problem). */
 "use strict";
 
+const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+const DONE = ["closed", "evaluated", "rejected", "merged"];
+const LONG_TEXT = 600; // characters of description shown before 展开全文
+
 document.addEventListener("DOMContentLoaded", async () => {
+  if (document.body.dataset.missing) return; // the server's 404 page: nothing to load
   const id = Number(document.body.dataset.eventId);
   const status = document.getElementById("ev-status");
   const actions = document.getElementById("ev-actions");
+  const actStatus = document.getElementById("act-status");
   const form = document.getElementById("ev-form");
   const upload = document.getElementById("ev-upload");
+  const upStatus = document.getElementById("up-status");
   const me = ZZ.me || { permissions: [] };
+  const maxBytes = ZZ.page.max_photo_bytes || 4900000;
+  const maxMb = ZZ.page.max_photo_mb || "4.9";
   const unitNames = {};
   let ev = null;
   let transitions = {};
   let towns = {};
+  let shownFiles = null;
+
+  document.getElementById("up-hint").textContent = ZZ.t("event.upload_hint", { mb: maxMb });
+
+  /** An API error as a Chinese sentence: ZZ.problem with the node and field names translated. */
+  function why(err) {
+    const body = err && err.body;
+    if (!body || !body.params) return ZZ.problem(err);
+    const params = { ...body.params };
+    if (params.node) params.node = ZZ.t("node." + params.node);
+    if (params.field) {
+      const label = ZZ.t("field." + params.field);
+      params.field = label === "field." + params.field ? params.field : label;
+    }
+    return ZZ.problem({ message: err.message, body: { ...body, params } });
+  }
+  const failed = (err) => ZZ.t("error.generic", { detail: why(err) });
 
   async function unitName(code) {
     if (!code) return ZZ.t("none");
@@ -25,6 +54,42 @@ document.addEventListener("DOMContentLoaded", async () => {
       }
     }
     return unitNames[code];
+  }
+
+  const label = (a) => (ev.action_labels || {})[a] || (transitions[a] || {}).label || a;
+  const can = (p) => me.permissions.includes(p);
+
+  // --- time limits: "0.5 continuous" → "30 分钟（全天连续计时）" -------------------------------------
+  const num = (x) => String(Math.round(x * 10) / 10);
+  function amountText(n, clock) {
+    if (clock === "continuous") {
+      return (n < 1 ? ZZ.t("limit.minutes", { n: num(n * 60) }) : ZZ.t("limit.hours", { n: num(n) })) +
+        ZZ.t("limit.continuous");
+    }
+    if (clock === "working_hours") {
+      return n < 1 ? ZZ.t("limit.working_minutes", { n: num(n * 60) }) : ZZ.t("limit.working_hours", { n: num(n) });
+    }
+    if (clock === "working_days") return ZZ.t("limit.working_days", { n: num(n) });
+    if (clock === "natural_days") return ZZ.t("limit.natural_days", { n: num(n) });
+    return `${num(n)} ${clock}`;
+  }
+  function limitText(s) {
+    if (!s) return ZZ.t("none");
+    const [a, clock] = s.split(" ");
+    return amountText(Number(a), clock);
+  }
+  /** Time used at a node, in its limit's unit: minutes or hours for the hour clocks, days else. */
+  function usedText(n, clock) {
+    if (n === null || n === undefined) return ZZ.t("none");
+    if (clock === "continuous" || clock === "working_hours") {
+      return n < 1 ? ZZ.t("limit.minutes", { n: num(n * 60) }) : ZZ.t("limit.hours", { n: num(n) });
+    }
+    return amountText(n, clock);
+  }
+
+  // --- facts ---------------------------------------------------------------------------------------
+  function fact(labelText, value) {
+    return [ZZ.el("dt", {}, labelText), ZZ.el("dd", {}, value)];
   }
 
   async function dispatchTargets() {
@@ -39,7 +104,7 @@ document.addEventListener("DOMContentLoaded", async () => {
         groups.push([ZZ.t("form.units_town"), [center, ...boards]]);
       }
     }
-    if (me.permissions.includes("event.any_unit")) {
+    if (can("event.any_unit")) {
       const deps = await ZZ.api("GET",
         `/api/v1/org/units?level=department&district=${ev.district_code}&limit=500`);
       groups.push([ZZ.t("form.units_department"), deps.items]);
@@ -48,36 +113,64 @@ document.addEventListener("DOMContentLoaded", async () => {
     return groups;
   }
 
-  function fact(label, value) {
-    return [ZZ.el("dt", {}, label), ZZ.el("dd", {}, value)];
-  }
+  /** The 上报区级 suggestion: the routing's unit is beyond the town and the user may escalate. */
+  const escalateInstead = () => ev.allowed_actions.includes("escalate") && ev.auto_unit_code && !ev.auto_unit_ok;
 
   async function renderFacts() {
     document.getElementById("ev-title").textContent = `#${ev.id} ${ev.title}`;
+    document.getElementById("ev-held").hidden = !ev.held_by_district;
     const facts = document.getElementById("ev-facts");
     const badge = ZZ.el("span", { class: "badge " + ev.colour }, ZZ.t("colour." + ev.colour));
     const flags = [];
     if (ev.overdue) flags.push(ZZ.el("span", { class: "tag red" }, ZZ.t("flag.overdue")));
     if (ev.supervised) flags.push(ZZ.el("span", { class: "tag" }, ZZ.t("flag.supervised")));
+    const deadline = ev.node_deadline
+      ? ZZ.t("event.deadline_text", {
+        deadline: ZZ.time(ev.node_deadline), limit: limitText(ev.node_limit), urgency: ZZ.t("urgency." + ev.urgency),
+      })
+      : ZZ.t("none");
+    const suggested = ev.suggested_unit_code ? [await unitName(ev.suggested_unit_code)] : [ZZ.t("none")];
+    if (escalateInstead()) {
+      suggested.push(" ", ZZ.el("button", { type: "button", class: "small", id: "escalate-suggested",
+        onclick: () => openForm("escalate") }, ZZ.t("form.escalate_button")));
+    }
     facts.replaceChildren(
       ...fact(ZZ.t("event.category"), ev.category_name || ev.category_code),
       ...fact(ZZ.t("event.node"), [ZZ.el("strong", { id: "ev-node", dataset: { node: ev.node } },
         ZZ.t("node." + ev.node)), " ", ...flags]),
       ...fact(ZZ.t("event.colour"), badge),
       ...fact(ZZ.t("event.urgency"), ZZ.t("urgency." + ev.urgency)),
+      ...fact(ZZ.t("event.deadline"), ZZ.el("span", { id: "ev-deadline" }, deadline)),
       ...fact(ZZ.t("event.source"), ZZ.t("source." + ev.source)),
       ...fact(ZZ.t("event.town"), towns[ev.town_code] || ev.town_code || ZZ.t("none")),
-      ...fact(ZZ.t("event.grid"), ev.grid_code || ZZ.t("none")),
+      ...fact(ZZ.t("event.grid"), ZZ.el("span", { id: "ev-grid", title: ev.grid_code || "" },
+        ev.grid_code ? await unitName(ev.grid_code) : ZZ.t("none"))),
       ...fact(ZZ.t("event.address"), ev.address || ZZ.t("none")),
       ...fact(ZZ.t("event.location"), ev.lon === null ? ZZ.t("none") : `${ev.lon.toFixed(6)}, ${ev.lat.toFixed(6)}`),
-      ...fact(ZZ.t("event.reported_at"), ZZ.time(ev.reported_at)),
-      ...fact(ZZ.t("event.deadline"), ev.node_deadline ? `${ZZ.time(ev.node_deadline)}(${ZZ.limit(ev.node_limit)})` : ZZ.t("none")),
+      ...fact(ZZ.t("event.reported_at"), ZZ.el("time", { datetime: ev.reported_at }, ZZ.time(ev.reported_at))),
       ...fact(ZZ.t("event.unit"), ev.unit_code ? await unitName(ev.unit_code) : ZZ.t("none")),
-      ...fact(ZZ.t("event.suggested_unit"), ev.suggested_unit_code ? await unitName(ev.suggested_unit_code) : ZZ.t("none")),
+      ...fact(ZZ.t("event.suggested_unit"), ZZ.el("span", { id: "ev-suggested" }, suggested)),
     );
-    document.getElementById("ev-description").textContent = ev.description || "";
+    const text = ev.description || "";
+    const box = document.getElementById("ev-description");
+    const more = document.getElementById("ev-more");
+    box.textContent = text;
+    const long = text.length > LONG_TEXT;
+    more.hidden = !long;
+    if (!long || more.getAttribute("aria-expanded") !== "true") {
+      box.classList.toggle("clamped", long);
+      more.setAttribute("aria-expanded", "false");
+      more.textContent = ZZ.t("event.description_more");
+    }
   }
+  document.getElementById("ev-more").addEventListener("click", (e) => {
+    const open = e.currentTarget.getAttribute("aria-expanded") !== "true";
+    e.currentTarget.setAttribute("aria-expanded", String(open));
+    e.currentTarget.textContent = ZZ.t(open ? "event.description_less" : "event.description_more");
+    document.getElementById("ev-description").classList.toggle("clamped", !open);
+  });
 
+  // --- actions -------------------------------------------------------------------------------------
   function renderActions() {
     form.hidden = true;
     form.replaceChildren();
@@ -87,32 +180,64 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     actions.replaceChildren(...ev.allowed_actions.map((a) =>
       ZZ.el("button", { type: "button", class: "action", dataset: { action: a }, onclick: () => openForm(a) },
-        (transitions[a] || {}).label || a)));
+        label(a))));
   }
 
-  function field(labelText, control) {
-    return ZZ.el("div", { class: "field" }, ZZ.el("label", { for: control.id }, labelText), control);
+  function field(labelText, control, hint) {
+    return ZZ.el("div", { class: "field" }, ZZ.el("label", { for: control.id }, labelText), control,
+      hint ? ZZ.el("span", { class: "small muted", id: control.id + "-hint" }, hint) : null);
+  }
+
+  const photoUrl = (a) => `/api/v1/events/${id}/attachments/${a.id}?inline=true`;
+
+  /** Thumbnails of the photos of one kind, each opening the full-size photo. */
+  function thumbs(kind) {
+    const photos = ev.attachments.filter((a) => a.is_image && a.kind === kind);
+    if (!photos.length) return [ZZ.el("p", { class: "muted small" }, ZZ.t("event.no_photos"))];
+    return photos.map((a) => ZZ.el("figure", { class: "thumb", dataset: { id: a.id } },
+      ZZ.el("a", { href: photoUrl(a), target: "_blank", rel: "noopener", title: ZZ.t("event.open_full") },
+        ZZ.el("img", { src: photoUrl(a), alt: `${ZZ.t("event.kind_" + kind)}：${a.filename}`, loading: "lazy" })),
+      ZZ.el("figcaption", { class: "small" }, ZZ.el("span", { class: "wrap" }, a.filename), " · ",
+        ZZ.time(a.uploaded_at))));
+  }
+
+  /** 处置前 | 处置后 side by side (the check compares them). */
+  function compare(idPrefix) {
+    return ZZ.el("div", { class: "compare", id: idPrefix + "-compare" },
+      ZZ.el("div", { class: "side", dataset: { kind: "before" } }, ZZ.el("h4", {}, ZZ.t("event.photos_before")),
+        ...thumbs("before")),
+      ZZ.el("div", { class: "side", dataset: { kind: "after" } }, ZZ.el("h4", {}, ZZ.t("event.photos_after")),
+        ...thumbs("after")));
   }
 
   async function openForm(action) {
-    const tr = transitions[action] || { label: action, needs: [] };
+    const tr = transitions[action] || { needs: [] };
     const needs = new Set(tr.needs);
-    const parts = [ZZ.el("h3", {}, tr.label)];
+    const parts = [ZZ.el("h3", {}, label(action))];
+    ZZ.status(actStatus, "");
     if (needs.has("unit_code")) {
       const select = ZZ.el("select", { id: "f-unit_code", name: "unit_code", required: true });
-      select.append(ZZ.el("option", { value: "auto" }, ZZ.t("form.unit_auto")));
+      let groups = [];
       try {
-        for (const [label, units] of await dispatchTargets()) {
-          select.append(ZZ.el("optgroup", { label },
-            units.map((u) => ZZ.el("option", { value: u.code }, `${u.name}(${u.code})`))));
-        }
+        groups = await dispatchTargets();
       } catch (e) {
-        ZZ.status(status, ZZ.t("error.generic", { detail: e.message }), "error");
+        ZZ.status(actStatus, failed(e), "error");
       }
-      if (ev.suggested_unit_code && [...select.options].some((o) => o.value === ev.suggested_unit_code)) {
-        select.value = ev.suggested_unit_code;
+      if (ev.auto_unit_code && ev.auto_unit_ok) {
+        const name = await unitName(ev.auto_unit_code);
+        select.append(ZZ.el("option", { value: "auto" }, ZZ.t("form.unit_auto", { name })));
+      }
+      for (const [groupLabel, units] of groups) {
+        select.append(ZZ.el("optgroup", { label: groupLabel },
+          units.map((u) => ZZ.el("option", { value: u.code }, `${u.name}（${u.code}）`))));
       }
       parts.push(field(ZZ.t("form.unit_code"), select));
+      if (escalateInstead()) {
+        const name = await unitName(ev.auto_unit_code);
+        parts.push(ZZ.el("p", { class: "notice", id: "f-escalate-hint" }, ZZ.t("form.escalate_hint", { name }), " ",
+          ZZ.el("button", { type: "button", id: "f-escalate", onclick: () => openForm("escalate") },
+            ZZ.t("form.escalate_button"))));
+      }
     }
     if (needs.has("satisfaction")) {
       const select = ZZ.el("select", { id: "f-satisfaction", name: "satisfaction", required: true },
@@ -129,12 +254,23 @@ document.addEventListener("DOMContentLoaded", async () => {
         ZZ.el("option", { value: "key" }, ZZ.t("form.kind_key")),
         me.role === "leader" ? ZZ.el("option", { value: "leader" }, ZZ.t("form.kind_leader")) : null)));
     }
-    parts.push(field(ZZ.t("form.comment"), ZZ.el("textarea", {
+    if (action === "handle" && can("event.attach")) {
+      parts.push(field(ZZ.t("form.after_photo"), ZZ.el("input", {
+        id: "f-photo", name: "photo", type: "file", accept: PHOTO_TYPES.join(","), capture: "environment",
+        "aria-describedby": "f-photo-hint",
+      }), `${ZZ.t("form.after_photo_hint")} ${ZZ.t("event.upload_hint", { mb: maxMb })}`));
+    }
+    if (action === "verify_pass" || action === "verify_fail") {
+      parts.push(ZZ.el("h4", {}, ZZ.t("form.compare")), compare("f"));
+    }
+    const commentLabel = action === "escalate" ? ZZ.t("form.escalate_comment") : ZZ.t("form.comment");
+    parts.push(field(commentLabel, ZZ.el("textarea", {
       id: "f-comment", name: "comment", rows: 3, maxlength: 5000, required: needs.has("comment"),
     })));
     parts.push(ZZ.el("div", { class: "buttons" },
-      ZZ.el("button", { type: "submit", class: "primary", id: "f-submit" }, ZZ.t("form.submit", { label: tr.label })),
+      ZZ.el("button", { type: "submit", class: "primary", id: "f-submit" }, ZZ.t("form.submit", { label: label(action) })),
       ZZ.el("button", { type: "button", onclick: renderActions }, ZZ.t("form.cancel"))));
+    parts.push(ZZ.el("p", { id: "f-status", class: "status", role: "status", "aria-live": "polite" }));
     form.replaceChildren(...parts);
     form.dataset.action = action;
     form.hidden = false;
@@ -145,10 +281,18 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (e.key === "Escape") renderActions();
   });
 
+  /** Refuse a photo the server would refuse, before sending it: type and size, in Chinese. */
+  function photoProblem(file) {
+    if (!PHOTO_TYPES.includes((file.type || "").toLowerCase())) return ZZ.t("event.not_image");
+    if (file.size > maxBytes) return ZZ.t("event.too_big", { size: num(file.size / 1e6), mb: maxMb });
+    return null;
+  }
+
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const action = form.dataset.action;
-    const label = (transitions[action] || {}).label || action;
+    const done = label(action);
+    const fStatus = document.getElementById("f-status");
     const body = { action, expected_version: ev.version };
     for (const name of ["comment", "unit_code", "satisfaction", "extra_amount", "kind"]) {
       const input = form.elements[name];
@@ -158,51 +302,101 @@ document.addEventListener("DOMContentLoaded", async () => {
     const missing = [...form.querySelectorAll("[required]")].find((i) => !i.value.trim());
     if (missing) {
       missing.focus();
-      ZZ.status(status, ZZ.t("error.generic", { detail: missing.labels[0].textContent }), "error");
+      ZZ.status(fStatus, ZZ.t("form.required", { field: missing.labels[0].textContent }), "error");
       return;
     }
-    document.getElementById("f-submit").disabled = true;
+    const photo = form.elements.photo && form.elements.photo.files[0];
+    if (photo && photoProblem(photo)) {
+      ZZ.status(fStatus, photoProblem(photo), "error");
+      form.elements.photo.focus();
+      return;
+    }
+    const submit = document.getElementById("f-submit");
+    submit.disabled = true;
+    ZZ.status(fStatus, ZZ.t("form.sending"));
     try {
+      if (photo) { // the after-photo first: a refused photo leaves the event where it was
+        const data = new FormData();
+        data.append("file", photo);
+        data.append("kind", "after");
+        await ZZ.api("POST", `/api/v1/events/${id}/attachments`, data);
+      }
       ev = await ZZ.api("POST", `/api/v1/events/${id}/transitions`, body);
       await render();
-      ZZ.status(status, ZZ.t("form.done", { label }), "ok");
-      status.focus();
+      ZZ.status(actStatus, ZZ.t("form.done", { label: done }), "ok");
+      actStatus.focus();
     } catch (err) {
       if (err.status === 409) {
-        ZZ.status(status, ZZ.t("error.conflict"), "error");
         await load();
+        ZZ.status(actStatus, why(err), "error");
+        actStatus.focus();
       } else {
-        ZZ.status(status, ZZ.t("error.generic", { detail: err.message }), "error");
-        document.getElementById("f-submit").disabled = false;
+        ZZ.status(fStatus, failed(err), "error");
+        submit.disabled = false;
       }
     }
   });
 
+  // --- timeline ------------------------------------------------------------------------------------
   function renderTimeline() {
     const body = document.getElementById("ev-timeline");
     body.replaceChildren(...ev.timeline.map((s) => {
-      const label = (transitions[s.action] || {}).label || (s.action === "report" ? ZZ.t("source." + ev.source) : s.action);
-      const used = s.limit ? `${s.used === null ? ZZ.t("none") : s.used.toFixed(1)} / ${ZZ.limit(s.limit)}` : ZZ.t("none");
+      const text = s.label || (transitions[s.action] || {}).label || s.action;
+      let comment = s.comment || "";
+      const from = s.action === "report" && /^来源 ([a-z_0-9]+)$/.exec(comment);
+      if (from) comment = ZZ.t("event.report_source", { source: ZZ.t("source." + from[1]) });
+      let used = ZZ.t("none");
+      if (s.limit) {
+        const clock = s.limit.split(" ")[1];
+        used = `${usedText(s.used, clock)} / ${limitText(s.limit)}`;
+      }
+      const moved = s.from_node && s.from_node !== s.to_node;
       return ZZ.el("tr", { dataset: { action: s.action } },
-        ZZ.el("td", {}, ZZ.time(s.at)),
-        ZZ.el("td", {}, label),
-        ZZ.el("td", {}, `${s.from_node ? ZZ.t("node." + s.from_node) : ""} → ${ZZ.t("node." + s.to_node)}`),
+        ZZ.el("td", { class: "when" }, ZZ.el("time", { datetime: s.at }, ZZ.time(s.at))),
+        ZZ.el("td", {}, text),
+        ZZ.el("td", {}, moved || !s.from_node
+          ? `${s.from_node ? ZZ.t("node." + s.from_node) + " → " : ""}${ZZ.t("node." + s.to_node)}`
+          : ZZ.t("node." + s.to_node)),
         ZZ.el("td", {}, s.actor_name),
-        ZZ.el("td", {}, s.comment || ""),
+        ZZ.el("td", { class: "wrap" }, comment),
         ZZ.el("td", { class: s.overdue ? "late" : "" }, used, s.overdue ? ` ${ZZ.t("event.late")}` : ""));
     }));
   }
 
+  // --- photos and files ----------------------------------------------------------------------------
   function renderAttachments() {
-    const list = document.getElementById("ev-attachments");
-    list.replaceChildren(...ev.attachments.map((a) =>
-      ZZ.el("li", { dataset: { id: a.id } }, `${ZZ.t("event.kind_" + a.kind)}:`,
-        ZZ.el("a", { href: `/api/v1/events/${id}/attachments/${a.id}`, download: a.filename,
-          title: ZZ.t("event.download") }, a.filename),
-        `(${Math.ceil(a.size / 1024)} KB,${ZZ.time(a.uploaded_at)})`)));
-    if (!ev.attachments.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("event.no_attachments")));
-    upload.hidden = !me.permissions.includes("event.attach");
+    const key = ev.attachments.map((a) => a.id).join(",");
+    if (key !== shownFiles) { // the same photos: leave the images loaded
+      shownFiles = key;
+      const photos = document.getElementById("ev-photos");
+      const hasPhotos = ev.attachments.some((a) => a.is_image);
+      const others = ev.attachments.filter((a) => a.is_image && a.kind === "other");
+      const parts = hasPhotos ? [compare("ev")] : [];
+      if (others.length) {
+        parts.push(ZZ.el("div", { class: "side", dataset: { kind: "other" } }, ZZ.el("h4", {}, ZZ.t("event.photos_other")),
+          ...thumbs("other")));
+      }
+      photos.replaceChildren(...parts);
+      const list = document.getElementById("ev-attachments");
+      const files = ev.attachments.filter((a) => !a.is_image);
+      list.replaceChildren(...files.map((a) =>
+        ZZ.el("li", { dataset: { id: a.id } }, `${ZZ.t("event.kind_" + a.kind)}：`,
+          ZZ.el("a", { href: `/api/v1/events/${id}/attachments/${a.id}`, download: a.filename,
+            title: ZZ.t("event.download"), class: "wrap" }, a.filename),
+          `（${Math.ceil(a.size / 1024)} KB，${ZZ.time(a.uploaded_at)}）`)));
+      if (!ev.attachments.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("event.no_attachments")));
+    }
+    const closed = DONE.includes(ev.node);
+    upload.hidden = !can("event.attach") || closed;
+    document.getElementById("up-closed").hidden = !can("event.attach") || !closed;
+    const kind = document.getElementById("up-kind");
+    if (!kind.dataset.touched) {
+      kind.value = ["signed", "parked", "handled", "verified"].includes(ev.node) ? "after" : "before";
+    }
   }
+  document.getElementById("up-kind").addEventListener("change", (e) => {
+    e.currentTarget.dataset.touched = "1";
+  });
 
   // the event on a small map of its town's grids (console layout only: the phone loads no library)
   const mapBox = document.getElementById("ev-map");
@@ -246,26 +440,52 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.body.dataset.version = String(ev.version);
   }
 
+  /** The event is gone from the user's scope (or never was): say so, without empty sections. */
+  function gone() {
+    document.getElementById("ev-body").hidden = true;
+    document.getElementById("ev-title").textContent = ZZ.t("event.missing_heading");
+    ZZ.status(status, ZZ.t("event.missing", { id }), "error");
+    document.body.dataset.missing = "true";
+  }
+
   async function load() {
     try {
       ev = await ZZ.api("GET", `/api/v1/events/${id}`);
       await render();
       ZZ.status(status, "");
     } catch (e) {
-      ZZ.status(status, ZZ.t("error.generic", { detail: e.message }), "error");
+      if (e.status === 404) gone();
+      else ZZ.status(status, failed(e), "error");
     }
   }
 
   upload.addEventListener("submit", async (e) => {
     e.preventDefault();
+    const file = document.getElementById("up-file").files[0];
+    if (!file) {
+      ZZ.status(upStatus, ZZ.t("form.required", { field: ZZ.t("event.upload") }), "error");
+      return;
+    }
+    const bad = photoProblem(file);
+    if (bad) {
+      ZZ.status(upStatus, bad, "error");
+      return;
+    }
     const data = new FormData(upload);
+    const button = document.getElementById("up-submit");
+    button.disabled = true;
+    ZZ.status(upStatus, ZZ.t("event.uploading"));
     try {
       await ZZ.api("POST", `/api/v1/events/${id}/attachments`, data);
       upload.reset();
+      delete document.getElementById("up-kind").dataset.touched;
       await load();
-      ZZ.status(status, ZZ.t("event.uploaded"), "ok");
+      ZZ.status(upStatus, ZZ.t("event.uploaded", { name: file.name }), "ok");
     } catch (err) {
-      ZZ.status(status, ZZ.t("error.generic", { detail: err.message }), "error");
+      if (err.status === 409) await load();
+      ZZ.status(upStatus, failed(err), "error");
+    } finally {
+      button.disabled = false;
     }
   });
 
@@ -274,12 +494,15 @@ document.addEventListener("DOMContentLoaded", async () => {
     transitions = Object.fromEntries(list.map((x) => [x.action, x]));
     towns = t;
   } catch (e) {
-    ZZ.status(status, ZZ.t("error.generic", { detail: e.message }), "error");
+    ZZ.status(status, failed(e), "error");
   }
   await load();
   ZZ.live((msg) => {
-    if ((msg.type === "change" && msg.id === id && msg.version !== ev.version) || msg.type !== "change") {
+    if (!ev) return;
+    if ((msg.type === "change" && msg.id === id && msg.version !== ev.version) || msg.type !== "change" ||
+        (msg.type === "change" && msg.id === id && ["attach", "note"].includes(msg.action))) {
       if (form.hidden) load(); // do not pull the page from under someone filling a form
+      else ZZ.status(document.getElementById("f-status"), ZZ.t("event.new_version"));
     }
   });
 });

@@ -1,17 +1,29 @@
-/* login.js — the sign-in form: POST /api/v1/auth/login, keep the CSRF token, go on. */
+/* login.js — the sign-in form: POST /api/v1/auth/login, keep the CSRF token, go on. Empty fields are
+   caught here (no request); a locked account is told for how long (problem code auth.locked). */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("login-form");
   const status = document.getElementById("login-status");
   const homes = { grid_worker: "/m", grid_leader: "/m", leader: "/screen" };
+  const fields = [[form.username, "need_username"], [form.password, "need_password"]];
+  for (const [input] of fields) {
+    input.addEventListener("input", () => {
+      input.setCustomValidity("");
+      input.removeAttribute("aria-invalid");
+    });
+  }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const username = form.username.value.trim();
     const password = form.password.value;
-    if (!username || !password) {
-      ZZ.status(status, ZZ.t("failed"), "error");
-      (username ? form.password : form.username).focus();
+    for (const [input, key] of fields) {
+      if (input === form.username ? username : password) continue;
+      input.setCustomValidity(ZZ.t(key));
+      input.setAttribute("aria-invalid", "true");
+      ZZ.status(status, ZZ.t(key), "error");
+      input.focus();
+      input.reportValidity();
       return;
     }
     ZZ.status(status, ZZ.t("signing_in"));
@@ -25,7 +37,11 @@ document.addEventListener("DOMContentLoaded", () => {
         body: JSON.stringify({ username, password }),
       });
       if (!r.ok) {
-        ZZ.status(status, ZZ.t(r.status === 429 ? "too_many" : "failed"), "error");
+        const body = await r.json().catch(() => ({}));
+        let text = ZZ.t("failed");
+        if (r.status === 429) text = ZZ.t("too_many", { seconds: body.retry_after || 60 });
+        else if (body.code) text = ZZ.problem({ body, message: text });
+        ZZ.status(status, text, "error");
         form.password.value = "";
         form.password.focus();
         return;

@@ -3,7 +3,10 @@
    today's events as 五色 points (urgent ones flashing), the fire layer (hotspot clusters, resources),
    today's counts and rates, the 赛马比拼 ranking, a 30-day trend and the latest reports.
    Figures come from GET /api/v1/screen/summary; the live stream triggers a refresh within a second of
-   a change. With ?as_of=YYYY-MM-DD a past day is replayed (no live updates). */
+   a change (the month's rates included: they are recomputed with the counters). Town names sit on
+   each town's area centroid and a label that would overlap another is hidden (shown on hover);
+   today's events without coordinates are counted and listed beside the map. The rates say what
+   they divide (结案 ÷ 应结案). With ?as_of=YYYY-MM-DD a past day is replayed (no live updates). */
 "use strict";
 
 const COLOURS = { green: "#43a047", blue: "#42a5f5", yellow: "#fdd835", orange: "#fb8c00", red: "#e53935" };
@@ -42,10 +45,37 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.getElementById("replay-day").textContent = asOf;
   }
 
+  let labelPoints = [];
   const geo = ZZ.api("GET", "/api/v1/org/geojson?level=town").then((g) => {
+    for (const f of g.features) f.properties.cp = centroid(f.geometry); // ECharts centres a region on cp
     echarts.registerMap("district", g);
     names = Object.fromEntries(g.features.map((f) => [f.properties.code, f.properties.name]));
+    labelPoints = g.features.filter((f) => f.properties.cp)
+      .map((f) => ({ name: f.properties.name, value: f.properties.cp }));
   });
+
+  /** The area centroid [lon, lat] of a (Multi)Polygon's largest outer ring (shoelace formula); the
+      default centre of ECharts, its bounding box's middle, puts the small urban towns' names on top
+      of each other. */
+  function centroid(geometry) {
+    const polys = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.type === "MultiPolygon"
+      ? geometry.coordinates : [];
+    let best = null;
+    for (const poly of polys) {
+      const ring = poly[0];
+      let a = 0;
+      let cx = 0;
+      let cy = 0;
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const cross = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+        a += cross;
+        cx += (ring[j][0] + ring[i][0]) * cross;
+        cy += (ring[j][1] + ring[i][1]) * cross;
+      }
+      if (a !== 0 && (!best || Math.abs(a) > best.a)) best = { a: Math.abs(a), c: [cx / (3 * a), cy / (3 * a)] };
+    }
+    return best ? best.c : null;
+  }
 
   function choropleth(s) {
     const counts = s.towns;
@@ -110,12 +140,27 @@ document.addEventListener("DOMContentLoaded", async () => {
         roam: false,
         layoutCenter: ["50%", "52%"],
         layoutSize: "95%",
-        label: { show: true, color: "#f5f9ff", fontSize: 13, textBorderColor: "#0b1a2e", textBorderWidth: 2 },
+        label: { show: false }, // the names are the "names" series below: overlapping ones are hidden
         itemStyle: { borderColor: "#8ec5ff", borderWidth: 1, areaColor: "#16324f" },
-        emphasis: { label: { color: "#ffffff" }, itemStyle: { areaColor: "#2d5f8f" } },
+        emphasis: { label: { show: true, color: "#ffffff", fontSize: 15, textBorderColor: "#0b1a2e", textBorderWidth: 2 },
+          itemStyle: { areaColor: "#2d5f8f" } },
       },
       series: [
         { type: "map", geoIndex: 0, name: ZZ.t("map.legend"), data: c.data },
+        {
+          type: "scatter",
+          coordinateSystem: "geo",
+          name: "names",
+          silent: true,
+          symbolSize: 1,
+          itemStyle: { color: "rgba(0, 0, 0, 0)" }, // no dot; the label keeps its own opacity
+          label: { show: true, position: "inside", formatter: "{b}", color: "#f5f9ff", fontSize: 13,
+            textBorderColor: "#0b1a2e", textBorderWidth: 2 },
+          labelLayout: { hideOverlap: true },
+          tooltip: { show: false },
+          data: labelPoints,
+          zlevel: 0,
+        },
         {
           type: "scatter",
           coordinateSystem: "geo",
@@ -230,6 +275,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     set("overdue", s.today.overdue);
     set("close_rate", ZZ.pct(s.month.close_rate));
     set("ontime_close_rate", ZZ.pct(s.month.ontime_close_rate));
+    const n = s.month.counts || {};
+    set("close_rate-note", ZZ.t("kpi.close_rate_note", { closed: n.closed, should: n.should_close }));
+    set("ontime_close_rate-note", ZZ.t("kpi.ontime_close_rate_note",
+      { ontime: n.closed_on_time, should: n.should_close, deferred: n.deferred }));
     document.getElementById("as-of").textContent = s.as_of.replace("T", " ").slice(0, 19);
     document.getElementById("s-title").textContent = ZZ.t("heading", { district: s.district.name });
     for (const k of ["reported", "closed"]) {
@@ -256,26 +305,44 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!rows.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("empty")));
   }
 
+  /** "HH:mm" for the day shown, "MM-DD HH:mm" for another day of its year, "YYYY-MM-DD HH:mm" else
+      (``local``: "YYYY-MM-DDTHH:mm" in 北京时间, as the summary sends it). */
+  function stamp(local, day) {
+    const date = local.slice(0, 10);
+    const hm = local.slice(11, 16);
+    if (date === day) return hm;
+    return (date.slice(0, 4) === day.slice(0, 4) ? date.slice(5) : date) + " " + hm;
+  }
+
+  function item(r, day, now) {
+    const dot = ZZ.el("span", { class: "dot", "aria-hidden": "true" });
+    dot.style.background = COLOURS[r.colour] || COLOURS.green;
+    const isFresh = fresh.has(r.id) && now - fresh.get(r.id) < FRESH_MS;
+    return ZZ.el("li", { dataset: { id: r.id, node: r.node }, class: isFresh ? "fresh" : "" },
+      dot,
+      ZZ.el("time", { datetime: r.reported_at }, stamp(r.reported_at, day)),
+      ZZ.el("span", {}, ZZ.t("recent.item", {
+        id: r.id,
+        category: r.category_name,
+        town: names[r.town_code] || r.town_code || ZZ.t("none"),
+        node: ZZ.t("node." + r.node),
+      })));
+  }
+
   function drawRecent(s) {
     const now = Date.now();
     const list = document.getElementById("recent");
-    list.replaceChildren(
-      ...s.recent.map((r) => {
-        const dot = ZZ.el("span", { class: "dot", "aria-hidden": "true" });
-        dot.style.background = COLOURS[r.colour] || COLOURS.green;
-        const isFresh = fresh.has(r.id) && now - fresh.get(r.id) < FRESH_MS;
-        return ZZ.el("li", { dataset: { id: r.id, node: r.node }, class: isFresh ? "fresh" : "" },
-          dot,
-          ZZ.el("time", {}, (s.replay ? r.reported_at.slice(5, 10) + " " : "") + r.reported_at.slice(11, 16)),
-          ZZ.el("span", {}, ZZ.t("recent.item", {
-            id: r.id,
-            category: r.category_name,
-            town: names[r.town_code] || r.town_code || ZZ.t("none"),
-            node: ZZ.t("node." + r.node),
-          })));
-      }),
-    );
+    list.replaceChildren(...s.recent.map((r) => item(r, s.day, now)));
     if (!s.recent.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("empty")));
+  }
+
+  function drawUnlocated(s) {
+    const u = s.unlocated || { count: 0, items: [] };
+    document.getElementById("unlocated-count").textContent = u.count
+      ? ZZ.t("unlocated.count", { n: u.count }) : ZZ.t("unlocated.none");
+    const now = Date.now();
+    document.getElementById("unlocated-list").replaceChildren(...u.items.slice(0, 6).map((r) => item(r, s.day, now)));
+    document.getElementById("unlocated").dataset.count = String(u.count);
   }
 
   let painted = false;
@@ -284,6 +351,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!last) return;
     drawKpis(last); // the counts first: on screen in the next frame, before the charts are redrawn
     drawRecent(last);
+    drawUnlocated(last);
     drawRanking(last);
     if (painted) await frame();
     drawMap(last);
@@ -360,6 +428,9 @@ document.addEventListener("DOMContentLoaded", async () => {
         last.points = [{ id: msg.id, lon: msg.lon, lat: msg.lat, node: msg.node, colour: msg.colour, urgency: msg.urgency },
           ...last.points];
         drawMap(last);
+      } else if (last.unlocated) {
+        last.unlocated = { count: last.unlocated.count + 1, items: [last.recent[0], ...last.unlocated.items] };
+        drawUnlocated(last);
       }
     } else {
       return;

@@ -78,11 +78,15 @@ const ZZ = (() => {
   }
 
   const pad = (n) => String(n).padStart(2, "0");
-  /** A time as 北京时间 "MM-DD HH:mm" (the server sends ISO instants). */
+  /** A time as 北京时间 "MM-DD HH:mm", with the year ("YYYY-MM-DD HH:mm") when it is not this year's
+      (the server sends ISO instants). */
   function time(iso) {
     if (!iso) return t("none");
     const d = new Date(new Date(iso).getTime() + 8 * 3600 * 1000);
-    return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+    const year = new Date(Date.now() + 8 * 3600 * 1000).getUTCFullYear();
+    const day = `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+    const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+    return d.getUTCFullYear() === year ? `${day} ${hm}` : `${d.getUTCFullYear()}-${day} ${hm}`;
   }
   /** A time limit "0.5 working_hours" as "0.5 工作时". */
   function limit(s) {
@@ -170,6 +174,24 @@ const ZZ = (() => {
     };
   }
 
+  /** An API error as a sentence for the user: the problem's stable `code` looked up under
+      `problem.<code>` of the messages, its `params` filling the placeholders (`x_bytes` also as
+      `x_mb`; `fields`: the refused fields' labels from `field.<name>`), else the English detail. */
+  function problem(e) {
+    const body = (e && e.body) || {};
+    const vars = { fields: (body.errors || []).map((f) => {
+      const label = t("field." + f.field);
+      return label === "field." + f.field ? f.field : label;
+    }).join("、") };
+    for (const [k, v] of Object.entries(body.params || {})) {
+      vars[k] = v === null || v === undefined ? t("none") : v;
+      if (k.endsWith("_bytes") && typeof v === "number") vars[k.slice(0, -6) + "_mb"] = +(v / 1e6).toFixed(1);
+    }
+    const key = "problem." + body.code;
+    const text = body.code ? t(key, vars) : key;
+    return text !== key ? text : (e && e.message) || String(e);
+  }
+
   function status(node, text, kind) {
     if (!node) return;
     node.textContent = text || "";
@@ -206,5 +228,5 @@ const ZZ = (() => {
   }
 
   return { t, api, ApiError, el, time, limit, pct, towns, categories, categoryOptions, live, debounce, status,
-    me, csrf, page, can, today, addDays };
+    me, csrf, page, can, today, addDays, problem };
 })();
