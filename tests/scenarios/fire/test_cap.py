@@ -39,6 +39,7 @@ STANDARDS = Path(__file__).resolve().parents[2] / "data" / "standards"
 NS = {"c": cap.CAP_NS}
 DAY = date(2026, 11, 28)
 SENT = datetime(2026, 11, 27, 16, 30, tzinfo=LOCAL_TZ)
+EVE = datetime(2026, 11, 27, 20, 0, tzinfo=LOCAL_TZ)  # the evening before DAY: its bulletin is tomorrow's
 SYS = events.system_actor("500118")
 DANGER_TABLES = ("fire_danger_rating", "fire_station_day", "fire_danger_run")
 
@@ -426,7 +427,7 @@ def test_high_towns_get_one_prevention_task_each_dispatched_to_the_town_center_o
     grid_hi, grid_lo = "500118118209012", "500118118207001"
     store(session, {ZHUTUO: 4, HONGLU: 5, "500118001000": 3}, grids={grid_hi: 4, grid_lo: 2})
     dr = svc.day_ratings(session, SYS, DAY)
-    tasks = svc.open_prevention_tasks(session, SYS, dr, pol)
+    tasks = svc.open_prevention_tasks(session, SYS, dr, pol, as_of=EVE)
     assert [(t.town_code, t.level, t.opened) for t in tasks] == [(HONGLU, 5, True), (ZHUTUO, 4, True)]
     by_town = {t.town_code: t for t in tasks}
     assert by_town[ZHUTUO].grids == [grid_hi]  # only the grid rated ≥ 4
@@ -461,8 +462,34 @@ def test_high_towns_get_one_prevention_task_each_dispatched_to_the_town_center_o
         select(EventStep.action).where(EventStep.event_id == ev.id).order_by(EventStep.id)
     )
     assert list(steps) == ["report", "accept", "register", "dispatch"]
-    again = svc.open_prevention_tasks(session, SYS, dr, pol)
+    again = svc.open_prevention_tasks(session, SYS, dr, pol, as_of=EVE)
     assert [(t.event_id, t.opened) for t in again] == [(t.event_id, False) for t in tasks]
+
+
+def test_prevention_tasks_only_for_today_or_tomorrow(session: Session) -> None:
+    pol = svc.default_bulletin_policy()
+    store(session, {ZHUTUO: 5})
+    dr = svc.day_ratings(session, SYS, DAY)
+    day_after = datetime(2026, 11, 29, 0, 0, tzinfo=LOCAL_TZ)  # DAY is yesterday (Beijing time)
+    assert svc.tasks_skipped_because(DAY, day_after) == (
+        "2026-11-28 is past (today is 2026-11-29, Beijing time): prevention tasks are opened only for "
+        "today's or tomorrow's bulletin"
+    )
+    assert svc.open_prevention_tasks(session, SYS, dr, pol, as_of=day_after) == []
+    early = datetime(2026, 11, 26, 9, 0, tzinfo=LOCAL_TZ)  # DAY is the day after tomorrow
+    assert svc.tasks_skipped_because(DAY, early) == (
+        "2026-11-28 is more than a day ahead (today is 2026-11-26, Beijing time): prevention tasks are "
+        "opened only for today's or tomorrow's bulletin"
+    )
+    assert svc.open_prevention_tasks(session, SYS, dr, pol, as_of=early) == []
+    assert session.scalar(select(Event.id).where(Event.category_code == "2208")) is None
+    # 23:59 Beijing on DAY is still "today"; 16:00 UTC on DAY is already the next day in Beijing
+    assert svc.tasks_skipped_because(DAY, datetime(2026, 11, 28, 15, 59, tzinfo=UTC)) is None
+    assert svc.tasks_skipped_because(DAY, datetime(2026, 11, 28, 16, 0, tzinfo=UTC)) is not None
+    (task,) = svc.open_prevention_tasks(
+        session, SYS, dr, pol, as_of=datetime(2026, 11, 28, 8, tzinfo=LOCAL_TZ)
+    )
+    assert (task.town_code, task.opened) == (ZHUTUO, True)
 
 
 def test_cli_writes_a_valid_cap_file_and_opens_no_task_below_level_4(
@@ -491,10 +518,11 @@ def test_cli_writes_a_valid_cap_file_and_opens_no_task_below_level_4(
 
 
 def test_cli_at_level_4_opens_tasks_or_says_the_category_is_missing(session: Session, tmp_path: Path) -> None:
-    store(session, {ZHUTUO: 4})
+    today = datetime.now(UTC).astimezone(LOCAL_TZ).date()  # tasks are opened for today's bulletin
+    store(session, {ZHUTUO: 4}, day=today)
     session.commit()
     f = tmp_path / "b.xml"
-    args = ["fire", "bulletin", "--date", "2026-11-28", "-o", str(f)]
+    args = ["fire", "bulletin", "--date", today.isoformat(), "-o", str(f)]
     res = CliRunner().invoke(app, args)
     code = svc.default_bulletin_policy().prevention.category_code
     try:
@@ -512,6 +540,25 @@ def test_cli_at_level_4_opens_tasks_or_says_the_category_is_missing(session: Ses
     res = CliRunner().invoke(app, [*args, "--status", "Exercise"])
     assert res.exit_code == 0, res.output
     assert b"<status>Exercise</status>" in f.read_bytes()
+
+
+def test_cli_for_a_past_date_skips_the_tasks_and_says_why(session: Session, tmp_path: Path) -> None:
+    store(session, {ZHUTUO: 4, HONGLU: 5})  # DAY, 2026-11-28: past when this runs
+    session.commit()
+    today = datetime.now(UTC).astimezone(LOCAL_TZ).date()
+    assert today > DAY
+    f = tmp_path / "b.xml"
+    res = CliRunner().invoke(app, ["fire", "bulletin", "--date", DAY.isoformat(), "-o", str(f)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    why = (
+        f"2026-11-28 is past (today is {today.isoformat()}, Beijing time): prevention tasks are opened "
+        "only for today's or tomorrow's bulletin"
+    )
+    assert (summary["prevention_tasks"], summary["prevention_skipped"]) == ([], why)
+    assert res.stderr == f"note: prevention tasks skipped for 2 towns rated 四级 or above: {why}\n"
+    assert session.scalar(select(Event.id).where(Event.category_code == "2208")) is None
+    assert f.exists()  # the bulletin itself is written
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,10 @@ def test_fwi_legacy_coefficient_reproduces_cffdrs_1_8_18(tmp_path: Path) -> None
     out_file = tmp_path / "out.csv"
     code, out, err = zz(str(INPUT), "-o", str(out_file), "--ffmc-coefficient", "147.2")
     assert code == 0 and out == ""
-    assert err.strip() == f"48 rows, 1 station → {out_file}"
+    assert err.splitlines() == [
+        "wind: ws read as km/h (the default of this command; --wind-unit m/s for data in the other unit)",
+        f"48 rows, 1 station → {out_file}",
+    ]
     got = rows_of(out_file.read_text(encoding="utf-8"))
     ref = rows_of((DATA / "xclim_cffdrs_v1.8.18_test_fwi.csv").read_text(encoding="utf-8"))
     for g, x in zip(got, ref, strict=True):

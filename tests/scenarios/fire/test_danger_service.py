@@ -290,6 +290,8 @@ def test_cli_rates_stores_and_prints_the_towns(engine: Engine, tmp_path: Path) -
         f"森林火险等级 2007-05-24 · {DERIVED.name} · 2 stations; each town and grid rated from its "
         "nearest station (straight-line distance)"
     )
+    assert lines[1] == "wind: wind_max and ws read as km/h (--wind-unit km/h)"
+    lines.pop(1)
     assert lines[1].split() == ["code", "镇街", "等级", "火险", "颜色", "HTZ", "FWI", "station", "km"]
     assert lines[2].split() == [
         ZHONGSHAN,
@@ -338,6 +340,12 @@ def test_cli_rates_stores_and_prints_the_towns(engine: Engine, tmp_path: Path) -
     code, _, err = zz("fire", "danger", str(tmp_path / "none.csv"))
     assert (code, err.strip()) == (2, f"error: {tmp_path / 'none.csv'}: no such file")
     # m/s is the default: read as m/s, the km/h winds 16.9 and 13 become forces 7 and 6 (not 3 and 3).
-    # Plausible either way, so a wrong unit cannot be detected: --wind-unit must be right (documented)
-    code, out, _ = zz("fire", "danger", str(DERIVED), "--date", "2007-05-24", "--json")
+    # Plausible either way (median 11.7 "m/s", no row above 40), so no warning: the command says
+    # which unit it assumed, and --wind-unit must be right (documented)
+    code, out, err = zz("fire", "danger", str(DERIVED), "--date", "2007-05-24", "--json")
     assert code == 0 and [s["wind_force"] for s in json.loads(out)["stations"]] == [7, 6]
+    assert err == (
+        "wind: wind_max and ws read as m/s (the default of this command; --wind-unit km/h for data in "
+        "the other unit)\n"
+    )
+    assert json.loads(out)["warnings"] == []

@@ -184,6 +184,7 @@ def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) ->
         "500118118000-ZHZX",
     )
     assert ev.grid_code == "500118118209012"  # the grid holding the town's representative point
+    assert ev.title.startswith("【演练】卫星热点核查：") and ev.description.startswith("【演练】")
     assert (round(run.lon, 6), round(run.lat, 6)) == (105.808022, 29.011404)
     alarm = ev.reported_at
     steps = session.execute(

@@ -9,7 +9,7 @@ SOURCES.md) and the real 2022 FIRMS MODIS file, whose one Yongchuan detection fa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,18 @@ def test_verification_in_scope_once(client: TestClient) -> None:
     assert got["verified_by"] == "转龙村村民委员会第1网格网格员(生成)"  # the demo worker's (generated) name
     r = client.post(url, json={"outcome": "误报"}, headers=as_(f"{ZHUTUO}.duty"))
     assert r.status_code == 409 and "already has the outcome 农事用火" in r.json()["detail"]
+    # the outcome is its own step on the event's timeline, with who and when; the node is unchanged
+    ev = get(client, f"/api/v1/events/{cl['event_id']}", f"{ZHUTUO}.duty")
+    (note,) = [s for s in ev["timeline"] if s["action"] == "note"]
+    assert (note["comment"], note["actor_name"], note["actor_role"], note["from_node"], note["to_node"]) == (
+        "核查结论：农事用火（按时）：村民烧秸秆",
+        "转龙村村民委员会第1网格网格员(生成)",
+        "grid_worker",
+        "reported",
+        "reported",
+    )
+    noted, verified = (datetime.fromisoformat(x) for x in (note["at"], got["verified_at"]))
+    assert timedelta(0) <= noted - verified < timedelta(seconds=5) and ev["node"] == "reported"
 
 
 def test_static_sources_are_proposed_accepted_and_listed(client: TestClient) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -265,6 +267,62 @@ def test_service_kpis_of_a_month_leave_drills_and_other_months_out(month: Sessio
         r"\(fire/data/kpis.yaml forest_area_ha; pass --forest-area-ha\)",
         october["damage_rate"]["reason"],
     )
+
+
+def test_a_span_of_days_gives_the_same_figures_as_its_period(month: Session) -> None:
+    as_of = datetime(2026, 11, 10, 12, tzinfo=LOCAL_TZ)
+    by_days = svc.fire_kpis_between(
+        month, SYS, date(2026, 11, 1), date(2026, 11, 30), as_of=as_of, burnt_area_ha=6.0, forest_area_ha=4e4
+    )
+    by_period = svc.fire_kpis(month, SYS, "2026-11", as_of=as_of, burnt_area_ha=6.0, forest_area_ha=4e4)
+    assert by_days["period"] == "2026-11-01..2026-11-30"
+    assert {**by_days, "period": "2026-11"} == by_period
+    one_day = svc.fire_kpis_between(month, SYS, date(2026, 11, 3), date(2026, 11, 3), as_of=as_of)
+    assert (one_day["from"], one_day["to"], one_day["fires"]) == (
+        "2026-11-03T00:00:00+08:00",
+        "2026-11-04T00:00:00+08:00",
+        1,
+    )
+    assert one_day["hotspots_verified_on_time"]["counted"] == 3
+    with pytest.raises(InvalidInput, match="to 2026-11-02 is before from 2026-11-03"):
+        svc.fire_kpis_between(month, SYS, date(2026, 11, 3), date(2026, 11, 2))
+
+
+def test_kpis_api_in_the_callers_scope(month: Session, client: TestClient) -> None:
+    month.commit()
+    q = {"from": "2026-11-01", "to": "2026-11-30"}
+
+    def kpis_of(user: str, **params: str) -> Any:
+        r = client.get("/api/v1/fire/kpis", params=params or q, headers={"X-Zhizhi-User": user})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    district = kpis_of("500118.leader")
+    assert (district["period"], district["district_code"], district["fires"]) == (
+        "2026-11-01..2026-11-30",
+        "500118",
+        4,
+    )
+    assert (district["fires_out_within_24h"]["hits"], district["hotspots_verified_on_time"]["counted"]) == (
+        2,
+        3,
+    )
+    town = kpis_of(f"{ZHUTUO}.duty")  # every fire of the month is in 朱沱镇
+    assert (town["fires"], town["hotspots_verified_on_time"]["counted"]) == (4, 3)
+    assert town["damage_rate"]["reason"].endswith(
+        "the forest area is known per district only (fire/data/kpis.yaml): the damage rate of a town "
+        "scope is not computed"
+    )
+    other = kpis_of("500118001000.duty")  # 中山路街道: none of them
+    assert (other["fires"], other["hotspots_verified_on_time"]["counted"]) == (0, 0)
+    assert kpis_of("500118.duty", **{"from": "2026-10-01", "to": "2026-10-31"})["fires"] == 1
+    r = client.get("/api/v1/fire/kpis", params={"from": "2026-11-30", "to": "2026-11-01"},
+                   headers={"X-Zhizhi-User": "500118.duty"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["detail"] == "to 2026-11-01 is before from 2026-11-30"
+    r = client.get(
+        "/api/v1/fire/kpis", params={"from": "2026-11-01"}, headers={"X-Zhizhi-User": "500118.duty"}
+    )
+    assert r.status_code == 422
 
 
 def test_a_fire_still_young_is_pending(month: Session) -> None:

@@ -178,6 +178,57 @@ def test_a_grid_worker_reports_a_hazard_and_the_town_closes_it(
     assert r.status_code == 409
 
 
+@pytest.mark.parametrize(
+    "who",
+    ["500118001000-MS.staff", "500118-CGJ.handler", "500118.leader"],  # 板块, 部门, 领导: read-only here
+)
+def test_ledger_writes_need_fire_hazard_and_patrols_fire_record(
+    client: TestClient, people: dict[str, Any], who: str
+) -> None:
+    h = _hazard(client, people["worker"])  # a grid worker holds fire.hazard
+    body = {"kind": "fuel_load", "lon": LON, "lat": LAT, "description": "测试"}
+    for url, payload in (
+        ("/api/v1/fire/hazards", body),
+        (f"/api/v1/fire/hazards/{h['id']}/rectify", {"note": "清理"}),
+        (f"/api/v1/fire/hazards/{h['id']}/close", {"evidence": "已清理"}),
+    ):
+        r = client.post(url, json=payload, headers=user(who))
+        assert r.status_code == 403 and r.json()["detail"].endswith("(fire.hazard)"), (url, r.text)
+    patrol = {"started_at": "2026-11-20T08:00:00", "ended_at": "2026-11-20T09:00:00",
+              "points": [[LON, LAT], [LON, LAT + 0.01]], "ranger": people["worker"]}  # fmt: skip
+    r = client.post("/api/v1/fire/patrols", json=patrol, headers=user(who))
+    assert r.status_code == 403 and r.json()["detail"].endswith("(fire.record)"), r.text
+    assert client.get(f"/api/v1/fire/hazards/{h['id']}", headers=user(who)).json()["status"] == "open"
+    assert client.get("/api/v1/fire/patrols", headers=CENTER).json() == []
+
+
+def test_a_patrol_with_hazards_needs_fire_hazard_too(
+    client: TestClient, engine: Engine, people: dict[str, Any]
+) -> None:
+    from zhizhi.auth import service as auth
+
+    with session_factory(engine)() as s:  # tokens of the grid worker: patrols only, and patrols + ledger
+        _, patrols_only = auth.create_token(s, people["worker"], "巡护", scopes=["fire.record", "fire.read"])
+        _, both = auth.create_token(s, people["worker"], "巡护+隐患", scopes=["fire.record", "fire.hazard"])
+        s.commit()
+    found = {"kind": "illegal_fire", "lon": LON, "lat": LAT, "description": "测试：烧荒"}
+    patrol = {"started_at": "2026-11-20T08:00:00", "ended_at": "2026-11-20T09:00:00",
+              "points": [[LON, LAT], [LON, LAT + 0.01]], "hazards": [found]}  # fmt: skip
+    r = client.post("/api/v1/fire/patrols", json=patrol, headers={"Authorization": f"Bearer {patrols_only}"})
+    assert (
+        r.status_code == 403 and r.json()["detail"] == 'this API token\'s scopes do not include "fire.hazard"'
+    )
+    assert client.get("/api/v1/fire/patrols", headers=CENTER).json() == []
+    r = client.post(
+        "/api/v1/fire/patrols",
+        json={**patrol, "hazards": []},
+        headers={"Authorization": f"Bearer {patrols_only}"},
+    )
+    assert r.status_code == 201 and r.json()["hazard_ids"] == [], r.text
+    r = client.post("/api/v1/fire/patrols", json=patrol, headers={"Authorization": f"Bearer {both}"})
+    assert r.status_code == 201 and len(r.json()["hazard_ids"]) == 1, r.text
+
+
 def test_scope_lists_filters_and_what_one_found(client: TestClient, people: dict[str, Any]) -> None:
     worker = people["worker"]
     here = _hazard(client, worker)

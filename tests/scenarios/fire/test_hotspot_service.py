@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -195,6 +196,9 @@ def test_reimporting_the_same_file_opens_nothing(session: Session) -> None:
 
 def test_a_later_detection_nearby_updates_the_same_event(session: Session) -> None:
     first = service.import_file(session, REAL_2022)
+    before = session.get(Event, first.events[0].event_id)
+    assert before is not None
+    v0 = before.version
     s = service.import_file(session, FOLLOWUP)
     assert (s.new, s.clusters, s.clusters_new, s.clusters_updated, s.events_opened, s.events_updated) == (
         1,
@@ -207,12 +211,20 @@ def test_a_later_detection_nearby_updates_the_same_event(session: Session) -> No
     assert count(session, Event) == 1
     ev_id = first.events[0].event_id
     steps = session.scalars(select(EventStep).where(EventStep.event_id == ev_id).order_by(EventStep.id)).all()
-    assert [st.action for st in steps] == ["report", "remind"]
+    assert [st.action for st in steps] == ["report", "note"]  # a note (备注), not a 催办 (remind)
     note = steps[1].comment
     assert (
         note.startswith("热点簇 ")
         and "新增卫星热点 1 个（累计 2 个，最近 北京时间 2022-06-01 11:34）" in note
     )
+    assert (steps[1].from_node, steps[1].to_node, steps[1].actor_role) == ("reported", "reported", "system")
+    assert steps[1].data == {
+        "kind": "hotspot_update",
+        "cluster_id": only_cluster(session).id,
+        "detections": 1,
+    }
+    ev = session.get(Event, ev_id)
+    assert ev is not None and (ev.node, ev.version, ev.supervised) == ("reported", v0, False)
     assert "Terra/MODIS（6.1NRT 近实时产品），过境时间 北京时间 2022-06-01 11:34" in note
     cl = only_cluster(session)
     assert (cl.n_detections, cl.last_seen, cl.max_confidence) == (
@@ -297,6 +309,38 @@ def test_a_border_detection_alerts_the_loaded_neighbour(session: Session, jiangj
     assert alert.distance_m == pytest.approx(4326, abs=1)
     later = service.import_file(session, FOLLOWUP)
     assert (later.events_opened, later.events_updated) == (0, 2)
+
+
+def test_the_outcome_is_a_step_on_the_timeline_of_every_event_alerted(
+    session: Session, jiangjin: None
+) -> None:
+    s = service.import_file(session, REAL_2022)
+    primary, neighbour = s.events
+    cl = only_cluster(session)
+    before = {e: session.get(Event, e) for e in (primary.event_id, neighbour.event_id)}
+    versions = {e: ev.version for e, ev in before.items() if ev is not None}
+    verifier = replace(events.system_actor("500118"), name="朱沱镇值班员")
+    service.record_outcome(session, verifier, cl.id, "农事用火", "村民烧秸秆")
+
+    def notes(eid: int) -> list[tuple[str, str, str, str]]:
+        q = select(EventStep).where(EventStep.event_id == eid, EventStep.action == "note")
+        return [(n.comment, n.actor_name, n.from_node, n.to_node) for n in session.scalars(q)]
+
+    assert notes(primary.event_id) == [
+        ("核查结论：农事用火（按时）：村民烧秸秆", "朱沱镇值班员", "reported", "reported")
+    ]
+    assert notes(neighbour.event_id) == [
+        ("核查结论：农事用火（按时，永川区朱沱镇值班员 记录）：村民烧秸秆", "系统", "reported", "reported")
+    ]
+    step = session.scalars(
+        select(EventStep).where(EventStep.event_id == primary.event_id).order_by(EventStep.id.desc())
+    ).first()
+    assert step is not None and step.data == {
+        "kind": "hotspot_outcome", "cluster_id": cl.id, "outcome": "agricultural", "on_time": True,
+    }  # fmt: skip
+    for eid, v in versions.items():  # a note moves nothing
+        ev = session.get(Event, eid)
+        assert ev is not None and (ev.node, ev.version) == ("reported", v)
 
 
 # --- verification outcomes --------------------------------------------------------------------------------
@@ -406,6 +450,8 @@ def test_a_drill_never_joins_real_clusters(session: Session) -> None:
     assert (s.drill, s.clusters_new, s.clusters_updated, s.events_opened) == (True, 1, 0, 1)
     ev = session.get(Event, s.events[0].event_id)
     assert ev is not None and ev.is_drill
+    assert ev.title == "【演练】卫星热点核查：2022-06-01 11:34 Terra/MODIS"  # a drill says so in its title
+    assert ev.description.startswith("【演练】本事件为森林火情实战演练，热点为模拟注入，非真实火情。\n")
 
 
 def test_a_place_detected_on_many_days_is_proposed_as_static(session: Session, tmp_path: Path) -> None:

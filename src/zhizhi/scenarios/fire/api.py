@@ -2,10 +2,11 @@
 
 Daily danger ratings per town and grid (and a GeoJSON of the towns for the map), satellite
 hotspots and their clusters with the verification outcome, FIRMS file import, and static heat
-sources, and drills. Permissions (core/data/permissions.yaml): ``fire.read`` to read, ``fire.verify``
-to record an outcome, ``fire.manage`` to import and to decide on static heat sources, ``fire.drill``
-to start a drill. Rows are limited to the
-caller's data scope; a cluster out of scope is 404 (existence does not leak).
+sources, and drills; the bulletin and the KPIs (api_bulletin.py), resources and the response
+(api_response.py), the hazard ledger and patrols (api_hazards.py). Permissions
+(core/data/permissions.yaml): ``fire.read`` to read, ``fire.verify`` to record an outcome,
+``fire.manage`` to import and to decide on static heat sources, ``fire.drill`` to start a drill.
+Rows are limited to the caller's data scope; a cluster out of scope is 404 (existence does not leak).
 """
 
 from __future__ import annotations
@@ -245,7 +246,8 @@ def drill_timings(
 # Their routes live in api_response.py and api_hazards.py (same /api/v1/fire prefix), included here so
 # the application keeps including this one router.
 
-from zhizhi.scenarios.fire import api_hazards, api_response  # noqa: E402
+from zhizhi.scenarios.fire import api_bulletin, api_hazards, api_response  # noqa: E402
 
 router.include_router(api_response.router)
 router.include_router(api_hazards.router)
+router.include_router(api_bulletin.router)  # the bulletin and the KPIs (issue 5, part 4)

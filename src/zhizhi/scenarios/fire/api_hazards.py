@@ -1,10 +1,12 @@
 """HTTP routes of the fire hazard ledger (隐患台账) and ranger patrols (护林员巡护):
 ``/api/v1/fire/hazards…`` and ``/api/v1/fire/patrols…``. Included by api.py's router.
 
-Permissions: ``fire.read`` to read; ``fire.verify`` to record a hazard or a patrol, start a
-rectification and close a hazard out (销号) — closing also needs a town or district role
-(data/hazards.yaml ``close.scopes``). Rows are limited to the caller's data scope by place (plus what
-they found or walked); out of scope is 404.
+Permissions (core/data/permissions.yaml): ``fire.read`` to read; ``fire.hazard`` to put a hazard on
+the ledger (登记), start its rectification (整改) and close it out (销号) — closing also needs a town or
+district role (data/hazards.yaml ``close.scopes``); ``fire.record`` to record a ranger's patrol
+(护林员巡护; the hazards found on it go on the ledger too, so with hazards it needs ``fire.hazard`` as
+well). Rows are limited to the caller's data scope by place (plus what they found or walked); out of
+scope is 404.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def hazards(
 def add_hazard(
     body: HazardIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit("fire.verify")),
+    actor: Actor = Depends(permit("fire.hazard")),
 ) -> HazardRead:
     """Put a hazard on the ledger (status open): kind, point in the caller's district, description;
     the deadline defaults to the kind's days (data/hazards.yaml)."""
@@ -77,7 +79,7 @@ def rectify(
     hazard_id: HazardId,
     body: RectifyIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit("fire.verify")),
+    actor: Actor = Depends(permit("fire.hazard")),
 ) -> HazardRead:
     """Rectification started (整改中), saying what is being done. 409 unless the hazard is open."""
     return svc.hazard_read(svc.start_rectification(session, actor, hazard_id, body.note))
@@ -88,7 +90,7 @@ def close(
     hazard_id: HazardId,
     body: CloseIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit("fire.verify")),
+    actor: Actor = Depends(permit("fire.hazard")),
 ) -> HazardRead:
     """Close a hazard out (销号) with the evidence of its rectification: a town or district role only
     (403 for others); 404 out of scope; 409 when already closed."""
@@ -113,7 +115,7 @@ def patrols(
 def add_patrol(
     body: PatrolIn,
     session: Session = Depends(get_session, scope="function"),
-    actor: Actor = Depends(permit("fire.verify")),
+    actor: Actor = Depends(permit("fire.record")),
 ) -> PatrolRead:
     """Record a patrol (ranger: a grid worker, default the caller) with its track (GeoJSON LineString
     or points) and the hazards found on it."""

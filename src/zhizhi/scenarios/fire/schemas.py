@@ -373,7 +373,7 @@ class DangerRunSummary(BaseModel):
     """What one ``zhizhi fire danger`` run did: the day, the file, the stations rated and skipped
     (no row for the day), the towns and grids rated (each from its nearest station) or left
     unrated (farther than ``max_km``), the rows of that day it replaced, town counts per level,
-    and the towns' ratings."""
+    the towns' ratings, and the warnings about the input."""
 
     run_id: int
     date: date
@@ -389,3 +389,6 @@ class DangerRunSummary(BaseModel):
     max_distance_km: float
     town_levels: dict[int, int]
     town_ratings: list[DangerRatingRead]
+    warnings: list[str] = Field(default_factory=list)
+    """Plausibility warnings (windcheck.py): implausible wind or wind in the wrong unit, towns rated
+    from a far station; the run is stored all the same."""

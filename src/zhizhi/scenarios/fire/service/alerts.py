@@ -27,6 +27,8 @@ def event_open(session: Session, district6: str, event_id: int | None) -> bool:
 
 
 Role = Literal["primary", "neighbour"]
+DRILL_MARK = "【演练】"
+"""The start of a drill event's title and description (实战演练), e.g. "【演练】卫星热点核查：…"."""
 
 
 def open_event(
@@ -40,13 +42,17 @@ def open_event(
     now: datetime,
     drill: bool,
 ) -> HotspotEventRef:
-    """Open the 卫星热点核查 event of cluster ``cl`` in district ``d6`` at detection ``h``."""
+    """Open the 卫星热点核查 event of cluster ``cl`` in district ``d6`` at detection ``h``; a drill's
+    title and description start with :data:`DRILL_MARK`."""
     title = f"卫星热点核查：{hs.beijing(h.acq_at)} {h.satellite}/{h.instrument}"
     text = _event_text(session, cfg, cl, h)
     if role == "neighbour":
         where = _district_name(session, h.district_code) if h.distance_m == 0 else "已加载辖区以外"
         title = "邻区" + title
         text = f"邻区通报：热点位于{where}，距本区边界约 {dist_m / 1000:.1f} km，请关注并协同核查。\n" + text
+    if drill:  # a drill says so wherever its title shows (lists, the big screen, the timeline)
+        title = DRILL_MARK + title
+        text = f"{DRILL_MARK}本事件为森林火情实战演练，热点为模拟注入，非真实火情。\n" + text
     data = EventCreate(
         source="satellite",
         category_code=CATEGORY,

@@ -8,6 +8,7 @@ the town polygons of the org model. Services flush; the caller commits.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -35,7 +36,8 @@ from zhizhi.scenarios.fire.models import DangerRating
 from zhizhi.scenarios.fire.rules import PolicyError, default_policy
 
 BULLETIN_FILE = Path(__file__).resolve().parents[1] / "data" / "bulletin.yaml"
-Format = Literal["cap", "geojson"]
+Format = Literal["cap", "geojson", "json"]
+FORMATS = ("cap", "geojson", "json")
 
 
 class _Model(BaseModel):
@@ -100,31 +102,40 @@ class DayRatings:
 
 
 def _district(session: Session, actor: Actor, district6: str | None) -> str:
-    sc = scope_of(actor)
     d6 = district6 or actor.district_code
     if not d6:
         raise InvalidInput("give the district (6-digit code)", [FieldError("district", "required")])
-    if sc.kind != "district" and actor.role != "system":
-        raise NotFound(f"no bulletin for district {d6}")  # a bulletin is district-wide
     if actor.role != "system" and d6 != actor.district_code:
         raise NotFound(f"no bulletin for district {d6}")
     return d6
 
 
-def day_ratings(session: Session, actor: Actor, day: date, district6: str | None = None) -> DayRatings:
-    """The stored ratings of ``day`` in the actor's district (``district6`` for the system): town rows
-    as :class:`cap.TownRating` (index HTZ) in town-code order, and the grid rows. Needs ``fire.read``.
+def town_in_scope(actor: Actor) -> str | None:
+    """The one town whose bulletin ``actor`` may read, or None for all towns of its district: a town
+    role its town, a grid role its grid's town; district roles, departments (unit scope: the danger
+    ratings are weather information for every unit) and the platform the whole district — as the
+    ratings' scope (danger.list_ratings)."""
+    sc = scope_of(actor)
+    if actor.role == "system" or sc.kind in ("district", "unit"):
+        return None
+    return sc.code if sc.kind == "town" else actor.town_code or "-"
 
-    Raises NotFound when no town of the district was rated that day (naming the command that rates),
-    or for a district outside the actor's scope.
+
+def day_ratings(session: Session, actor: Actor, day: date, district6: str | None = None) -> DayRatings:
+    """The stored ratings of ``day`` in the actor's scope (:func:`town_in_scope`; ``district6`` for
+    the system): town rows as :class:`cap.TownRating` (index HTZ) in town-code order, and the grid
+    rows of those towns. Needs ``fire.read``.
+
+    Raises NotFound when no town of the district (in scope) was rated that day (naming the command
+    that rates), or for a district outside the actor's scope.
     """
     require(actor, "fire.read")
     d6 = _district(session, actor, district6)
-    rows = session.scalars(
-        select(DangerRating)
-        .where(DangerRating.day == day, DangerRating.district_code == d6)
-        .order_by(DangerRating.unit_code)
-    ).all()
+    town = town_in_scope(actor)
+    q = select(DangerRating).where(DangerRating.day == day, DangerRating.district_code == d6)
+    if town is not None:
+        q = q.where(DangerRating.town_code == town)
+    rows = session.scalars(q.order_by(DangerRating.unit_code)).all()
     towns = [
         cap.TownRating(
             town_code=r.unit_code,
@@ -138,9 +149,10 @@ def day_ratings(session: Session, actor: Actor, day: date, district6: str | None
         if r.unit_level == "town"
     ]
     if not towns:
+        which = f"town {town} has no" if town is not None else f"no town of district {d6} has a"
         raise NotFound(
-            f"no town of district {d6} has a stored fire danger rating for {day.isoformat()}: "
-            f"rate the day first (zhizhi fire danger WEATHER.csv --date {day.isoformat()})"
+            f"{which} stored fire danger rating for {day.isoformat()}: rate the day first "
+            f"(zhizhi fire danger WEATHER.csv --date {day.isoformat()})"
         )
     name = _name(session, f"{d6}000000") or d6
     return DayRatings(d6, name, day, towns, [r for r in rows if r.unit_level == "grid"])
@@ -179,8 +191,13 @@ def bulletin(
     district6: str | None = None,
 ) -> tuple[bytes, DayRatings]:
     """The bulletin of ``day`` as ``fmt`` (``cap``: OASIS CAP 1.2 XML; ``geojson``: town polygons with
-    level and colour), with the ratings it was built from. ``sent`` defaults to now. Needs
-    ``fire.read``. Raises NotFound (no ratings that day), InvalidInput (unknown format)."""
+    level and colour; ``json``: :func:`bulletin_json`), with the ratings it was built from, limited
+    to the actor's scope (:func:`day_ratings`). ``sent`` defaults to now. Needs ``fire.read``. Opens
+    no task (:func:`open_prevention_tasks` does). Raises NotFound (no ratings that day in scope),
+    InvalidInput (unknown format)."""
+    if fmt not in FORMATS:
+        why = f'format "{fmt}": must be one of {", ".join(FORMATS)}'
+        raise InvalidInput(why, [FieldError("format", why)])
     dr = day_ratings(session, actor, day, district6)
     if fmt == "cap":
         data = cap.bulletin_cap(
@@ -190,8 +207,45 @@ def bulletin(
         geoms, gen = town_geometries(session, [t.town_code for t in dr.towns])
         data = cap.bulletin_geojson(dr.towns, geoms, generated=gen, status=status)
     else:
-        raise InvalidInput(f'format "{fmt}": must be cap or geojson', [FieldError("format", "unknown")])
+        body = json.dumps(bulletin_json(dr, status=status), ensure_ascii=False, indent=2)
+        data = body.encode("utf-8")
     return data, dr
+
+
+def bulletin_json(dr: DayRatings, *, status: cap.Status = "Actual") -> dict[str, Any]:
+    """The bulletin as plain JSON: ``date``, ``status``, ``district_code``/``district_name``, the valid
+    period (ISO 8601, Beijing time), ``towns_per_level`` ({"1": n, … "5": n}), ``prevention_min_level``
+    (data/bulletin.yaml), and ``towns``: per town its code, name, level 1-5 with label, name, colour
+    (#RRGGBB) and colour name, and the HTZ index it came from."""
+    danger = default_policy()
+    start, end = cap.valid_period(dr.day)
+    towns = []
+    for t in dr.towns:
+        lv = danger.level(t.level)
+        towns.append(
+            {
+                "town_code": t.town_code,
+                "town_name": t.town_name,
+                "level": t.level,
+                "label": lv.label,
+                "name": lv.name,
+                "colour": lv.colour,
+                "colour_name": lv.colour_name,
+                "index_name": t.index_name,
+                "index_value": t.index_value,
+            }
+        )
+    return {
+        "date": dr.day.isoformat(),
+        "status": status,
+        "district_code": dr.district_code,
+        "district_name": dr.district_name,
+        "valid_from": start.isoformat(),
+        "valid_to": end.isoformat(),
+        "towns_per_level": {str(k): sum(1 for t in dr.towns if t.level == k) for k in range(1, 6)},
+        "prevention_min_level": default_bulletin_policy().prevention.min_level,
+        "towns": towns,
+    }
 
 
 # --- prevention tasks (森林防火预防任务) -------------------------------------------------------------------
@@ -251,8 +305,32 @@ def _town_grids(session: Session, town_code: str) -> list[tuple[str, str]]:
     ]
 
 
+def tasks_skipped_because(day: date, as_of: datetime | None = None) -> str | None:
+    """Why the bulletin of ``day`` opens no prevention task, or None when it may: tasks are for what
+    is still ahead, the bulletin of today or tomorrow (Beijing time, as of ``as_of``, default now).
+    A past day's bulletin (re-issued, or exported for the record) and one more than a day ahead open
+    none; the reason says which and is printed by the CLI."""
+    today = (as_of or ztime.utcnow()).astimezone(ztime.LOCAL_TZ).date()
+    if day < today:
+        return (
+            f"{day.isoformat()} is past (today is {today.isoformat()}, Beijing time): prevention tasks "
+            "are opened only for today's or tomorrow's bulletin"
+        )
+    if (day - today).days > 1:
+        return (
+            f"{day.isoformat()} is more than a day ahead (today is {today.isoformat()}, Beijing time): "
+            "prevention tasks are opened only for today's or tomorrow's bulletin"
+        )
+    return None
+
+
 def open_prevention_tasks(
-    session: Session, actor: Actor, dr: DayRatings, policy: BulletinPolicy | None = None
+    session: Session,
+    actor: Actor,
+    dr: DayRatings,
+    policy: BulletinPolicy | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> list[PreventionTask]:
     """Open one prevention task (森林防火预防任务) per town of ``dr`` rated at least
     ``prevention.min_level``: an event of ``prevention.category_code`` in the town, accepted,
@@ -260,9 +338,14 @@ def open_prevention_tasks(
     town's grids rated at least that level (all its grids when no grid was rated that day). One per
     day and town (external id): a town that has one already is listed with ``opened`` False.
 
+    Only for the bulletin of today or tomorrow (Beijing time, as of ``as_of``, default now): for any
+    other day nothing is opened and the list is empty (:func:`tasks_skipped_because` says why).
+
     Needs ``fire.manage``. Raises InvalidInput when the category is not in the catalogue.
     """
     require(actor, "fire.manage")
+    if tasks_skipped_because(dr.day, as_of) is not None:
+        return []
     pol = (policy or default_bulletin_policy()).prevention
     check_prevention_category(policy)
     danger = default_policy()

@@ -28,7 +28,7 @@ from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, require, scope_of
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.org.models import OrgUnit
-from zhizhi.scenarios.fire import rules
+from zhizhi.scenarios.fire import rules, windcheck
 from zhizhi.scenarios.fire import station as st
 from zhizhi.scenarios.fire.models import DangerRating, DangerRun, StationDay
 from zhizhi.scenarios.fire.schemas import (
@@ -117,6 +117,7 @@ def rate_danger(
     *,
     wind_unit: str = "m/s",
     max_km: float | None = None,
+    warn_km: float = windcheck.DEFAULT_MAX_STATION_KM,
 ) -> DangerRunSummary:
     """Rate the fire danger of every town and grid of the loaded districts on ``day`` and store it.
 
@@ -127,6 +128,7 @@ def rate_danger(
     day : the day to rate (default: the last date of the file). Rows after it are not used.
     wind_unit : unit of ``wind_max`` and ``ws``: ``"m/s"`` (default) or ``"km/h"``.
     max_km : leave units farther than this from every station unrated (default: no limit).
+    warn_km : warn about towns rated from a station farther than this (km, default 50).
 
     Each station with a row for ``day`` is rated (HTZ level with its factor scores; FWI when the
     file has noon columns), its dry days and FWI codes continuing from its stored rating of the day
@@ -134,17 +136,21 @@ def rate_danger(
     start-up codes 85 / 6 / 15). Each town and grid takes the rating of its nearest station by
     straight-line distance from its centroid (terrain and elevation are not considered; a tie goes
     to the station identifier first in sort order). The day's station rows and rating rows of the
-    loaded districts are replaced; the run is recorded (``fire_danger_run``).
+    loaded districts are replaced; the run is recorded (``fire_danger_run``). The summary's
+    ``warnings`` flag implausible input that is stored all the same (windcheck.py): wind above
+    40 m/s (150 km/h), a file read as m/s whose median daily maximum wind is above 15 m/s (a km/h
+    file?), towns rated from a station farther than ``warn_km``.
 
     Returns :class:`DangerRunSummary`. Raises Forbidden without ``fire.manage``; InvalidInput for a
     bad file (naming file, line and column), a day no station has a row for, no loaded district,
-    or a negative ``max_km``; ValueError for an unknown ``wind_unit``.
+    or a negative ``max_km`` or ``warn_km``; ValueError for an unknown ``wind_unit``.
     """
     require(actor, "fire.manage")
     if wind_unit not in WIND_UNITS:
         raise ValueError(f'wind unit must be one of {", ".join(WIND_UNITS)}, got "{wind_unit}"')
-    if max_km is not None and not max_km >= 0:
-        raise InvalidInput(f"max_km must be >= 0, got {max_km}", [FieldError("max_km", "must be >= 0")])
+    for opt, v in (("max_km", max_km), ("warn_km", warn_km)):
+        if v is not None and not v >= 0:
+            raise InvalidInput(f"{opt} must be >= 0, got {v}", [FieldError(opt, "must be >= 0")])
     weather = st.parse_daily_weather(_decode(raw), name, wind_unit=wind_unit)
     day = day or weather.last_date
     rated, skipped = st.rate_day(weather, day, _carry(session, weather))
@@ -277,11 +283,31 @@ def rate_danger(
         max_distance_km=round(float(km[keep].max()), 3) if keep.any() else 0.0,
         town_levels=dict(sorted(Counter(int(v["level"]) for v in towns).items())),
         town_ratings=[_read_values(v) for v in towns],
+        warnings=wind_warnings(weather, wind_unit)
+        + windcheck.far_station_warnings(
+            [(v["unit_code"], v["unit_name"], v["station"], v["distance_km"]) for v in towns], warn_km
+        ),
     )
     run.counts = summary.model_dump(mode="json", include={"towns", "grids", "unrated", "stations_skipped"})
     run.counts["stations"] = [s.station for s in summary.stations]
     session.flush()
     return summary
+
+
+def wind_warnings(weather: st.DailyWeather, wind_unit: str) -> list[str]:
+    """The wind warnings of a daily weather file (windcheck.wind_warnings) over every row of its
+    ``wind_max`` column and, when present, its noon ``ws`` column, in the unit it was read in."""
+    per_kmh = WIND_UNITS[wind_unit]  # the file's unit → km/h
+    where = [f"line {line} (station {s.station})" for s in weather.stations for line in s.lines]
+    columns = [("wind_max", [float(v) * 3.6 / per_kmh for s in weather.stations for v in s.wind_ms])]
+    if weather.has_noon:
+        columns.append(("ws", [float(v) / per_kmh for s in weather.stations for v in s.ws]))
+    other = "--wind-unit km/h" if wind_unit == "m/s" else "--wind-unit m/s"
+    out: list[str] = []
+    for name, values in columns:
+        shown = weather.columns.get(name, name)
+        out += windcheck.wind_warnings(values, where, column=shown, unit=wind_unit, other_option=other)
+    return out
 
 
 # --- reading ------------------------------------------------------------------------------------------

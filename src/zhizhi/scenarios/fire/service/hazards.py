@@ -5,11 +5,13 @@ sees its district, a town role its town, a grid role its grid, a department (uni
 (fire prevention is every department's business, as the danger ratings are); everyone also sees the
 hazards they found and the patrols they walked. Out of scope is "not found" (404).
 
-Who may do what. Recording a hazard or a patrol, and starting a rectification, need ``fire.verify``
-(the roles that check fires on site: grid workers and leaders, town duty, district center). Closing
-(销号) needs ``fire.verify`` AND a role whose data scope is one of data/hazards.yaml ``close.scopes``
-(town, district): the town or district checks the rectification, the grid worker who found it does
-not close it himself; the hazard must be in scope by place (a hazard one only found is not enough).
+Who may do what (core/data/permissions.yaml). Putting a hazard on the ledger (登记) and starting its
+rectification (整改) need ``fire.hazard``; recording a ranger's patrol needs ``fire.record`` (and
+``fire.hazard`` too when hazards found on it come with it, as they go on the ledger). Closing (销号) needs
+``fire.hazard`` AND a role whose data scope is one of data/hazards.yaml ``close.scopes`` (town,
+district): the town or district checks the rectification, the grid worker who found it does not close
+it himself; the hazard must be in scope by place (a hazard one only found is not enough). Reading
+needs ``fire.read``.
 Services flush; the caller commits.
 """
 
@@ -140,10 +142,10 @@ def add_hazard(
     session: Session, actor: Actor, data: HazardIn, *, patrol: FirePatrol | None = None
 ) -> FireHazard:
     """Put a hazard on the ledger (隐患登记), status open. The point must be in the actor's district;
-    its town and grid are where it falls. Needs ``fire.verify``. Raises InvalidInput for an unknown
+    its town and grid are where it falls. Needs ``fire.hazard``. Raises InvalidInput for an unknown
     kind or finder, a point outside the district, a time in the future, a deadline before the day
     found, an unknown patrol; NotFound for a patrol out of scope."""
-    require(actor, "fire.verify")
+    require(actor, "fire.hazard")
     pol = rules.default_hazard_policy()
     try:
         kind = pol.kind(data.kind)
@@ -244,9 +246,9 @@ def _move(h: FireHazard, action: str) -> None:
 
 
 def start_rectification(session: Session, actor: Actor, hazard_id: int, note: str) -> FireHazard:
-    """Mark a hazard as being rectified (整改中) with what is being done. Needs ``fire.verify`` and the
+    """Mark a hazard as being rectified (整改中) with what is being done. Needs ``fire.hazard`` and the
     hazard in scope (or found by the actor). Conflict unless it is open."""
-    require(actor, "fire.verify")
+    require(actor, "fire.hazard")
     h = get_hazard(session, actor, hazard_id)
     _move(h, "rectify")
     h.rectify_at, h.rectify_by, h.rectify_note = ztime.utcnow(), actor.name, note
@@ -255,10 +257,10 @@ def start_rectification(session: Session, actor: Actor, hazard_id: int, note: st
 
 
 def close_hazard(session: Session, actor: Actor, hazard_id: int, evidence: str) -> FireHazard:
-    """Close a hazard out (销号) with the evidence of its rectification. Needs ``fire.verify`` and a
+    """Close a hazard out (销号) with the evidence of its rectification. Needs ``fire.hazard`` and a
     role of a scope in data/hazards.yaml ``close.scopes`` (Forbidden otherwise, for every hazard
     alike), and the hazard in scope by place (NotFound otherwise). Conflict when already closed."""
-    require(actor, "fire.verify")
+    require(actor, "fire.hazard")
     pol = rules.default_hazard_policy()
     sc = scope_of(actor)
     if sc.kind not in pol.close.scopes:
@@ -329,8 +331,11 @@ def add_patrol(session: Session, actor: Actor, data: PatrolIn) -> FirePatrol:
     ``patrol.max_hours``, not in the future. The track: 2 or more WGS-84 points (GCJ-02 with
     ``crs``); its length is the sum of great-circle distances. Each hazard is recorded as
     :func:`add_hazard` does, found by the ranger at the end of the patrol unless it says otherwise.
-    Needs ``fire.verify``. Raises InvalidInput, NotFound (a ranger out of scope)."""
-    require(actor, "fire.verify")
+    Needs ``fire.record``, and ``fire.hazard`` when ``data.hazards`` is not empty (Forbidden naming the
+    permission, before anything is read). Raises InvalidInput, NotFound (a ranger out of scope)."""
+    require(actor, "fire.record")
+    if data.hazards:
+        require(actor, "fire.hazard")
     pol = rules.default_hazard_policy().patrol
     sid, sname, st = _staff(session, actor, data.ranger, "ranger")
     if st is None or st.role not in pol.ranger_roles:

@@ -9,7 +9,6 @@ transaction.
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from sqlalchemy.orm import Session
 from zhizhi.core import time as ztime
 from zhizhi.core.errors import InvalidInput
 from zhizhi.event import service as events
-from zhizhi.event.schemas import TransitionIn
 from zhizhi.org import rules as org_rules
 from zhizhi.org import service as org
 from zhizhi.scenarios.fire import hotspots as hs
@@ -137,10 +135,10 @@ def import_bytes(
     accepted ones in the database, and FIRMS ``type`` 2) -> cluster with each other and with the
     open clusters (hotspots.cluster_labels) -> open one 卫星热点核查 event (2207) per new cluster in its
     district, routed to the town and grid where its first detection falls, plus a neighbour alert
-    event in each other loaded district within the buffer; add a 催办 step with the new detections
-    to the open events of a cluster that grew -> propose static sources at places detected on many
-    distinct days. Re-importing a file changes nothing but the run record. ``drill`` marks
-    detections, clusters and events as an exercise (演练), never mixed with real ones.
+    event in each other loaded district within the buffer; add a note (备注, event.service.add_note)
+    with the new detections to the open events of a cluster that grew -> propose static sources at
+    places detected on many distinct days. Re-importing a file changes nothing but the run record.
+    ``drill`` marks detections, clusters and events as an exercise (演练), never mixed with real ones.
 
     ``raw`` is the file's content and ``name`` its file name (used in messages and stored with the
     run); ``shown_as`` is what the summary's ``file`` says (default ``name``).
@@ -150,11 +148,7 @@ def import_bytes(
     """
     cfg = hotspot_config()
     now = ztime.utcnow()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InvalidInput(f"{name}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    ff = hs.parse_firms(io.StringIO(text, newline=""), name)
+    ff = hs.parse_bytes(raw, name)  # (not UTF-8: InvalidInput naming the byte offset)
     if not skip_bad_rows:
         ff.raise_if_bad()
     districts = _loaded_districts(session)
@@ -395,12 +389,15 @@ def _cluster_and_alert(
             c["events_opened"] += 1
         else:
             for a in have.values():
-                if event_open(session, a.district_code, a.event_id):
-                    events.transition(
+                if a.event_id is not None and event_open(session, a.district_code, a.event_id):
+                    # a note (备注), not a 催办: new detections are information, not a reminder to
+                    # the handling unit, and must not count as one
+                    events.add_note(
                         session,
                         events.system_actor(a.district_code),
                         a.event_id,
-                        TransitionIn(action="remind", comment=update_text(cl, fresh)),
+                        update_text(cl, fresh),
+                        {"kind": "hotspot_update", "cluster_id": cl.id, "detections": len(fresh)},
                     )
                     c["events_updated"] += 1
         for d6, (dm, h) in sorted(wanted.items()):

@@ -9,12 +9,17 @@ functions of kpis.py.
   of the 2206/2207 events reported in the period, not drills, merged or rejected) over the district's
   forest area (data/kpis.yaml or given). Every counted 2206 fire must have its record, else the rate
   is not computed and the reason names the fires without one. ``burnt_area_ha`` given by the caller
-  overrides the records (e.g. for a period before records were kept).
+  overrides the records (e.g. for a period before records were kept). The shipped forest area is the
+  district's, so for an actor whose scope is a town, grid or unit the rate is not computed (the
+  reason says so) unless ``forest_area_ha`` is given.
+
+A period is ``YYYY``, ``YYYY-MM`` or ``YYYY-Qn`` (:func:`fire_kpis`) or a span of days
+(:func:`fire_kpis_between`, ``GET /api/v1/fire/kpis?from=&to=``); rows are limited to the actor's scope.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +37,7 @@ from zhizhi.scenarios.fire.models import FireEventRecord, HotspotCluster
 
 FIRE_CATEGORY = "2206"  # 森林火情 (event/data/categories.yaml)
 RECORD_CATEGORIES = ("2206", "2207")  # fire records live on 森林火情 and 卫星热点核查 events
+MAX_DAYS = 3660  # the longest span of days fire_kpis_between takes (ten years)
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -67,11 +73,54 @@ def fire_kpis(
     Raises InvalidInput for a malformed period or a negative area.
     """
     require(actor, "fire.read")
-    pol = policy or rules.default_kpi_policy()
     try:
         start, end = ops_rules.period_bounds(period)
     except ValueError as e:
         raise InvalidInput(str(e), [FieldError("period", str(e))]) from None
+    return _kpis(session, actor, period, start, end, burnt_area_ha, forest_area_ha, as_of, policy)
+
+
+def fire_kpis_between(
+    session: Session,
+    actor: Actor,
+    first: date,
+    last: date,
+    *,
+    burnt_area_ha: float | None = None,
+    forest_area_ha: float | None = None,
+    as_of: datetime | None = None,
+    policy: rules.KpiPolicy | None = None,
+) -> dict[str, Any]:
+    """The fire KPIs of the days ``first`` to ``last``, both included (Beijing time), as
+    :func:`fire_kpis` gives them for a period; ``period`` reads ``"<first>..<last>"``. Needs
+    ``fire.read``. Raises InvalidInput when ``last`` is before ``first`` or the span is longer than
+    :data:`MAX_DAYS`."""
+    require(actor, "fire.read")
+    if last < first:
+        why = f"to {last.isoformat()} is before from {first.isoformat()}"
+        raise InvalidInput(why, [FieldError("to", why)])
+    if (last - first).days + 1 > MAX_DAYS:
+        why = f"from {first.isoformat()} to {last.isoformat()} is more than {MAX_DAYS} days"
+        raise InvalidInput(why, [FieldError("to", why)])
+    start = datetime.combine(first, time(), ztime.LOCAL_TZ)
+    end = datetime.combine(last + timedelta(days=1), time(), ztime.LOCAL_TZ)
+    label = f"{first.isoformat()}..{last.isoformat()}"
+    return _kpis(session, actor, label, start, end, burnt_area_ha, forest_area_ha, as_of, policy)
+
+
+def _kpis(
+    session: Session,
+    actor: Actor,
+    period: str,
+    start: datetime,
+    end: datetime,
+    burnt_area_ha: float | None,
+    forest_area_ha: float | None,
+    as_of: datetime | None,
+    policy: rules.KpiPolicy | None,
+) -> dict[str, Any]:
+    """The KPIs of [start, end) (aware) labelled ``period``: see :func:`fire_kpis`."""
+    pol = policy or rules.default_kpi_policy()
     now = as_of or ztime.utcnow()
     scope = _scope(actor)
     clusters = session.execute(
@@ -103,7 +152,10 @@ def fire_kpis(
         [(rep, clo) for rep, clo, _ in fires], now, hours=t.fire_out_hours, target_min=t.fires_out_share_min
     )
     d6 = actor.district_code
+    district_wide = scope_of(actor).kind == "district"
     forest = forest_area_ha if forest_area_ha is not None else pol.forest_area_ha.get(d6)
+    if forest_area_ha is None and not district_wide:
+        forest = None  # the shipped forest area is the district's: not the denominator of a town's fires
     for name, v in (("burnt_area_ha", burnt_area_ha), ("forest_area_ha", forest_area_ha)):
         if v is not None and not v >= 0:
             raise InvalidInput(f"{name} must be >= 0 ha, got {v}", [FieldError(name, "negative")])
@@ -119,7 +171,10 @@ def fire_kpis(
         why_missing={
             "burnt": why_burnt,
             "forest": f"forest area of district {d6} not known (fire/data/kpis.yaml forest_area_ha; "
-            "pass --forest-area-ha)",
+            "pass --forest-area-ha)"
+            if district_wide
+            else f"the forest area is known per district only (fire/data/kpis.yaml): the damage rate of "
+            f"a {scope_of(actor).kind} scope is not computed",
         },
     )
     dmg["burnt_area_source"] = "given" if burnt_area_ha is not None else "records"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
@@ -9,13 +10,12 @@ from zhizhi.core.access import Actor, Scope, require, scope_of
 from zhizhi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from zhizhi.event import service as events
 from zhizhi.scenarios.fire import hotspots as hs
-from zhizhi.scenarios.fire.models import (
-    HotspotCluster,
-)
+from zhizhi.scenarios.fire.models import HotspotAlert, HotspotCluster
 from zhizhi.scenarios.fire.schemas import (
     ClusterRead,
     HotspotOutcome,
 )
+from zhizhi.scenarios.fire.service.alerts import _district_name
 from zhizhi.scenarios.fire.service.config import (
     hotspot_config,
 )
@@ -40,8 +40,13 @@ def record_outcome(
 
     Sets verified_at/by and whether the verification deadline was met (``verified_on_time``). An
     outcome with ``proposes_static`` (工业热源) proposes a static heat source covering the cluster.
-    The actor needs ``fire.verify`` and must see the cluster's primary event (its data scope: the
-    event's district, town or grid); a cluster without an event only its district's center.
+    The outcome is also written on the timeline of the cluster's events as a note (备注,
+    event.service.add_note; "核查结论：农事用火（按时）：…"): on the primary event by the actor
+    (who and when are the step's), on each neighbour-alert event by that district's platform naming
+    the verifier, so every district alerted sees it. A note moves nothing and counts in no KPI.
+    The actor needs ``fire.verify`` and ``event.read`` and must see the cluster's primary event (its
+    data scope: the event's district, town or grid); a cluster without an event only its district's
+    center.
     Raises Forbidden (role), NotFound (no such cluster, or out of scope), InvalidInput (unknown
     outcome), Conflict (an outcome is already recorded).
     """
@@ -68,7 +73,33 @@ def record_outcome(
     if o.proposes_static:
         _propose_from_cluster(session, cl, o, actor, note, now)
     session.flush()
+    _note_outcome(session, actor, cl, o, note)
     return cl
+
+
+def outcome_text(o: HotspotOutcome, on_time: bool, note: str = "", by: str | None = None) -> str:
+    """The timeline note of a verification outcome:
+    ``核查结论：<name>（按时|超时[，<by> 记录]）[：<note>]``."""
+    who = f"，{by} 记录" if by else ""
+    text = f"核查结论：{o.name}（{'按时' if on_time else '超时'}{who}）"
+    return text + (f"：{note.strip()}" if note.strip() else "")
+
+
+def _note_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: HotspotOutcome, note: str) -> None:
+    """Write the outcome on the timelines of the cluster's events (see :func:`record_outcome`)."""
+    on_time = bool(cl.verified_on_time)
+    data = {"kind": "hotspot_outcome", "cluster_id": cl.id, "outcome": o.key, "on_time": on_time}
+    if cl.event_id is not None:
+        events.add_note(session, actor, cl.event_id, outcome_text(o, on_time, note), data)
+    alerts = session.scalars(
+        select(HotspotAlert).where(HotspotAlert.cluster_id == cl.id).order_by(HotspotAlert.id)
+    ).all()
+    for a in alerts:
+        if a.event_id is None or a.event_id == cl.event_id:
+            continue
+        platform = events.system_actor(a.district_code)
+        by = f"{_district_name(session, cl.district_code)}{actor.name}"
+        events.add_note(session, platform, a.event_id, outcome_text(o, on_time, note, by), data)
 
 
 def cluster_read(cl: HotspotCluster) -> ClusterRead:

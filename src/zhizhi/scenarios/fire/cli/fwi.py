@@ -1,0 +1,107 @@
+"""``zhizhi fire fwi``: the Canadian Fire Weather Index System from a weather CSV."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from zhizhi.cli import fail, run
+from zhizhi.scenarios.fire.cli.common import WindUnit, fire_app, option_given
+
+
+class FFMCCoefficient(StrEnum):
+    """FFMC ↔ moisture coefficient choices of ``zhizhi fire fwi``."""
+
+    exact = "exact"
+    legacy = "147.2"
+
+
+@fire_app.command("fwi")
+def fire_fwi(
+    ctx: typer.Context,
+    input_csv: Path = typer.Argument(..., help="weather CSV (layouts below)"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="write the CSV here (default: stdout)"),
+    ffmc0: float = typer.Option(85.0, "--ffmc0", min=0, max=101, help="start-up FFMC (yesterday's value)"),
+    dmc0: float = typer.Option(6.0, "--dmc0", min=0, help="start-up DMC"),
+    dc0: float = typer.Option(15.0, "--dc0", min=0, help="start-up DC"),
+    lat_adjust: bool = typer.Option(
+        True, "--lat-adjust/--no-lat-adjust", help="day-length factors by latitude band (cffdrs lat.adjust)"
+    ),
+    ffmc_coefficient: FFMCCoefficient = typer.Option(
+        FFMCCoefficient.exact,
+        "--ffmc-coefficient",
+        help="exact = 250*59.5/101 (cffdrs >= 1.9.2); 147.2 = Van Wagner & Pickett 1985, cffdrs <= 1.8.18",
+    ),
+    wind_unit: WindUnit = typer.Option(WindUnit.kmh, "--wind-unit", help="unit of the ws column"),
+    lat: float | None = typer.Option(
+        None, "--lat", min=-90, max=90, help="latitude for a file without a lat column (Yongchuan: 29.35)"
+    ),
+) -> None:
+    """Compute the Canadian Fire Weather Index System (FFMC, DMC, DC, ISI, BUI, FWI, DSR).
+
+    INPUT_CSV holds daily noon weather, one row per day (and station), in either layout (column
+    names in any case, extra columns kept):
+
+      long,lat,yr,mon,day,temp,rh,ws,prec   (the cffdrs layout; optional id = station)
+
+      date,temp,rh,ws,prec[,lat][,station]  (date as YYYY-MM-DD)
+
+    Units: temp °C, rh % (0-100), ws km/h (or m/s with --wind-unit m/s), prec mm in 24 h. Each
+    station is chained in date order from the start-up codes; its dates must be consecutive. The
+    output is the input columns plus ffmc,dmc,dc,isi,bui,fwi,dsr (7 significant digits).
+
+    Wind: this command's default is km/h (the FWI System's unit; `zhizhi fire danger` defaults to
+    m/s). It says on stderr which unit it assumed, and warns (naming the rows) about wind above
+    150 km/h, or 40 m/s with --wind-unit m/s, and about a file read as m/s whose median wind is above
+    15 m/s (a km/h file?). The warnings do not stop the run.
+    """
+    import io
+    import sys
+
+    from zhizhi.core.errors import InvalidInput
+    from zhizhi.scenarios.fire import indices, windcheck
+    from zhizhi.scenarios.fire import weather as fw
+
+    exact = ffmc_coefficient is FFMCCoefficient.exact
+    coefficient = indices.FFMC_COEFFICIENT if exact else indices.FFMC_COEFFICIENT_1985
+
+    def body() -> None:
+        try:
+            table = fw.read_weather_csv(input_csv, wind_unit=wind_unit.value)
+            result = fw.compute_fwi(
+                table,
+                lat=lat,
+                ffmc0=ffmc0,
+                dmc0=dmc0,
+                dc0=dc0,
+                lat_adjust=lat_adjust,
+                ffmc_coefficient=coefficient,
+            )
+        except InvalidInput as e:
+            if len(e.errors) <= 1:  # the detail already says it all: one line
+                fail(e.detail)
+            raise
+        unit = wind_unit.value
+        given = option_given(ctx, "wind_unit")
+        other = "--wind-unit m/s" if unit == "km/h" else "--wind-unit km/h"
+        ws_name = table.header[table.columns["ws"]].strip()
+        typer.echo(windcheck.unit_note(ws_name, unit, WindUnit.kmh.value, given, other), err=True)
+        per_kmh = fw.WIND_UNITS[unit]
+        rows = zip(table.lines, table.station, strict=True)
+        where = [f"line {n}" + (f" (station {s})" if s else "") for n, s in rows]
+        raw = [float(v) / per_kmh for v in table.ws]
+        for w in windcheck.wind_warnings(raw, where, column=ws_name, unit=unit, other_option=other):
+            typer.echo(f"warning: {w}", err=True)
+        if output is None:
+            buf = io.StringIO()
+            fw.write_fwi_csv(table, result, buf)
+            sys.stdout.write(buf.getvalue())
+            return
+        with output.open("w", encoding="utf-8", newline="") as fh:
+            fw.write_fwi_csv(table, result, fh)
+        n_st = len(set(table.station))
+        typer.echo(f"{len(table.rows)} rows, {n_st} station{'s' if n_st != 1 else ''} → {output}", err=True)
+
+    run(body)
