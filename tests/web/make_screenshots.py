@@ -106,7 +106,7 @@ def shoot(url: str, out: Path, day: str, scale: float) -> list[Path]:
         screen.screenshot(path=str(files[-1]))  # type: ignore[attr-defined]
 
         console = context("shot.center", viewport={"width": 1366, "height": 768})
-        console.goto("/console")  # type: ignore[attr-defined]
+        console.goto("/console?state=all")  # type: ignore[attr-defined]  (the replay closed them all)
         console.wait_for_selector("body[data-loaded]")  # type: ignore[attr-defined]
         files.append(out / "console.png")
         console.screenshot(path=str(files[-1]))  # type: ignore[attr-defined]
