@@ -5,7 +5,7 @@ A form itself is not stored: it is declared as data (form/data/forms/*.yaml) and
 from the registers (read as of a date and as known at an instant) and the events. An answer stores
 the figures it computed with their ``(as_of, known_at)``, so the same numbers can be computed again
 (docs/adr/0005-register-history.md); what a person changed is in :class:`FormAdjustment`, never
-written over the computed figures. Every render is also an export in the audit log (core/audit.py).
+written over the computed figures. Every render is also an export in the audit log (core/audit/).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ commands say which unit they assumed, and these checks flag what looks wrong:
   the nearest station's weather may not be the town's (straight-line distance; terrain not counted).
 
 Physically impossible values (negative, above 400 km/h) are refused by the readers (weather.py,
-station.py); these checks are about the possible but implausible.
+station/); these checks are about the possible but implausible.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The daily fire danger bulletin (森林火险气象等级日报): the stored town ratings of a day as OASIS CAP
-1.2 or GeoJSON (cap.py), and the prevention task (森林防火预防任务) a high rating opens for the town's
+1.2 or GeoJSON (cap/), and the prevention task (森林防火预防任务) a high rating opens for the town's
 grids on the event loop (data/bulletin.yaml).
 
 Reads the ratings the danger run stored (models.DangerRating, one row per day and town or grid) and

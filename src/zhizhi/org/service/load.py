@@ -1,37 +1,29 @@
-"""Organisation use cases (组织): load districts, generate approximate boundaries, locate points.
-
-Real inputs shipped in ``org/data`` (see the SOURCES.md files there): Yongchuan's 2023 NBS divisions,
-its district boundary, town seats and the 22 village points; Chongqing's 38 district boundaries.
-Town, village and grid polygons are *generated* (no public boundaries exist) and flagged
-``generated=True``; :func:`import_boundaries` replaces them with real ones.
-"""
+"""Loading districts (加载区县): the shipped departments and boards, Chongqing's district outlines,
+Yongchuan in detail with generated town, village and grid polygons, and the demo staff accounts."""
 
 from __future__ import annotations
 
 import csv
 import json
-import math
-import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import shapely
 import yaml
-from shapely.geometry import Point, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import nearest_points
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core.config import get_settings
 from zhizhi.core.errors import InvalidInput, NotFound
 from zhizhi.org import rules
 from zhizhi.org.models import OrgUnit, Staff
+from zhizhi.org.service.locate import invalidate_locator
+from zhizhi.org.service.units import stats
 
 DATA = resources.files("zhizhi.org") / "data"
 Progress = Callable[[str, int, int], None]
@@ -322,202 +314,3 @@ def create_demo_staff(session: Session, district6: str) -> int:
     )
     session.flush()
     return n
-
-
-def stats(session: Session, district6: str | None = None) -> dict[str, Any]:
-    """Counts per level and where each level's boundaries come from, per district.
-
-    Returns ``{"districts": {code6: {"name", "staff", "levels": {level: {"count", "boundary_generated",
-    "boundary_real", "no_boundary"}}}}}``: ``boundary_generated`` counts polygons zhizhi built (no
-    public boundary exists), ``boundary_real`` ones loaded from a published source.
-    """
-    has_geom = OrgUnit.geom.is_not(None)
-    q = select(OrgUnit.district_code, OrgUnit.level, OrgUnit.generated, has_geom, func.count()).group_by(
-        OrgUnit.district_code, OrgUnit.level, OrgUnit.generated, has_geom
-    )
-    if district6:
-        q = q.where(OrgUnit.district_code == district6)
-    out: dict[str, Any] = {}
-    for d, level, gen, geom, n in session.execute(q):
-        lv = out.setdefault(d, {"levels": {}})["levels"].setdefault(
-            level, {"count": 0, "boundary_generated": 0, "boundary_real": 0, "no_boundary": 0}
-        )
-        lv["count"] += n
-        lv["no_boundary" if not geom else "boundary_generated" if gen else "boundary_real"] += n
-    names = {
-        d: n
-        for d, n in session.execute(
-            select(OrgUnit.district_code, OrgUnit.name).where(OrgUnit.level == "district")
-        )
-    }
-    staff = {
-        d: n
-        for d, n in session.execute(
-            select(OrgUnit.district_code, func.count(Staff.id))
-            .join(OrgUnit, Staff.org_unit_id == OrgUnit.id)
-            .group_by(OrgUnit.district_code)
-        )
-    }
-    for d, v in out.items():
-        v["name"] = names.get(d)
-        v["staff"] = staff.get(d, 0)
-    return {"districts": dict(sorted(out.items()))}
-
-
-# --- locating points -------------------------------------------------------------------------------
-
-
-@dataclass
-class Place:
-    """Where a point falls: codes of the district, town, village and grid (None outside), or the
-    distance in metres to the nearest loaded district when outside all of them."""
-
-    district_code: str | None
-    town_code: str | None
-    village_code: str | None
-    grid_code: str | None
-    distance_m: float = 0.0
-    nearest_district: str | None = None
-
-
-class Locator:
-    """Point-in-polygon lookups over the loaded districts, towns, villages and grids (shapely STRtree)."""
-
-    def __init__(self, units: Iterable[tuple[str, str, str, str | None, bytes]]) -> None:
-        by_level: dict[str, list[tuple[str, BaseGeometry]]] = defaultdict(list)
-        self.parent: dict[str, tuple[str, str | None]] = {}
-        for code, level, district6, town, wkb in units:
-            by_level[level].append((code, shapely.from_wkb(wkb)))
-            self.parent[code] = (district6, town)
-        self.district_geoms = dict(by_level["district"])
-        self.levels = {lv: rules.PointLocator(items) for lv, items in by_level.items() if items}
-
-    def locate(self, lon: float, lat: float) -> Place:
-        """Resolve one WGS-84 point; see :class:`Place`."""
-
-        def at(level: str) -> str | None:
-            loc = self.levels.get(level)
-            return loc.locate(lon, lat) if loc else None
-
-        d = at("district")
-        if d is None:
-            if not self.district_geoms:
-                return Place(None, None, None, None, float("inf"), None)
-            code, dist = self.levels["district"].nearest(lon, lat)
-            if dist > 50_000:  # far away the local projection is off: measure on the sphere
-                near, _ = nearest_points(self.district_geoms[code], Point(lon, lat))
-                dist = _great_circle_m(lon, lat, near.x, near.y)
-            return Place(None, None, None, None, dist, self.parent[code][0])
-        grid = at("grid")
-        village = at("village")
-        town = at("town")
-        return Place(self.parent[d][0], town, village, grid)
-
-
-_LOCATOR: dict[str, tuple[float, tuple[object, ...], Locator]] = {}
-LOCATOR_CHECK_S = 30.0
-
-
-def invalidate_locator() -> None:
-    """Forget the cached locator (after loading districts or importing boundaries)."""
-    _LOCATOR.clear()
-
-
-def locator(session: Session) -> Locator:
-    """The cached :class:`Locator` for the database behind ``session``.
-
-    Rebuilt when the org's geometry changes: at once after a load or boundary import in this process,
-    and within ``LOCATOR_CHECK_S`` seconds after one made by another process (e.g. ``zhizhi org load``
-    while the server runs), found by a cheap count/max query."""
-    key = str(session.get_bind().engine.url)
-    now = time.monotonic()
-    hit = _LOCATOR.get(key)
-    if hit is not None and now - hit[0] < LOCATOR_CHECK_S:
-        return hit[2]
-    sig = tuple(
-        session.execute(
-            select(func.count(), func.max(OrgUnit.id)).where(
-                OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"])
-            )
-        ).one()
-    )
-    if hit is not None and hit[1] == sig:
-        _LOCATOR[key] = (now, sig, hit[2])
-        return hit[2]
-    rows = session.execute(
-        select(OrgUnit.code, OrgUnit.level, OrgUnit.district_code, OrgUnit.town_code, OrgUnit.geom).where(
-            OrgUnit.geom.is_not(None), OrgUnit.level.in_(["district", "town", "village", "grid"])
-        )
-    ).all()
-    loc = Locator([(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[4] is not None])
-    _LOCATOR[key] = (now, sig, loc)
-    return loc
-
-
-def _great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((p2 - p1) / 2) ** 2
-        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
-
-
-def get_unit(session: Session, code: str) -> OrgUnit:
-    """The org unit with ``code``; raises NotFound naming the code."""
-    u = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-    if u is None:
-        raise NotFound(f'unknown unit "{code}"')
-    return u
-
-
-def import_boundaries(session: Session, path: Path, level: str) -> dict[str, Any]:
-    """Replace generated boundaries of ``level`` (town|village|grid) with real ones from a GeoJSON file.
-
-    Features match by a ``code`` property (12-digit, or 9/6-digit padded) or else by ``name``. Returns
-    ``{"matched": [...codes], "unmatched_features": [{index, reason}], "not_covered": [...codes]}``.
-    Raises InvalidInput naming the file and feature for unreadable input.
-    """
-    if level not in {"town", "village", "grid"}:
-        raise InvalidInput(f'level must be town, village or grid, not "{level}"')
-    feats = rules.load_geojson_features(path)
-    units = session.scalars(select(OrgUnit).where(OrgUnit.level == level)).all()
-    by_code = {u.code: u for u in units}
-    by_name = Counter(u.name for u in units)
-    by_name_unit = {u.name: u for u in units if by_name[u.name] == 1}
-    matched, unmatched = [], []
-    for i, (props, geom) in enumerate(feats):
-        raw = str(props.get("code") or props.get("adcode") or "").strip()
-        code = raw.ljust(12, "0") if raw.isdigit() and len(raw) in (6, 9) else raw
-        unit = by_code.get(code) or by_name_unit.get(str(props.get("name", "")).strip())
-        if unit is None:
-            unmatched.append(
-                {
-                    "index": i,
-                    "code": raw or None,
-                    "name": props.get("name"),
-                    "reason": "no unit with this code or (unique) name",
-                }
-            )
-            continue
-        unit.geom = shapely.to_wkb(geom)
-        unit.generated = False
-        matched.append(unit.code)
-    session.flush()
-    invalidate_locator()
-    return {
-        "file": str(path),
-        "level": level,
-        "matched": matched,
-        "unmatched_features": unmatched,
-        "not_covered": sorted(set(by_code) - set(matched)),
-    }
-
-
-def delete_district(session: Session, district6: str) -> None:
-    """Remove a district's org units and staff (tests, re-loads)."""
-    ids = select(OrgUnit.id).where(OrgUnit.district_code == district6)
-    session.execute(delete(Staff).where(Staff.org_unit_id.in_(ids)))
-    session.execute(delete(OrgUnit).where(OrgUnit.district_code == district6))
-    invalidate_locator()
