@@ -90,7 +90,8 @@ def test_a_town_officer_passes_an_event_up_and_the_district_dispatches_it(
     )  # the picker is filled before the form shows
     options = duty.locator("#f-unit_code option").evaluate_all("os => os.map(o => o.value)")
     assert "auto" not in options and f"{TOWN}-MS" in options  # only what a town center may do
-    assert all(o.startswith(TOWN) for o in options)
+    assert options[0] == "" and all(o.startswith(TOWN) for o in options[1:])
+    assert duty.locator("#f-unit_code").input_value() == ""  # 请选择, not the officer's own centre
     hint = duty.locator("#f-escalate-hint")
     assert "永川区城市管理局" in hint.inner_text() and "上报区级" in hint.inner_text()
     duty.screenshot(path=str(artifacts / "console-dispatch-escalate.png"), full_page=True)
@@ -107,6 +108,9 @@ def test_a_town_officer_passes_an_event_up_and_the_district_dispatches_it(
     buttons = duty.locator("#ev-actions button").evaluate_all("bs => bs.map(b => b.dataset.action)")
     assert "dispatch" not in buttons and "escalate" not in buttons
     assert duty.locator("#ev-timeline tr").last.get_attribute("data-action") == "escalate"
+    duty.goto("/console")  # the queue's 标记 says it was passed up
+    duty.locator(f"#queue-body tr[data-id='{eid}'] .tag").filter(has_text="上报区级").wait_for()
+    open_event(duty, eid)
 
     center = sign_in(browser, live, console, "center_duty", viewport=DESK)
     open_event(center, eid)
@@ -121,6 +125,11 @@ def test_a_town_officer_passes_an_event_up_and_the_district_dispatches_it(
     # the town's page followed live: the event is with the department now
     duty.wait_for_selector("#ev-node[data-node='dispatched']", timeout=5000)
     assert not duty.locator("#ev-held").is_visible()
+    # the department's moves (签收, 回退, 延期申请) are not offered to the town (issue 6): only 催办
+    duty.wait_for_function(
+        "() => [...document.querySelectorAll('#ev-actions button')].map(b => b.dataset.action).join()"
+        " === 'remind'"
+    )
 
 
 def test_results_and_errors_show_next_to_the_pressed_button_in_chinese(
@@ -133,6 +142,7 @@ def test_results_and_errors_show_next_to_the_pressed_button_in_chinese(
     # at 待立案 the refusal is 不予立案, not 不予受理
     labels = duty.locator("#ev-actions button").evaluate_all("bs => bs.map(b => b.textContent)")
     assert "不予立案" in labels and "不予受理" not in labels
+    assert labels.index("立案") + 1 == labels.index("不予立案")  # the positive move first
     duty.get_by_role("button", name="立案", exact=True).click()
     move(live, eid, "center_duty", "register")  # someone else is quicker
     duty.locator("#f-submit").click()

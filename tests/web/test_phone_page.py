@@ -214,6 +214,7 @@ def test_a_report_with_a_photo_and_long_text_reads_well_at_375_px(
     page.goto(f"/m/events/{eid}")
     page.wait_for_selector("body[data-version]")
     assert page.locator("nav a[aria-current=page]").inner_text() == "网格员"
+    assert page.title().startswith("网格员 ·")  # not 值班台
     assert page.locator("#back").inner_text() == "返回网格员首页"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     row = page.locator("#ev-timeline tr").first.bounding_box()

@@ -177,6 +177,8 @@ class EventRead(BaseModel):
     colour: str
     is_drill: bool
     version: int
+    held_by_district: bool = False
+    """A town center passed it up (上报区级) and the district center dispatches it (the queue's 标记)."""
 
 
 class EventDetail(EventRead):
@@ -191,7 +193,6 @@ class EventDetail(EventRead):
     timeline: list[StepRead] = []
     allowed_actions: list[str] = []
     action_labels: dict[str, str] = {}
-    held_by_district: bool = False
     auto_unit_code: str | None = None
     auto_unit_ok: bool = False
     attachments: list[dict[str, Any]] = []

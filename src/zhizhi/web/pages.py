@@ -286,13 +286,13 @@ def mobile_event(
     event_id: int = PathParam(ge=1, le=2**31 - 1),
     session: Session = Depends(get_session, scope="function"),
 ) -> Response:
-    """One event on the phone page (same script as the console, narrow layout; the menu marks
-    网格员 and the back link leads to the phone page, not the queue)."""
+    """One event on the phone page (same script as the console, narrow layout; the menu and the
+    window title say 网格员, not 值班台, and the back link leads to the phone page, not the queue)."""
     found = _signed_in(request, session)
     if found is None:
         return _to_login(request)
     t = i18n.messages("console")
-    t = {**t, "event": {**t["event"], "back": t["nav"]["back_mobile"]}}
+    t = {**t, "title": i18n.messages("m")["title"], "event": {**t["event"], "back": t["nav"]["back_mobile"]}}
     return _event_page(request, session, found, event_id, layout="m", nav="m", t=t)
 
 

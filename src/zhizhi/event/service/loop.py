@@ -22,8 +22,15 @@ from zhizhi.event.rules import Node
 from zhizhi.event.schemas import TransitionIn
 from zhizhi.event.service.common import _enter, _parse_limit, district_center, held_by_district
 from zhizhi.event.service.notify import changed
-from zhizhi.event.service.read import get_event
-from zhizhi.event.service.routing import _unit_mode, check_dispatch_target, route, unit_in_town
+from zhizhi.event.service.preplan import DRILL_END_COMMENT, close_open_tasks
+from zhizhi.event.service.read import MERGED_ACTIONS, get_event
+from zhizhi.event.service.routing import (
+    UNIT_ACTIONS,
+    _unit_mode,
+    check_dispatch_target,
+    in_unit_scope,
+    route,
+)
 from zhizhi.org.models import OrgUnit
 
 # --- transitions -----------------------------------------------------------------------------------
@@ -36,24 +43,6 @@ def _was_escalated(session: Session, ev: Event) -> bool:
         select(EventStep.data).where(EventStep.event_id == ev.id, EventStep.action == "escalate")
     ).all()
     return any(isinstance(d, dict) and d.get("escalated") for d in rows)
-
-
-def _in_unit_scope(session: Session, actor: Actor, ev: Event) -> bool:
-    """Whether ``actor`` may act for the unit the event is assigned to (派遣 target).
-
-    Holders of ``event.any_unit`` (the district center) always may; a town dispatcher (``event.dispatch``
-    with a town) for units of their own town (its center, boards, posts, villages and grids); everyone
-    else for their own unit and the units under it (a board and its posts). An event not yet
-    dispatched is assigned to nobody.
-    """
-    if has_permission(actor, "event.any_unit"):
-        return True
-    u = ev.unit_code
-    if not u or ev.dispatch_count == 0:
-        return False
-    if actor.town_code and has_permission(actor, "event.dispatch"):
-        return unit_in_town(u, actor.town_code)
-    return u == actor.unit_code or u.startswith(actor.unit_code + "-")
 
 
 def transition(
@@ -74,7 +63,7 @@ def transition(
             extra={"node": ev.node, "version": ev.version},
             code="event.stale_version",
         )
-    if ev.merged_into_id is not None and data.action not in {"supervise", "remind"}:
+    if ev.merged_into_id is not None and data.action not in MERGED_ACTIONS:
         raise Conflict(
             f"event {ev.id} is merged into event {ev.merged_into_id}; act on that one",
             extra={
@@ -96,9 +85,7 @@ def transition(
         raise InvalidInput(str(e), err, extra, code=e.code) from None
     if actor.scopes is not None:
         require(actor, tr.permission)  # an API token limited by its scopes
-    if tr.action in {"sign", "return", "handle", "park", "request_extension"} and not _in_unit_scope(
-        session, actor, ev
-    ):
+    if tr.action in UNIT_ACTIONS and not in_unit_scope(actor, ev):
         raise Forbidden(
             f"event {ev.id} is assigned to {ev.unit_code}, not to your unit {actor.unit_code}",
             extra={"node": ev.node, "version": ev.version, "params": {"label": tr.label}},
@@ -144,6 +131,8 @@ def transition(
         step.to_node = ev.node
         if ev.node == Node.SIGNED.value and ev.handle_deadline is None:
             ev.handle_deadline = ev.node_deadline
+        if ev.is_drill and Node(ev.node) in rules.DONE_NODES:  # a drill's tasks end with it
+            close_open_tasks(session, ev.id, t, DRILL_END_COMMENT)
     ev.version += 1  # a person's move is a new version; the sweep's flag updates are not
     session.add(step)
     try:
@@ -350,7 +339,7 @@ def reply_supervision(session: Session, actor: Actor, supervision_id: int, reply
         ev = get_event(session, actor, s.event_id, own_reports=False)
     except NotFound:
         raise NotFound(f"supervision {supervision_id} not found") from None  # as for an unknown id
-    if not (_in_unit_scope(session, actor, ev) or actor.unit_code == s.target_unit_code):
+    if not (in_unit_scope(actor, ev) or actor.unit_code == s.target_unit_code):
         raise Forbidden(f"supervision {supervision_id} is addressed to {s.target_unit_code}")
     if s.replied_at is not None:
         raise Conflict(f"supervision {supervision_id} was already answered")

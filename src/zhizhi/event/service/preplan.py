@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -131,8 +132,28 @@ def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "
     )
     if not (has_permission(actor, "event.task_any") or own_town or actor.unit_code == task.unit_code):
         raise Forbidden(f"task {task_id} belongs to {task.unit_code}")
-    if task.status == "done":
-        raise Conflict(f"task {task_id} is already done")
+    if task.status != "open":  # done, or closed with its ended drill event (close_open_tasks)
+        raise Conflict(f"task {task_id} is already {task.status}")
     task.status, task.done_at, task.comment = "done", ztime.utcnow(), comment
     session.flush()
     return task
+
+
+DRILL_END_COMMENT = "演练结束，未完成的任务随演练事件关闭"
+"""The comment on a drill's pre-plan task closed because its event ended (:func:`close_open_tasks`)."""
+
+
+def close_open_tasks(session: Session, event_id: int, at: datetime, comment: str) -> list[EventTask]:
+    """Close the pre-plan tasks still open on event ``event_id`` because the event ended: status
+    ``closed`` (not ``done``: nobody reported them done, so they time no drill node), ``done_at`` =
+    ``at`` (UTC, the event's end), ``comment``. Called by the loop when a drill event (实战演练)
+    reaches a done node (event.service.loop.transition). Returns the tasks closed."""
+    open_tasks = session.scalars(
+        select(EventTask)
+        .where(EventTask.event_id == event_id, EventTask.status == "open")
+        .order_by(EventTask.id)
+    ).all()
+    for task in open_tasks:
+        task.status, task.done_at, task.comment = "closed", at, comment
+    session.flush()
+    return list(open_tasks)

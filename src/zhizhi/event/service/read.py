@@ -31,7 +31,7 @@ from zhizhi.event.models import (
 )
 from zhizhi.event.schemas import EventDetail, EventRead, StepRead
 from zhizhi.event.service.common import catalogue, held_by_district
-from zhizhi.event.service.routing import route, unit_in_town
+from zhizhi.event.service.routing import UNIT_ACTIONS, in_unit_scope, route, unit_in_town
 from zhizhi.org import service as org
 
 # --- reading with scope ----------------------------------------------------------------------------
@@ -234,6 +234,7 @@ def list_events(
 def to_read(ev: Event, actor: Actor | None) -> EventRead:
     """Serialise an event, masking personal fields unless ``actor`` may see them in full."""
     out = EventRead.model_validate(ev)
+    out.held_by_district = held_by_district(ev)
     try:
         out.category_name = catalogue().leaf(ev.category_code).name
     except CatalogueError:
@@ -273,7 +274,6 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
         timeline=[_step(s) for s in steps],
         allowed_actions=allowed,
         action_labels={a: rules.label_at(a, ev.node) for a in allowed},
-        held_by_district=held_by_district(ev),
         auto_unit_code=auto_unit,
         auto_unit_ok=auto_ok,
         attachments=[
@@ -320,14 +320,33 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 """Attachment types a browser shows inline (thumbnails, full size); others are downloaded."""
 
 
+MERGED_ACTIONS = frozenset({"supervise", "remind"})
+"""The only moves on an event merged into another (合并): 督办 and 催办; the rest act on the parent."""
+
+
 def _allowed(session: Session, actor: Actor, ev: Event) -> list[str]:
     """The moves ``actor`` may make on ``ev`` now (the page's buttons): the role's moves at the node,
-    less those the event's state rules out (延期 pending or not; 派遣 and 上报区级 of an event the
-    district center holds, for a town center; 上报区级 of an event in no town)."""
+    less those service.loop.transition would refuse whatever the input: an event seen only as its
+    reporter (none); a merged event (all but :data:`MERGED_ACTIONS`); an API token's scopes; the
+    签收/回退/处置/挂账/延期申请 of another unit's event (routing.in_unit_scope); 延期 pending or not;
+    派遣 and 上报区级 of an event the district center holds, for a town center; 上报区级 of an event in
+    no town. 立案 comes before 不予立案 (the positive move first)."""
+    if ev.reporter_id is not None and ev.reporter_id == actor.id:
+        # visible maybe only as its reporter: a reporter may not move it (get_event own_reports=False)
+        q = scoped(actor, select(Event.id).where(Event.id == ev.id), own_reports=False)
+        if session.scalar(q) is None:
+            return []
     district_wide = has_permission(actor, "event.any_unit")
     held = held_by_district(ev)
+    unit_ok = in_unit_scope(actor, ev)
     out = []
     for a in rules.allowed_actions(ev.node, actor.role):
+        if ev.merged_into_id is not None and a not in MERGED_ACTIONS:
+            continue
+        if actor.scopes is not None and not has_permission(actor, rules.TRANSITIONS[a].permission):
+            continue
+        if a in UNIT_ACTIONS and not unit_ok:
+            continue
         if a in {"approve_extension", "deny_extension"} and not ev.extension_pending:
             continue
         if a == "request_extension" and ev.extension_pending:
@@ -337,6 +356,9 @@ def _allowed(session: Session, actor: Actor, ev: Event) -> list[str]:
         if a == "dispatch" and held and not district_wide:
             continue
         out.append(a)
+    if "register" in out and "reject" in out:  # 立案 | 不予立案
+        out.remove("reject")
+        out.insert(out.index("register") + 1, "reject")
     return out
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from zhizhi.core.access import Actor, has_permission
 from zhizhi.core.errors import FieldError, InvalidInput, NotFound
 from zhizhi.event.models import (
     Event,
@@ -28,6 +29,30 @@ def unit_in_town(unit_code: str, town12: str) -> bool:
     """Whether ``unit_code`` is a unit of town ``town12``: its center, boards and posts
     (``<town>-…``) or one of its villages/grids (NBS codes share the first 9 digits)."""
     return unit_code.startswith(town12 + "-") or (unit_code.isdigit() and unit_code[:9] == town12[:9])
+
+
+UNIT_ACTIONS = frozenset({"sign", "return", "handle", "park", "request_extension"})
+"""Moves (签收, 回退, 处置反馈, 挂账, 延期申请) only the unit the event is dispatched to may make, or one
+acting for it (:func:`in_unit_scope`): checked by service.loop.transition, applied to the page's
+buttons by service.read.detail."""
+
+
+def in_unit_scope(actor: Actor, ev: Event) -> bool:
+    """Whether ``actor`` may act for the unit the event is assigned to (派遣 target).
+
+    Holders of ``event.any_unit`` (the district center) always may; a town dispatcher (``event.dispatch``
+    with a town) for units of their own town (its center, boards, posts, villages and grids); everyone
+    else for their own unit and the units under it (a board and its posts). An event not yet
+    dispatched is assigned to nobody.
+    """
+    if has_permission(actor, "event.any_unit"):
+        return True
+    u = ev.unit_code
+    if not u or ev.dispatch_count == 0:
+        return False
+    if actor.town_code and has_permission(actor, "event.dispatch"):
+        return unit_in_town(u, actor.town_code)
+    return u == actor.unit_code or u.startswith(actor.unit_code + "-")
 
 
 def check_dispatch_target(unit: OrgUnit, town_code: str | None) -> None:

@@ -77,6 +77,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     else if (ev.due_soon) flags.push(ZZ.el("span", { class: "tag yellow" }, ZZ.t("flag.due_soon")));
     if (ev.supervised) flags.push(ZZ.el("span", { class: "tag" }, ZZ.t("flag.supervised")));
     if (ev.parked) flags.push(ZZ.el("span", { class: "tag" }, ZZ.t("flag.parked")));
+    if (ev.held_by_district) flags.push(ZZ.el("span", { class: "tag" }, ZZ.t("flag.escalated")));
     const isFresh = fresh.has(ev.id) && Date.now() - fresh.get(ev.id) < FRESH_MS;
     if (isFresh) flags.unshift(ZZ.el("span", { class: "tag new" }, ZZ.t("table.new")));
     const href = `/console/events/${ev.id}`;

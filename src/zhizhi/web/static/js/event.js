@@ -226,6 +226,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (ev.auto_unit_code && ev.auto_unit_ok) {
         const name = await unitName(ev.auto_unit_code);
         select.append(ZZ.el("option", { value: "auto" }, ZZ.t("form.unit_auto", { name })));
+      } else { // no suggestion the user may follow: nothing chosen for them (not their own centre)
+        select.append(ZZ.el("option", { value: "" }, ZZ.t("form.unit_choose")));
       }
       for (const [groupLabel, units] of groups) {
         select.append(ZZ.el("optgroup", { label: groupLabel },
@@ -281,11 +283,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (e.key === "Escape") renderActions();
   });
 
-  /** Refuse a photo the server would refuse, before sending it: type and size, in Chinese. */
-  function photoProblem(file) {
-    if (!PHOTO_TYPES.includes((file.type || "").toLowerCase())) return ZZ.t("event.not_image");
-    if (file.size > maxBytes) return ZZ.t("event.too_big", { size: num(file.size / 1e6), mb: maxMb });
-    return null;
+  /** The file to upload for `file`: itself, or made smaller in the browser when over the limit
+     (ZZ.shrinkPhoto). Throws the reason in Chinese for one the server would refuse (type, size). */
+  async function usablePhoto(file) {
+    if (!PHOTO_TYPES.includes((file.type || "").toLowerCase())) throw new Error(ZZ.t("event.not_image"));
+    if (file.size <= maxBytes) return file;
+    const small = await ZZ.shrinkPhoto(file, maxBytes);
+    if (!small) throw new Error(ZZ.t("event.too_big", { size: num(file.size / 1e6), mb: maxMb }));
+    return small.file;
   }
 
   form.addEventListener("submit", async (e) => {
@@ -305,9 +310,11 @@ document.addEventListener("DOMContentLoaded", async () => {
       ZZ.status(fStatus, ZZ.t("form.required", { field: missing.labels[0].textContent }), "error");
       return;
     }
-    const photo = form.elements.photo && form.elements.photo.files[0];
-    if (photo && photoProblem(photo)) {
-      ZZ.status(fStatus, photoProblem(photo), "error");
+    let photo = form.elements.photo && form.elements.photo.files[0];
+    try {
+      if (photo) photo = await usablePhoto(photo);
+    } catch (err) {
+      ZZ.status(fStatus, err.message, "error");
       form.elements.photo.focus();
       return;
     }
@@ -466,12 +473,15 @@ document.addEventListener("DOMContentLoaded", async () => {
       ZZ.status(upStatus, ZZ.t("form.required", { field: ZZ.t("event.upload") }), "error");
       return;
     }
-    const bad = photoProblem(file);
-    if (bad) {
-      ZZ.status(upStatus, bad, "error");
+    let send;
+    try {
+      send = await usablePhoto(file);
+    } catch (err) {
+      ZZ.status(upStatus, err.message, "error");
       return;
     }
     const data = new FormData(upload);
+    data.set("file", send, send.name);
     const button = document.getElementById("up-submit");
     button.disabled = true;
     ZZ.status(upStatus, ZZ.t("event.uploading"));

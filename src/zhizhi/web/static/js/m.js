@@ -137,34 +137,47 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   });
 
-  // --- photo: type by its first bytes and size, checked on choosing and again before reporting ---
+  // --- photo: type by its first bytes; one over the limit made smaller here (ZZ.shrinkPhoto); checked
+  // on choosing and again before reporting; 移除照片 takes it off the form ---
   const maxPhoto = ZZ.page.max_photo_bytes || 4900000;
   const maxMb = ZZ.page.max_photo_mb || "4.9";
   const mb = (n) => (n / 1e6).toFixed(n < 1e5 ? 2 : 1);
-  /** The photo's type, or throws the reason (Chinese) it cannot be uploaded. */
-  async function photoType(file) {
+  const removePhoto = document.getElementById("r-photo-remove");
+  let ready = null; // {source, file, type}: the chosen file and what will be uploaded for it
+  /** What to upload for `file` ({file, type}), or throws the reason (Chinese) it cannot be uploaded. */
+  async function preparePhoto(file) {
     if (!file.size) throw new Error(ZZ.t("report.photo_empty"));
-    if (file.size > maxPhoto) throw new Error(ZZ.t("report.photo_too_big", { size: mb(file.size), mb: maxMb }));
     const head = [...new Uint8Array(await file.slice(0, 12).arrayBuffer())];
     const kind = KINDS.find(([, test]) => test(head));
     if (!kind) throw new Error(ZZ.t("report.photo_not_image", { name: file.name }));
-    return kind[0];
+    if (file.size <= maxPhoto) return { file, type: kind[0] };
+    ZZ.status(photoStatus, ZZ.t("report.photo_shrinking", { size: mb(file.size) }), "muted");
+    photoStatus.classList.add("small");
+    const small = await ZZ.shrinkPhoto(file, maxPhoto);
+    if (!small) throw new Error(ZZ.t("report.photo_too_big", { size: mb(file.size), mb: maxMb }));
+    return { file: small.file, type: "image/jpeg", note: ZZ.t("report.photo_shrunk", {
+      from: mb(file.size), size: mb(small.file.size), w: small.width, h: small.height }) };
   }
+  /** The photo to upload ({file, type}) or null for none; throws (and marks the field) if unusable. */
   async function checkPhoto() {
     const file = f.photo.files[0];
+    removePhoto.hidden = !file;
     if (!file) {
+      ready = null;
       invalid(f.photo, "");
       ZZ.status(photoStatus, ZZ.t("report.photo_hint", { mb: maxMb }), "muted");
       photoStatus.classList.add("small");
       return null;
     }
     try {
-      const type = await photoType(file);
+      if (!ready || ready.source !== file) ready = { source: file, ...(await preparePhoto(file)) };
+      if (f.photo.files[0] !== file) return checkPhoto(); // another photo was chosen meanwhile
       invalid(f.photo, "");
-      ZZ.status(photoStatus, ZZ.t("report.photo_ok", { size: mb(file.size) }), "ok");
+      ZZ.status(photoStatus, ready.note || ZZ.t("report.photo_ok", { size: mb(file.size) }), "ok");
       photoStatus.classList.add("small");
-      return type;
+      return ready;
     } catch (err) {
+      ready = null;
       invalid(f.photo, err.message);
       ZZ.status(photoStatus, err.message, "error");
       photoStatus.classList.add("small");
@@ -172,6 +185,11 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   }
   f.photo.addEventListener("change", () => checkPhoto().catch(() => {}));
+  removePhoto.addEventListener("click", () => {
+    f.photo.value = "";
+    checkPhoto().catch(() => {});
+    f.photo.focus();
+  });
 
   // --- the point: GPS, the pin on the map or typed; checked against the district's extent ---
   let district = null; // [minLon, minLat, maxLon, maxLat] with a margin, once loaded
@@ -421,9 +439,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     for (const input of [f.title, f.description]) {
       if (!checkText(input)) return refuse(input, input.validationMessage);
     }
-    let photoKind = null;
+    let photo = null;
     try {
-      photoKind = await checkPhoto();
+      photo = await checkPhoto();
     } catch (err) {
       return refuse(f.photo, err.message);
     }
@@ -448,14 +466,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     say(ZZ.t("report.sending"));
     try {
       const ev = await ZZ.api("POST", "/api/v1/events", body);
-      const photo = f.photo.files[0];
       let note = ZZ.t("report.sent", { id: ev.id });
       let kind = "ok";
       if (photo) {
         say(ZZ.t("report.uploading", { id: ev.id }));
         const data = new FormData();
         // declared as what its bytes are (a PNG named .jpg is still a PNG)
-        data.append("file", new File([photo], photo.name || "photo", { type: photoKind }));
+        data.append("file", new File([photo.file], photo.file.name || "photo", { type: photo.type }));
         data.append("kind", "before"); // the reporter's photo: 处置前
         try {
           await ZZ.api("POST", `/api/v1/events/${ev.id}/attachments`, data);

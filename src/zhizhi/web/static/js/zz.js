@@ -227,6 +227,47 @@ const ZZ = (() => {
     return d.toISOString().slice(0, 10);
   }
 
+  /** A photo over `maxBytes` made smaller in the browser, as phones take 5–10 MB JPEGs: decoded (EXIF
+     orientation applied), drawn on a canvas with its longest side at most 2048 px and saved as JPEG at
+     quality 0.85; quality, then size, step down until it fits. Resolves to {file, width, height}
+     (file a JPEG File named like the original with .jpg), or null when the browser cannot decode it
+     (the caller then refuses it as too big). A photo already small enough is not touched: the caller
+     only asks for one over the limit. */
+  async function shrinkPhoto(file, maxBytes) {
+    let img;
+    try {
+      img = await createImageBitmap(file);
+    } catch {
+      return null;
+    }
+    try {
+      let side = Math.min(2048, Math.max(img.width, img.height));
+      for (let i = 0; i < 8; i++) {
+        const k = side / Math.max(img.width, img.height);
+        const w = Math.max(1, Math.round(img.width * k));
+        const h = Math.max(1, Math.round(img.height * k));
+        const canvas = document.createElement("canvas");
+        canvas.width = w;
+        canvas.height = h;
+        const ctx = canvas.getContext("2d");
+        ctx.fillStyle = "#fff"; // a PNG's transparency becomes white, not black
+        ctx.fillRect(0, 0, w, h);
+        ctx.drawImage(img, 0, 0, w, h);
+        for (const q of [0.85, 0.7]) {
+          const blob = await new Promise((ok) => canvas.toBlob(ok, "image/jpeg", q));
+          if (blob && blob.size <= maxBytes) {
+            const name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+            return { file: new File([blob], name, { type: "image/jpeg" }), width: w, height: h };
+          }
+        }
+        side = Math.round(side * 0.75);
+      }
+      return null;
+    } finally {
+      img.close();
+    }
+  }
+
   return { t, api, ApiError, el, time, limit, pct, towns, categories, categoryOptions, live, debounce, status,
-    me, csrf, page, can, today, addDays, problem };
+    me, csrf, page, can, today, addDays, problem, shrinkPhoto };
 })();
