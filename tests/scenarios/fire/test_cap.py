@@ -485,6 +485,10 @@ def test_prevention_tasks_only_for_today_or_tomorrow(session: Session) -> None:
     assert session.scalar(select(Event.id).where(Event.category_code == "2208")) is None
     # 23:59 Beijing on DAY is still "today"; 16:00 UTC on DAY is already the next day in Beijing
     assert svc.tasks_skipped_because(DAY, datetime(2026, 11, 28, 15, 59, tzinfo=UTC)) is None
+    assert svc.tasks_skipped_because(DAY, datetime(2026, 11, 28, 8, tzinfo=UTC), status="Exercise") == (
+        "the bulletin's status is Exercise, an exercise (演练): only an Actual bulletin opens "
+        "prevention tasks"
+    )
     assert svc.tasks_skipped_because(DAY, datetime(2026, 11, 28, 16, 0, tzinfo=UTC)) is not None
     (task,) = svc.open_prevention_tasks(
         session, SYS, dr, pol, as_of=datetime(2026, 11, 28, 8, tzinfo=LOCAL_TZ)
@@ -540,6 +544,36 @@ def test_cli_at_level_4_opens_tasks_or_says_the_category_is_missing(session: Ses
     res = CliRunner().invoke(app, [*args, "--status", "Exercise"])
     assert res.exit_code == 0, res.output
     assert b"<status>Exercise</status>" in f.read_bytes()
+    # an exercise bulletin opens no task and says why (not a bare null)
+    why = (
+        "the bulletin's status is Exercise, an exercise (演练): only an Actual bulletin opens "
+        "prevention tasks"
+    )
+    summary = json.loads(res.stdout)
+    assert (summary["prevention_tasks"], summary["prevention_skipped"]) == ([], why)
+    assert res.stderr == f"note: prevention tasks skipped for 1 town rated 四级 or above: {why}\n"
+
+
+def test_an_exercise_bulletin_says_why_it_opens_no_task_even_without_high_towns(
+    session: Session, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).astimezone(LOCAL_TZ).date()
+    store(session, {ZHUTUO: 2}, day=today)
+    session.commit()
+    f = tmp_path / "b.xml"
+    args = ["fire", "bulletin", "--date", today.isoformat(), "-o", str(f)]
+    res = CliRunner().invoke(app, [*args, "--status", "Test"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["prevention_skipped"] == (
+        "the bulletin's status is Test, a test: only an Actual bulletin opens prevention tasks"
+    )
+    assert res.stderr == ""  # no high-rated town: nothing to note
+    res = CliRunner().invoke(app, args)  # an Actual bulletin with no high-rated town: none were due
+    assert res.exit_code == 0, res.output
+    assert (json.loads(res.stdout)["prevention_tasks"], json.loads(res.stdout)["prevention_skipped"]) == (
+        [],
+        None,
+    )
 
 
 def test_cli_for_a_past_date_skips_the_tasks_and_says_why(session: Session, tmp_path: Path) -> None:

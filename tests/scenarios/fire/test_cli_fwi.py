@@ -101,6 +101,13 @@ def test_bad_file_exits_2_with_one_error_line(tmp_path: Path) -> None:
     assert (
         err == f'error: {p}: line 1: missing column "day" for the cffdrs layout (is "dia" a misspelling?)\n'
     )
+    p.write_text("date,temprature,rhh,ws,prec\n2026-08-13,31,38,12,0\n", encoding="utf-8")
+    code, _, err = zz(str(p))
+    assert (code, err) == (
+        2,
+        f'error: {p}: line 1: missing columns for the date layout: "temp" (is "temprature" a misspelling?), '
+        '"rh" (is "rhh" a misspelling?)\n',
+    )
     p.write_text("", encoding="utf-8")
     assert zz(str(p))[1:] == ("", f"error: {p}: empty file (no header line)\n")
 
@@ -129,3 +136,46 @@ def test_missing_file_and_bad_option_exit_2(tmp_path: Path) -> None:
     assert code == 2 and err.startswith("error: ") and "mph" in err and err.count("\n") == 1
     code, _, err = zz(str(INPUT), "--ffmc0", "120")
     assert code == 2 and "'--ffmc0'" in err and "101" in err and err.count("\n") == 1
+
+
+def test_slash_dates_are_refused_naming_line_and_column(tmp_path: Path) -> None:
+    """issue 5: ``2026/08/13`` is not the documented YYYY-MM-DD; refused, exit 2, nothing written."""
+    p = tmp_path / "slash.csv"
+    p.write_text("date,temp,rh,ws,prec,lat\n2026-08-12,30,40,10,0,29.35\n2026/08/13,31,38,12,0,29.35\n")
+    code, out, err = zz(str(p))
+    assert (code, out) == (2, "")
+    assert err == (
+        f'error: {p}: line 3, column date: "2026/08/13" is not a date (YYYY-MM-DD); write 2026-08-13\n'
+    )
+
+
+def _fire_paths() -> list[list[str]]:
+    import typer.main
+
+    def walk(cmd: object, path: list[str]) -> list[list[str]]:
+        subs = getattr(cmd, "commands", None)
+        if not subs:
+            return [path]
+        return [p for name, sub in sorted(subs.items()) for p in walk(sub, [*path, name])]
+
+    fire = typer.main.get_command(app).commands["fire"]  # type: ignore[attr-defined]
+    return walk(fire, ["fire"])
+
+
+def test_usage_lines_show_plain_argument_names() -> None:
+    """issue 5: no typer ``{input_csv}`` braces in a fire command's usage line."""
+    usages = {}
+    for path in _fire_paths():
+        r = CliRunner().invoke(app, [*path, "--help"], prog_name="zhizhi", env={"COLUMNS": "200"})
+        assert r.exit_code == 0, (path, r.output)
+        usages[" ".join(path)] = r.stdout.splitlines()[0]
+    assert not [u for u in usages.values() if "{" in u or "}" in u]
+    assert usages["fire fwi"] == "Usage: zhizhi fire fwi [OPTIONS] INPUT.csv"
+    assert usages["fire danger"] == "Usage: zhizhi fire danger [OPTIONS] WEATHER.csv"
+    assert usages["fire hotspots verify"] == "Usage: zhizhi fire hotspots verify [OPTIONS] CLUSTER_ID"
+
+
+def test_drill_delay_help_says_it_counts_from_the_previous_move() -> None:
+    r = CliRunner().invoke(app, ["fire", "drill", "--help"], prog_name="zhizhi", env={"COLUMNS": "200"})
+    assert "--delay MOVE=SECONDS  with --simulate: seconds from the previous move" in r.stdout
+    assert "Each delay counts from the previous move" in " ".join(r.stdout.split())

@@ -30,8 +30,9 @@ from zhizhi.event import service as events
 from zhizhi.event.models import Event, EventStep, EventTask
 from zhizhi.event.schemas import EventCreate, TransitionIn
 from zhizhi.ops import service as ops
+from zhizhi.org import service as org
 from zhizhi.scenarios.fire import drill
-from zhizhi.scenarios.fire.models import Hotspot, HotspotCluster, HotspotImport
+from zhizhi.scenarios.fire.models import Hotspot, HotspotAlert, HotspotCluster, HotspotImport
 from zhizhi.scenarios.fire.rules import PolicyError
 from zhizhi.scenarios.fire.service import drill as svc
 from zhizhi.scenarios.fire.service import kpis as fire_kpis
@@ -208,6 +209,12 @@ def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) ->
     assert set(tasks) == {"500118-LYJ", "500118118000-ZHZX", "500118118209012", "500118-YJJ"}
     assert (tasks["500118118209012"].done_at - alarm).total_seconds() == 165.0  # type: ignore[operator]
     assert (tasks["500118118000-ZHZX"].done_at - alarm).total_seconds() == 255.0  # type: ignore[operator]
+    # the departments' tasks nobody simulated are closed with the drill (at its close), not left open
+    for unit in ("500118-LYJ", "500118-YJJ"):
+        t = tasks[unit]
+        assert (t.status, t.comment) == ("closed", "演练结束，未完成的任务随演练事件关闭")
+        assert (t.done_at - alarm).total_seconds() == 1635.0  # type: ignore[operator]
+    assert {t.status for t in tasks.values()} == {"done", "closed"}
     r = run.result
     assert [(n.key, n.elapsed_s, n.status) for n in r.nodes] == [
         ("alarm_seen", 45.0, "met"),
@@ -227,6 +234,20 @@ def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) ->
     assert [(n.key, n.elapsed_s, n.status) for n in again.nodes] == [
         (n.key, n.elapsed_s, n.status) for n in r.nodes
     ]
+
+
+def test_a_drill_never_alerts_the_neighbouring_district(session: Session) -> None:
+    # 朱沱镇 borders 江津区 (500116): a real hotspot there alerts it (test_hotspot_service), a drill's not
+    org.load_district(session, "500116", with_staff=False)
+    try:
+        run = svc.start_drill(session, SYS, ZHUTUO, simulate=True)
+        alerts = session.scalars(select(HotspotAlert).where(HotspotAlert.cluster_id == run.cluster_id)).all()
+        assert [(a.role, a.district_code, a.event_id) for a in alerts] == [
+            ("primary", "500118", run.event_id)
+        ]
+        assert session.scalars(select(Event).where(Event.district_code == "500116")).all() == []
+    finally:
+        org.invalidate_locator()
 
 
 def test_simulated_delays_can_miss_a_target(session: Session) -> None:
@@ -271,6 +292,28 @@ def test_live_drill_is_timed_by_the_moves_people_make(session: Session) -> None:
     assert svc.drill_report(session, duty, ev.id)[0].id == ev.id
     with pytest.raises(Forbidden):
         svc.start_drill(session, worker, ZHUTUO)
+
+
+def test_a_live_drill_closed_early_closes_its_open_tasks_without_timing_them(session: Session) -> None:
+    run = svc.start_drill(session, SYS, ZHUTUO)
+    ev = session.get(Event, run.event_id)
+    assert ev is not None
+    duty = user_actor(session, "500118118000.duty")
+    events.transition(session, duty, ev.id, TransitionIn(action="sign"))
+    events.transition(session, duty, ev.id, TransitionIn(action="handle", comment="演练中止"))
+    open_before = session.scalars(select(EventTask).where(EventTask.event_id == ev.id)).all()
+    assert {t.status for t in open_before} == {"open"}
+    events.transition(session, SYS, ev.id, TransitionIn(action="verify_pass"))
+    assert {t.status for t in open_before} == {"open"}  # verified is not the end yet
+    events.transition(session, SYS, ev.id, TransitionIn(action="close"))
+    tasks = session.scalars(select(EventTask).where(EventTask.event_id == ev.id)).all()
+    assert len(tasks) == 4 and {(t.status, t.done_at) for t in tasks} == {("closed", ev.closed_at)}
+    # closed is not done: the on-site and team-out nodes stay unmet in the report
+    _, r = svc.drill_report(session, SYS, ev.id)
+    assert {n.key: n.elapsed_s for n in r.nodes}["on_site"] is None
+    assert {n.key: n.elapsed_s for n in r.nodes}["team_out"] is None
+    with pytest.raises(Conflict, match=rf"task {tasks[0].id} is already closed"):
+        events.complete_task(session, SYS, tasks[0].id, "迟到的反馈")
 
 
 def test_a_second_drill_waits_for_the_open_one_and_other_refusals(session: Session) -> None:

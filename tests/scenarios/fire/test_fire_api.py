@@ -284,7 +284,7 @@ def test_static_sources_are_proposed_accepted_and_listed(client: TestClient) -> 
         f"/api/v1/fire/static-sources/{src['id']}/accept", json={"until": "2030-01-01"}, headers=as_(CENTER)
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["snoozed_until"]) == ("active", "2029-12-31T16:00:00Z")
+    assert (r.json()["status"], r.json()["snoozed_until"]) == ("active", "2030-01-01T16:00:00Z")
     r = client.post(f"/api/v1/fire/static-sources/{src['id']}/reject", headers=as_(CENTER))
     assert (
         r.status_code == 409

@@ -170,9 +170,16 @@ def test_a_nul_character_is_a_bad_value_and_an_overlong_field_a_clear_error() ->
 def test_not_utf8_names_the_byte_in_the_file() -> None:
     raw = MODIS_2022_BOX.read_bytes()
     bad = raw[:500] + "火".encode("gbk") + raw[500:]
-    with pytest.raises(InvalidInput, match=r"^g\.csv: not UTF-8 text \(invalid start byte at byte 500\)$"):
+    line = raw[:500].count(b"\n") + 1
+    char = 500 - raw[:500].rfind(b"\n")
+    with pytest.raises(InvalidInput) as e:
         hs.parse_bytes(bad, "g.csv")
-    with pytest.raises(InvalidInput, match=r"at byte 503\)$"):
+    assert e.value.detail == (
+        f"g.csv: line {line}, character {char}: not UTF-8 text (invalid start byte at byte 500); "
+        "FIRMS files are UTF-8: save it as UTF-8 (e.g. from a GBK spreadsheet export)"
+    )
+    assert [(f.field, f.line) for f in e.value.errors] == [("encoding", line)]
+    with pytest.raises(InvalidInput, match=rf"^g\.csv: line {line}, character {char}: .* at byte 503\)"):
         hs.parse_bytes(b"\xef\xbb\xbf" + bad, "g.csv")
 
 

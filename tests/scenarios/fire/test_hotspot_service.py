@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,7 @@ from zhizhi.scenarios.fire.models import (
     StaticHeatSource,
 )
 from zhizhi.scenarios.fire.schemas import StaticSourceEntry
+from zhizhi.scenarios.fire.service.static import snooze_end
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "fire" / "firms"
 REAL_2022 = DATA / "modis_c61_nrt_global7d_20220528-20220604_box102-110E_26-33N.csv"
@@ -240,6 +241,28 @@ def test_out_of_area_detections_are_counted_but_not_kept(session: Session) -> No
     assert (s.rows_read, s.parsed, s.out_of_area, s.in_area, s.new, s.events_opened) == (18, 18, 18, 0, 0, 0)
     assert count(session, Hotspot) == 0 and count(session, Event) == 0
     assert session.scalars(select(HotspotImport)).one().counts["out_of_area"] == 18
+
+
+@pytest.mark.parametrize(("until", "status"), [("2022-06-03", "snoozed"), ("2022-06-02", "clustered")])
+def test_snoozed_until_is_the_last_snoozed_beijing_day(session: Session, until: str, status: str) -> None:
+    """issue 5: "until 2022-06-03" snoozes through the end of that Beijing day (16:00 UTC), so the
+    detection of 2022-06-03 06:35 UTC (14:35 Beijing, line 5 of the archive file) is still snoozed."""
+    assert snooze_end(date.fromisoformat(until)) == datetime.combine(
+        date.fromisoformat(until), time(16), tzinfo=UTC
+    )
+    entry = StaticSourceEntry(
+        name="测试热源",
+        kind="other",
+        lon=105.878919,
+        lat=29.528202,
+        radius_m=1000,
+        source="test: the village point of 500118116002",
+        snoozed_until=date.fromisoformat(until),
+    )
+    service.add_static_source(session, SYS, entry)
+    s = service.import_file(session, ARCHIVE)
+    row = session.scalars(select(Hotspot).where(Hotspot.import_id == s.import_id, Hotspot.line == 5)).one()
+    assert row.status == status
 
 
 def test_archive_layout_types_static_sources_and_nrt_upgrade(session: Session) -> None:
@@ -499,9 +522,10 @@ def test_cli_import_verify_and_static(engine: Engine, tmp_path: Path) -> None:
     code, out, _ = zz("fire", "hotspots", "static")
     (src,) = json.loads(out)
     assert (src["status"], src["origin"], src["radius_m"]) == ("proposed", "verification", 850.0)
+    assert src["kind"] == "industrial"  # 工业热源 maps to its kind, not "other"
     code, out, _ = zz("fire", "hotspots", "static", "--accept", str(src["id"]), "--until", "2030-01-01")
     assert code == 0 and json.loads(out)[0]["status"] == "active"
-    assert json.loads(out)[0]["snoozed_until"] == "2029-12-31T16:00:00+00:00"
+    assert json.loads(out)[0]["snoozed_until"] == "2030-01-01T16:00:00+00:00"  # through 01-01, Beijing
     bad = tmp_path / "bad.csv"
     bad.write_text(f"{HEADER}\n{YC_ROW.replace('29.03551', '95.1')}\n", encoding="utf-8")
     code, out, err = zz("fire", "hotspots", "import", str(bad))
@@ -513,8 +537,24 @@ def test_cli_import_verify_and_static(engine: Engine, tmp_path: Path) -> None:
     ]
     code, _, err = zz("fire", "hotspots", "import", str(tmp_path / "missing.csv"))
     assert (code, err.strip()) == (2, f"error: {tmp_path / 'missing.csv'}: no such file")
-    code, _, err = zz("fire", "hotspots", "verify", "999999", "--outcome", "误报")
+    gbk = tmp_path / "gbk.csv"  # a spreadsheet export in GBK: the line and character, not only a byte
+    gbk.write_bytes(f"{HEADER}\n{YC_ROW}\n{YC_ROW},火\n".encode("gbk"))
+    code, out, err = zz("fire", "hotspots", "import", str(gbk))
+    assert (code, out) == (2, "")
+    assert err.splitlines()[0] == (
+        f"error: gbk.csv: line 3, character {len(YC_ROW) + 2}: not UTF-8 text (invalid start byte at byte "
+        f"{len(HEADER) + 2 * len(YC_ROW) + 3}); FIRMS files are UTF-8: save it as UTF-8 "
+        "(e.g. from a GBK spreadsheet export)"
+    )
+    code, _, err = zz("fire", "hotspots", "verify", "999999", "--outcome", "误报", "--by", "张三")
     assert (code, err.strip()) == (2, "error: hotspot cluster 999999 not found")
+    for by in ((), ("--by", " ")):  # a verification names a person: no silent "系统"
+        code, out, err = zz("fire", "hotspots", "verify", str(cid), "--outcome", "误报", *by)
+        assert (code, out, err.strip()) == (
+            2,
+            "",
+            "error: --by is required: name the person who verified the hotspot on site (e.g. --by 张三)",
+        )
 
 
 def test_an_archive_detection_is_historical_and_opens_no_live_task(session: Session) -> None:

@@ -277,7 +277,10 @@ def test_bad_files(text: str, detail: str) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     p = tmp_path / "gbk.csv"
     p.write_bytes((MODIS_HEADER + "\n" + AQUA_ROW + ",火\n").encode("gbk"))
-    with pytest.raises(InvalidInput, match=r"^gbk\.csv: not UTF-8 text"):
+    col = len(AQUA_ROW) + 2  # the 火 after the row's last comma
+    with pytest.raises(
+        InvalidInput, match=rf"^gbk\.csv: line 2, character {col}: not UTF-8 text .*FIRMS files are UTF-8"
+    ):
         hs.read_firms(p)
 
 

@@ -80,6 +80,18 @@ def test_columns_in_any_case_order_and_aliases() -> None:
             'w.csv: line 1: missing column "rh_min" (is "rhmin" a misspelling?)',
         ),
         (
+            "station,lon,lat,date,tmaximum,rhmin,rainfall,wind\nS1,105.9,29.36,2007-05-01,20,40,0,3\n",
+            'w.csv: line 1: missing columns: "tmax" (is "tmaximum" a misspelling?), '
+            '"rh_min" (is "rhmin" a misspelling?), "rain" (is "rainfall" a misspelling?), '
+            '"wind_max" (is "wind" a misspelling?)',
+        ),
+        (
+            "long,lat,yr,mon,day,temp,rh,ws,prec\n-100,40,1985,4,13,17,42,25,0\n",
+            "w.csv: line 1: this is the FWI weather layout of `zhizhi fire fwi` "
+            "(long,lat,yr,mon,day,temp,rh,ws,prec); the danger rating expects daily station weather: "
+            "station,lon,lat,date,tmax,rh_min,rain,wind_max[,temp,rh,ws[,prec]][,green_cover][,snow_cover]",
+        ),
+        (
             f"{HEAD},temp,rh\nS1,105.9,29.36,2007-05-01,20,40,0,3,18,50\n",
             'w.csv: line 1: noon columns temp, rh, ws go together: "ws" is missing (or drop all three)',
         ),
@@ -110,6 +122,10 @@ def test_columns_in_any_case_order_and_aliases() -> None:
         (
             f"{HEAD}\nS1,105.9,29.36,2007-13-01,20,40,0,3\n",
             'w.csv: line 2, column date: "2007-13-01" is not a date (YYYY-MM-DD)',
+        ),
+        (
+            f"{HEAD}\nS1,105.9,29.36,2007/05/01,20,40,0,3\n",
+            'w.csv: line 2, column date: "2007/05/01" is not a date (YYYY-MM-DD); write 2007-05-01',
         ),
         (
             f"{HEAD}\nS1,105.9,29.36,2007-05-01,20,40,0\n",

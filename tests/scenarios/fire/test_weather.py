@@ -242,6 +242,18 @@ def with_cell(row: int, col: int, value: str) -> str:
             'w.csv: line 3, column date: "15/04/1985" is not a date (YYYY-MM-DD)',
         ),
         (
+            with_cell(1, 0, "1985/04/14"),
+            'w.csv: line 3, column date: "1985/04/14" is not a date (YYYY-MM-DD); write 1985-04-14',
+        ),
+        (
+            with_cell(1, 0, "1985-4-14"),
+            'w.csv: line 3, column date: "1985-4-14" is not a date (YYYY-MM-DD); write 1985-04-14',
+        ),
+        (
+            with_cell(1, 0, "19850414"),
+            'w.csv: line 3, column date: "19850414" is not a date (YYYY-MM-DD)',
+        ),
+        (
             date_header() + "\n" + GOOD_ROWS[0] + "\n" + GOOD_ROWS[1] + ",extra\n",
             "w.csv: line 3, column row: 7 fields, the header has 6",
         ),

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from zhizhi.cli import app
+from zhizhi.core.errors import InvalidInput
 from zhizhi.event import service as events
 from zhizhi.scenarios.fire import service, windcheck
+from zhizhi.scenarios.fire.models import DangerRating
 
 FWI_INPUT = Path(__file__).resolve().parents[2] / "data" / "fire" / "fwi" / "cffdrs_r_test_fwi_input.csv"
 SYS = events.system_actor("500118")
@@ -90,6 +93,17 @@ def test_a_km_h_file_read_as_m_s_is_flagged_by_its_median() -> None:
         windcheck.wind_warnings([2.0, 3.5, 30.0], ["r"] * 3, column="w", unit="m/s", other_option="x") == []
     )
     assert windcheck.wind_warnings(winds, ["r"] * 4, column="ws", unit="km/h", other_option="x") == []
+    # the refusal check: only the median, only for m/s, per column
+    assert windcheck.implausible_medians([("wind_max", winds), ("ws", [1.0, 50.0, 2.0])], "m/s") == [
+        windcheck.ImplausibleMedian("wind_max", 17.0, 4, 15.0)
+    ]
+    assert windcheck.implausible_medians([("ws", [12.0, math.nan, 15.0])], "m/s") == []
+    assert windcheck.implausible_medians([("ws", winds)], "km/h") == []
+    assert windcheck.median_refusal("w.csv", [windcheck.ImplausibleMedian("ws", 17.0, 4, 15.0)]) == (
+        "w.csv: column ws: the median over 4 rows is 17 m/s, above 15 m/s — the wind looks like km/h "
+        "read as m/s; nothing rated or stored. Pass --wind-unit km/h if the file is in km/h, or "
+        "--accept-implausible-wind to rate it as m/s all the same"
+    )
     with pytest.raises(ValueError, match='wind unit must be m/s or km/h, got "mph"'):
         windcheck.wind_warnings([1.0], ["r"], column="ws", unit="mph", other_option="x")
 
@@ -132,9 +146,19 @@ def test_fwi_says_the_unit_and_warns_about_implausible_wind(tmp_path: Path) -> N
         "warning: ws: 1 value above 150 km/h (implausible as wind; check the value and the unit): "
         "line 4: 160",
     ]
-    # the sample's km/h winds read as m/s: the median gives the unit away
-    code, _, err = zz("fire", "fwi", str(FWI_INPUT), "--wind-unit", "m/s")
-    assert code == 0
+    # the sample's km/h winds read as m/s: the median gives the unit away, and the run is refused
+    code, out, err = zz("fire", "fwi", str(FWI_INPUT), "--wind-unit", "m/s")
+    assert (code, out) == (2, "")
+    assert re.fullmatch(
+        rf"error: {re.escape(str(FWI_INPUT))}: column ws: the median over 48 rows is [0-9.]+ m/s, "
+        r"above 15 m/s — the wind looks like km/h read as m/s; nothing rated or stored\. Pass "
+        r"--wind-unit km/h if the file is in km/h, or --accept-implausible-wind to rate it as m/s "
+        r"all the same\n",
+        err,
+    ), err
+    # the explicit override computes it as m/s, with the median as a warning
+    code, out, err = zz("fire", "fwi", str(FWI_INPUT), "--wind-unit", "m/s", "--accept-implausible-wind")
+    assert code == 0 and out.startswith(FWI_INPUT.read_text(encoding="utf-8").splitlines()[0])
     assert err.splitlines()[0] == "wind: ws read as m/s (--wind-unit m/s)"
     assert err.splitlines()[1].startswith("warning: ws: the median over 48 rows is ")
     assert err.splitlines()[1].endswith(
@@ -166,15 +190,45 @@ def test_danger_warns_about_a_wind_above_40_m_s_naming_line_and_station(
     )]  # fmt: skip
 
 
+REFUSAL = (
+    "kmh.csv: column wind_max: the median over 6 rows is 19 m/s, above 15 m/s — the wind looks like "
+    "km/h read as m/s; nothing rated or stored. Pass --wind-unit km/h if the file is in km/h, or "
+    "--accept-implausible-wind to rate it as m/s all the same"
+)
+
+
 @pytest.mark.usefixtures("_clean_danger")
-def test_danger_flags_a_km_h_file_read_as_m_s(session: Session) -> None:
+def test_danger_refuses_a_km_h_file_read_as_m_s_unless_overridden(session: Session) -> None:
     raw = daily({"YC-A": [18, 22, 25], "YC-B": [12, 16, 20]}).encode()  # km/h, read as m/s
-    (w,) = service.rate_danger(session, SYS, raw, "kmh.csv").warnings
+    with pytest.raises(InvalidInput) as e:
+        service.rate_danger(session, SYS, raw, "kmh.csv")
+    assert e.value.detail == REFUSAL
+    assert [(f.field, f.column, f.reason) for f in e.value.errors] == [("wind_max", "wind_max", REFUSAL)]
+    assert session.scalar(select(func.count()).select_from(DangerRating)) == 0  # nothing stored
+    (w,) = service.rate_danger(session, SYS, raw, "kmh.csv", accept_implausible_wind=True).warnings
     assert w == (
         "wind_max: the median over 6 rows is 19 m/s, above 15 m/s: is the file in km/h? "
         "(--wind-unit km/h reads it so)"
     )
     assert service.rate_danger(session, SYS, raw, "kmh.csv", wind_unit="km/h").warnings == []
+
+
+@pytest.mark.usefixtures("_clean_danger")
+def test_danger_cli_refuses_a_km_h_file_read_as_m_s(engine: Engine, tmp_path: Path) -> None:
+    f = tmp_path / "kmh.csv"
+    f.write_text(daily({"YC-A": [18, 22, 25], "YC-B": [12, 16, 20]}), encoding="utf-8")
+    code, out, err = zz("fire", "danger", str(f))
+    assert (code, out, err) == (2, "", f"error: {REFUSAL}\n")
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM fire_danger_rating")).scalar() == 0
+    code, out, err = zz("fire", "danger", str(f), "--json", "--accept-implausible-wind")
+    assert code == 0 and json.loads(out)["warnings"] == [
+        "wind_max: the median over 6 rows is 19 m/s, above 15 m/s: is the file in km/h? "
+        "(--wind-unit km/h reads it so)"
+    ]
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM fire_danger_rating")).scalar() > 0
+    # a single outlier row in a plausible file stays a warning (test above): only the median refuses
 
 
 @pytest.mark.usefixtures("_clean_danger")

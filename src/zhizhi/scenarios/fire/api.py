@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydField
 from sqlalchemy.orm import Session
 
-from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.core.http import get_session, permit
@@ -35,6 +34,7 @@ from zhizhi.scenarios.fire.schemas import (
     StaticSourceRead,
     VerifyIn,
 )
+from zhizhi.scenarios.fire.service.static import snooze_end
 
 router = APIRouter(prefix="/api/v1/fire", tags=["fire 森林防灭火"])
 
@@ -181,10 +181,10 @@ def accept_static_source(
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.manage")),
 ) -> StaticSourceRead:
-    """Accept a proposed static heat source: its detections are snoozed (until ``until``, a date in
-    Beijing time, if given). 409 when it is not a proposal."""
+    """Accept a proposed static heat source: its detections are snoozed (through ``until``, a date in
+    Beijing time, inclusive, if given). 409 when it is not a proposal."""
     until = body.until if body else None
-    end = ztime.to_utc(datetime.combine(until, datetime.min.time())) if until else None
+    end = snooze_end(until) if until else None
     return StaticSourceRead.model_validate(service.decide_static_source(session, actor, source_id, True, end))
 
 

@@ -52,16 +52,25 @@ class HotspotStatic(_Strict):
     min_radius_m: float = Field(ge=0, le=20_000, description="smallest radius of a proposed source, m")
 
 
+StaticKind = Literal[
+    "power_plant", "steel", "cement", "kiln", "chemical", "refinery", "landfill", "industrial", "other"
+]
+"""Kinds of static heat source (固定热源类型). ``industrial`` (工业热源): industrial, type not yet
+known — what a 工业热源 verification proposes until a person names the plant's type."""
+
+
 class HotspotOutcome(_Strict):
     """One verification outcome (核查结论). ``keeps_cluster_open``: later detections still join the
     cluster (a real fire may go on burning); otherwise a later detection there is a new fire and opens
-    a new event. ``proposes_static``: recording it proposes a static heat source at the cluster."""
+    a new event. ``proposes_static``: recording it proposes a static heat source at the cluster, of
+    kind ``static_kind`` (:data:`StaticKind`; ``other`` unless the outcome names one)."""
 
     key: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=16)
     name: str = Field(min_length=1, max_length=16)
     description: str = ""
     keeps_cluster_open: bool = False
     proposes_static: bool = False
+    static_kind: StaticKind = "other"
 
 
 class HotspotConfig(_Strict):
@@ -95,15 +104,14 @@ class HotspotConfig(_Strict):
 
 # --- known static heat sources (data/static_sources.yaml) ------------------------------------------
 
-StaticKind = Literal["power_plant", "steel", "cement", "kiln", "chemical", "refinery", "landfill", "other"]
-
 
 class StaticSourceEntry(_Strict):
     """A known static heat source (固定热源: factory, kiln, power plant) whose detections are snoozed.
 
     Give a point (``lon``/``lat``, WGS-84) with ``radius_m``, or a ``polygon`` ([[lon, lat], ...],
     WGS-84, closed or not) optionally widened by ``radius_m``. ``source`` says where the location comes
-    from; ``snoozed_until`` (a date, Beijing time) ends the snooze, none means until removed."""
+    from; ``snoozed_until`` (a date, Beijing time) is the snooze's last day (inclusive), none means
+    until removed."""
 
     name: str = Field(min_length=1, max_length=100)
     kind: StaticKind
@@ -292,8 +300,8 @@ class StaticSourceRead(BaseModel):
 
 
 class StaticDecisionIn(BaseModel):
-    """Accepting a proposed static heat source: snooze its detections until ``until`` (a date,
-    Beijing time; none = until retired)."""
+    """Accepting a proposed static heat source: snooze its detections through ``until`` (a date,
+    Beijing time, inclusive: snoozed to the end of that day; none = until retired)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,7 +4,8 @@ Two layouts are read (column names in any letter case, any column order, extra c
 
 * **cffdrs** — ``long,lat,yr,mon,day,temp,rh,ws,prec`` as ``cffdrs::fwi`` takes it (``long`` and
   ``lat`` optional, ``id`` optional as the station);
-* **date** — ``date,temp,rh,ws,prec[,lat][,station]``, ``date`` as ``YYYY-MM-DD`` (or ``YYYY/MM/DD``).
+* **date** — ``date,temp,rh,ws,prec[,lat][,station]``, ``date`` as ``YYYY-MM-DD``
+  (other forms such as ``2026/08/13`` or ``2026-8-13`` are refused, naming the line).
 
 Values are noon observations: ``temp`` °C, ``rh`` %, ``ws`` 10 m wind (km/h, or m/s converted with
 ``wind_unit="m/s"``), ``prec`` 24 h rain, mm. A ``station`` (or ``id``) column chains each station
@@ -21,7 +22,6 @@ computes it as 99.9999). Files are read as UTF-8 (with or without BOM), else GB1
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import math
 from dataclasses import dataclass, field
@@ -33,6 +33,7 @@ import numpy as np
 
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.scenarios.fire import indices
+from zhizhi.scenarios.fire.csvfields import date_problem, missing_columns, parse_iso_date
 
 WIND_UNITS = {"km/h": 1.0, "m/s": 3.6}
 """Accepted wind units and their factor to km/h."""
@@ -108,11 +109,13 @@ def _layout(source: str, names: list[str]) -> str:
             f"unknown layout: columns {', '.join(names) or '(none)'}; expected "
             f"date,temp,rh,ws,prec[,lat][,station] or long,lat,yr,mon,day,temp,rh,ws,prec",
         )
-    for col in need:
-        if col not in have:
-            close = difflib.get_close_matches(col, [n for n in names if n not in need], n=1)
-            hint = f' (is "{close[0]}" a misspelling?)' if close else ""
-            raise _header_error(source, f'missing column "{col}" for the {layout} layout{hint}', col)
+    missing = [c for c in need if c not in have]
+    if missing:
+        known = {*DATE_COLUMNS, *CFFDRS_COLUMNS, *STATION_COLUMNS, "lat", "long"}
+        unknown = [n for n in names if n and n not in known]
+        raise _header_error(
+            source, missing_columns(missing, unknown, f" for the {layout} layout"), missing[0]
+        )
     return layout
 
 
@@ -122,16 +125,6 @@ def _number(text: str) -> float | None:
     except ValueError:
         return None
     return v if math.isfinite(v) else None
-
-
-def _parse_date(text: str) -> date | None:
-    parts = text.strip().replace("/", "-").split("-")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
-        return None
-    try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return None
 
 
 def parse_weather(text: str, source: str = "<input>", *, wind_unit: str = "km/h") -> WeatherTable:
@@ -229,9 +222,9 @@ def parse_weather(text: str, source: str = "<input>", *, wind_unit: str = "km/h"
         d: date | None = None
         if layout == "date":
             raw = cells[col["date"]].strip()
-            d = _parse_date(raw)
+            d = parse_iso_date(raw)
             if d is None:
-                bad(line, header[col["date"]].strip(), raw, f'"{raw}" is not a date (YYYY-MM-DD)')
+                bad(line, header[col["date"]].strip(), raw, date_problem(raw))
                 ok = False
         elif ok:
             try:

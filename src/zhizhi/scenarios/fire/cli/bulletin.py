@@ -54,8 +54,9 @@ def fire_bulletin(
     dispatched to its town center, naming its high-rated grids; once per day and town, so issuing
     the bulletin again opens nothing new. Tasks are opened only for today's or tomorrow's bulletin
     (Beijing time): for a past --date (a re-issue, an export for the record) they are skipped and
-    the command says so. Exercise/Test bulletins open no tasks. Prints a JSON summary (towns per
-    level, the tasks, prevention_skipped: why none were opened, or null).
+    the command says so. Exercise/Test bulletins open no tasks, and say so too. Prints a JSON summary
+    (towns per level, the tasks, prevention_skipped: why none were opened, or null when none were
+    due or --no-tasks).
     """
     from collections import Counter
 
@@ -77,11 +78,13 @@ def fire_bulletin(
             pol = svc.default_bulletin_policy().prevention
             high = [t for t in dr.towns if t.level >= pol.min_level]
             opened: list[dict[str, object]] = []
-            skipped = svc.tasks_skipped_because(d) if tasks and status is CapStatus.actual and high else None
+            # an Exercise/Test bulletin says why it opens none even when no town is rated high
+            ask = tasks and (bool(high) or status is not CapStatus.actual)
+            skipped = svc.tasks_skipped_because(d, status=status.value) if ask else None
             if tasks and status is CapStatus.actual and high and skipped is None:
                 opened = [t.as_dict() for t in svc.open_prevention_tasks(s, actor, dr)]
             output.write_bytes(data)
-        if skipped is not None:
+        if skipped is not None and high:
             typer.echo(
                 f"note: prevention tasks skipped for {len(high)} town{'s' if len(high) != 1 else ''} "
                 f"rated {default_policy().level(pol.min_level).label} or above: {skipped}",

@@ -7,10 +7,17 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import fail, run
-from zhizhi.scenarios.fire.cli.common import WindUnit, fire_app, num, option_given, table_lines
+from zhizhi.scenarios.fire.cli.common import (
+    PlainUsage,
+    WindUnit,
+    fire_app,
+    num,
+    option_given,
+    table_lines,
+)
 
 
-@fire_app.command("danger")
+@fire_app.command("danger", cls=PlainUsage)
 def fire_danger(
     ctx: typer.Context,
     weather_csv: Path = typer.Argument(
@@ -28,6 +35,11 @@ def fire_danger(
     warn_km: float = typer.Option(
         50.0, "--warn-km", min=0, help="warn about towns rated from a station farther than this (km)"
     ),
+    accept_implausible_wind: bool = typer.Option(
+        False,
+        "--accept-implausible-wind",
+        help="rate a file whose median wind is above 15 m/s as m/s all the same (else refused)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of the table"),
 ) -> None:
     """Rate the fire danger (森林火险等级) of every town and grid on one day, store it, show the towns.
@@ -37,10 +49,12 @@ def fire_danger(
 
       station,lon,lat,date,tmax,rh_min,rain,wind_max[,temp,rh,ws[,prec]][,green_cover][,snow_cover]
 
-    lon/lat WGS-84 degrees; date YYYY-MM-DD, each station's dates consecutive; tmax daily maximum
-    temperature °C; rh_min daily minimum relative humidity %; rain the day's rain mm; wind_max daily
-    maximum wind (m/s, or km/h with --wind-unit km/h). Optional: noon temp/rh/ws (and prec, the 24 h
-    rain to noon) for the Canadian FWI; green_cover/snow_cover % for the phenology correction.
+    lon/lat WGS-84 degrees; date YYYY-MM-DD (2026/08/13 is refused), each station's dates
+    consecutive; tmax daily maximum temperature °C; rh_min daily minimum relative humidity %; rain
+    the day's rain mm; wind_max daily maximum wind (m/s, or km/h with --wind-unit km/h).
+    Optional: noon temp/rh/ws (and prec, the 24 h rain to noon) for the Canadian FWI;
+    green_cover/snow_cover % for the phenology correction. (A `zhizhi fire fwi` file,
+    long,lat,yr,mon,day,…, is refused, naming this layout.)
 
     Each station is rated with the Chinese HTZ level 一级…五级 (fire/data/danger.yaml; dry days counted
     over the file's days) and the FWI chained over the file's days — both continuing from the
@@ -50,22 +64,22 @@ def fire_danger(
 
     Wind: this command's default is m/s (Chinese station data; `zhizhi fire fwi` defaults to km/h).
     It says which unit it assumed and warns (naming line and station) about wind above 40 m/s, or
-    150 km/h with --wind-unit km/h, and about a file read as m/s whose median wind_max is above
-    15 m/s (a km/h file?); it also warns about towns rated from a station farther than --warn-km
-    (default 50 km). Warnings go to stderr (and into the JSON) and do not stop the run.
+    150 km/h with --wind-unit km/h, and about towns rated from a station farther than --warn-km
+    (default 50 km). Warnings go to stderr (and into the JSON) and do not stop the run. A file read
+    as m/s whose median wind_max or ws is above 15 m/s (most likely km/h) is refused, exit 2,
+    nothing stored: pass --wind-unit km/h, or --accept-implausible-wind to rate it as m/s anyway
+    (then a warning).
     """
-    from datetime import date as _date
-
     from zhizhi.cli import out
     from zhizhi.core.config import get_settings
     from zhizhi.core.db import session_scope
     from zhizhi.core.errors import InvalidInput
     from zhizhi.event.service import system_actor
     from zhizhi.scenarios.fire import service, windcheck
+    from zhizhi.scenarios.fire.weather import parse_iso_date
 
-    try:
-        rated_day = _date.fromisoformat(day) if day is not None else None
-    except ValueError:
+    rated_day = parse_iso_date(day) if day is not None else None
+    if day is not None and rated_day is None:
         fail(f'--date "{day}": not a date YYYY-MM-DD')
 
     def body() -> None:
@@ -86,6 +100,7 @@ def fire_danger(
                     wind_unit=wind_unit.value,
                     max_km=max_km,
                     warn_km=warn_km,
+                    accept_implausible_wind=accept_implausible_wind,
                 )
         except InvalidInput as e:
             if len(e.errors) <= 1:  # the detail already says it all: one line

@@ -44,7 +44,11 @@ def fire_drill(
         False, "--simulate", help="the platform makes every move on a simulated clock (ends at once)"
     ),
     delay: list[str] = typer.Option(
-        [], "--delay", metavar="MOVE=SECONDS", help="with --simulate: seconds before MOVE (e.g. sign=50)"
+        [],
+        "--delay",
+        metavar="MOVE=SECONDS",
+        help="with --simulate: seconds from the previous move (the alarm, for the first) to MOVE, "
+        "e.g. sign=50; repeatable",
     ),
     cap_file: Path | None = typer.Option(
         None, "--cap", metavar="FILE", help="write the CAP alert (Exercise)"
@@ -68,7 +72,9 @@ def fire_drill(
 
     and --report EVENT_ID shows the times so far. With --simulate the platform makes every move
     itself on a simulated clock (delays in fire/data/drill.yaml, --delay to change one), so the
-    command ends at once with the full report. Targets and delays are data (fire/data/drill.yaml).
+    command ends at once with the full report. Each delay counts from the previous move, not from
+    the alarm: --delay sign=50 puts 签收 50 s after 派遣 (dispatch), and every later move shifts too.
+    Targets and delays are data (fire/data/drill.yaml).
     """
     from zhizhi.core.db import session_scope
     from zhizhi.event.service import system_actor

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import fail, run
-from zhizhi.scenarios.fire.cli.common import WindUnit, fire_app, option_given
+from zhizhi.scenarios.fire.cli.common import PlainUsage, WindUnit, fire_app, option_given
 
 
 class FFMCCoefficient(StrEnum):
@@ -18,10 +18,10 @@ class FFMCCoefficient(StrEnum):
     legacy = "147.2"
 
 
-@fire_app.command("fwi")
+@fire_app.command("fwi", cls=PlainUsage)
 def fire_fwi(
     ctx: typer.Context,
-    input_csv: Path = typer.Argument(..., help="weather CSV (layouts below)"),
+    input_csv: Path = typer.Argument(..., metavar="INPUT.csv", help="weather CSV (layouts below)"),
     output: Path | None = typer.Option(None, "-o", "--output", help="write the CSV here (default: stdout)"),
     ffmc0: float = typer.Option(85.0, "--ffmc0", min=0, max=101, help="start-up FFMC (yesterday's value)"),
     dmc0: float = typer.Option(6.0, "--dmc0", min=0, help="start-up DMC"),
@@ -35,18 +35,23 @@ def fire_fwi(
         help="exact = 250*59.5/101 (cffdrs >= 1.9.2); 147.2 = Van Wagner & Pickett 1985, cffdrs <= 1.8.18",
     ),
     wind_unit: WindUnit = typer.Option(WindUnit.kmh, "--wind-unit", help="unit of the ws column"),
+    accept_implausible_wind: bool = typer.Option(
+        False,
+        "--accept-implausible-wind",
+        help="compute a file whose median ws is above 15 m/s as m/s all the same (else refused)",
+    ),
     lat: float | None = typer.Option(
         None, "--lat", min=-90, max=90, help="latitude for a file without a lat column (Yongchuan: 29.35)"
     ),
 ) -> None:
     """Compute the Canadian Fire Weather Index System (FFMC, DMC, DC, ISI, BUI, FWI, DSR).
 
-    INPUT_CSV holds daily noon weather, one row per day (and station), in either layout (column
+    INPUT.csv holds daily noon weather, one row per day (and station), in either layout (column
     names in any case, extra columns kept):
 
       long,lat,yr,mon,day,temp,rh,ws,prec   (the cffdrs layout; optional id = station)
 
-      date,temp,rh,ws,prec[,lat][,station]  (date as YYYY-MM-DD)
+      date,temp,rh,ws,prec[,lat][,station]  (date as YYYY-MM-DD; 2026/08/13 is refused)
 
     Units: temp °C, rh % (0-100), ws km/h (or m/s with --wind-unit m/s), prec mm in 24 h. Each
     station is chained in date order from the start-up codes; its dates must be consecutive. The
@@ -54,8 +59,9 @@ def fire_fwi(
 
     Wind: this command's default is km/h (the FWI System's unit; `zhizhi fire danger` defaults to
     m/s). It says on stderr which unit it assumed, and warns (naming the rows) about wind above
-    150 km/h, or 40 m/s with --wind-unit m/s, and about a file read as m/s whose median wind is above
-    15 m/s (a km/h file?). The warnings do not stop the run.
+    150 km/h, or 40 m/s with --wind-unit m/s; the warnings do not stop the run. A file read as m/s
+    whose median wind is above 15 m/s (most likely km/h) is refused, exit 2, nothing written: drop
+    --wind-unit m/s, or pass --accept-implausible-wind to compute it as m/s anyway (then a warning).
     """
     import io
     import sys
@@ -70,6 +76,12 @@ def fire_fwi(
     def body() -> None:
         try:
             table = fw.read_weather_csv(input_csv, wind_unit=wind_unit.value)
+            unit = wind_unit.value
+            ws_name = table.header[table.columns["ws"]].strip()
+            raw = [float(v) / fw.WIND_UNITS[unit] for v in table.ws]  # as written, in the file's unit
+            found = windcheck.implausible_medians([(ws_name, raw)], unit)
+            if found and not accept_implausible_wind:
+                fail(windcheck.median_refusal(str(input_csv), found))
             result = fw.compute_fwi(
                 table,
                 lat=lat,
@@ -83,15 +95,11 @@ def fire_fwi(
             if len(e.errors) <= 1:  # the detail already says it all: one line
                 fail(e.detail)
             raise
-        unit = wind_unit.value
         given = option_given(ctx, "wind_unit")
         other = "--wind-unit m/s" if unit == "km/h" else "--wind-unit km/h"
-        ws_name = table.header[table.columns["ws"]].strip()
         typer.echo(windcheck.unit_note(ws_name, unit, WindUnit.kmh.value, given, other), err=True)
-        per_kmh = fw.WIND_UNITS[unit]
         rows = zip(table.lines, table.station, strict=True)
         where = [f"line {n}" + (f" (station {s})" if s else "") for n, s in rows]
-        raw = [float(v) / per_kmh for v in table.ws]
         for w in windcheck.wind_warnings(raw, where, column=ws_name, unit=unit, other_option=other):
             typer.echo(f"warning: {w}", err=True)
         if output is None:

@@ -7,7 +7,14 @@ import typer
 
 from zhizhi.cli import _typer, fail, out, run
 from zhizhi.core.time import LOCAL_TZ
-from zhizhi.scenarios.fire.cli.common import Crs, fire_app, parse_day, staff_actor, table_lines
+from zhizhi.scenarios.fire.cli.common import (
+    Crs,
+    PlainUsage,
+    fire_app,
+    parse_day,
+    staff_actor,
+    table_lines,
+)
 
 hazards_app: typer.Typer = _typer("Fire hazard ledger (隐患台账): list, add, rectify, close out (销号).")
 fire_app.add_typer(hazards_app, name="hazards")
@@ -113,7 +120,7 @@ def hazards_add(
     run(body)
 
 
-@hazards_app.command("rectify")
+@hazards_app.command("rectify", cls=PlainUsage)
 def hazards_rectify(
     hazard_id: int = typer.Argument(..., min=1, metavar="ID", help="hazard id"),
     note: str = typer.Option(..., "--note", help="what is being done"),
@@ -134,7 +141,7 @@ def hazards_rectify(
     run(body)
 
 
-@hazards_app.command("close")
+@hazards_app.command("close", cls=PlainUsage)
 def hazards_close(
     hazard_id: int = typer.Argument(..., min=1, metavar="ID", help="hazard id"),
     evidence: str = typer.Option(..., "--evidence", help="the evidence of the rectification (整改佐证)"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
-from zhizhi.scenarios.fire.cli.common import fire_app
+from zhizhi.scenarios.fire.cli.common import PlainUsage, fire_app
 
 hotspots_app: typer.Typer = _typer(
     "Satellite hotspots (卫星热点): import NASA FIRMS files, record verification outcomes, static sources."
@@ -16,7 +16,7 @@ hotspots_app: typer.Typer = _typer(
 fire_app.add_typer(hotspots_app, name="hotspots")
 
 
-@hotspots_app.command("import")
+@hotspots_app.command("import", cls=PlainUsage)
 def hotspots_import(
     file: Path = typer.Argument(
         ..., metavar="FILE", help="NASA FIRMS active-fire CSV: MODIS C6.1 or VIIRS 375 m, NRT or standard"
@@ -52,15 +52,21 @@ def hotspots_import(
     run(body)
 
 
-@hotspots_app.command("verify")
+@hotspots_app.command("verify", cls=PlainUsage)
 def hotspots_verify(
     cluster_id: int = typer.Argument(..., min=1, metavar="CLUSTER_ID", help="hotspot cluster id"),
     outcome: str = typer.Option(..., "--outcome", help="真实火情 | 农事用火 | 工业热源 | 其他热源 | 误报"),
     note: str = typer.Option("", "--note", help="what was found on site"),
-    by: str = typer.Option("系统", "--by", help="who verified (recorded with the outcome)"),
+    by: str | None = typer.Option(
+        None,
+        "--by",
+        metavar="NAME",
+        help="required: the person who verified on site (recorded with the outcome)",
+    ),
 ) -> None:
     """Record the verification outcome (核查结论) of a hotspot cluster.
 
+    --by is required: a verification names the person who checked (the command has no signed user).
     The outcome shows on the cluster's events' timelines as a note (核查结论：农事用火 …, by --by);
     工业热源 proposes a static heat source there. Prints the cluster as JSON (times in UTC)."""
     from dataclasses import replace
@@ -69,10 +75,14 @@ def hotspots_verify(
     from zhizhi.event.service import system_actor
     from zhizhi.scenarios.fire import service
 
+    who = (by or "").strip()
+    if not who:
+        fail("--by is required: name the person who verified the hotspot on site (e.g. --by 张三)")
+
     def body() -> None:
         with session_scope() as s:
             cl = service.get_cluster(s, cluster_id)
-            actor = replace(system_actor(cl.district_code), name=by.strip() or "系统")
+            actor = replace(system_actor(cl.district_code), name=who)
             res = service.cluster_read(service.record_outcome(s, actor, cluster_id, outcome, note))
         out(res.as_dict())
 
@@ -84,32 +94,35 @@ def hotspots_static(
     accept: int | None = typer.Option(None, "--accept", metavar="ID", help="accept this proposed source"),
     reject: int | None = typer.Option(None, "--reject", metavar="ID", help="reject this proposed source"),
     until: str | None = typer.Option(
-        None, "--until", help="with --accept: snooze until this date (YYYY-MM-DD)"
+        None,
+        "--until",
+        metavar="YYYY-MM-DD",
+        help="with --accept: snooze through this Beijing date, inclusive (alerts resume the day after)",
     ),
 ) -> None:
     """List static heat sources (固定热源: proposed, active, rejected), or accept / reject a proposal.
-    Accepted sources snooze their detections (until --until, Beijing time, if given)."""
-    from datetime import date, datetime
 
+    Accepted sources snooze their detections; with --until D through the end of day D, Beijing time
+    (--until 2027-06-30: snoozed to 2027-06-30 24:00 Beijing = 16:00 UTC; alerts resume on 07-01).
+    A source proposed by a 工业热源 verification has kind "industrial" (type to be named)."""
     from sqlalchemy import select
 
-    from zhizhi.core import time as ztime
     from zhizhi.core.config import get_settings
     from zhizhi.core.db import session_scope
     from zhizhi.event.service import system_actor
     from zhizhi.scenarios.fire import service
+    from zhizhi.scenarios.fire.csvfields import parse_iso_date
     from zhizhi.scenarios.fire.models import StaticHeatSource
+    from zhizhi.scenarios.fire.service.static import snooze_end
 
     if accept is not None and reject is not None:
         fail("give --accept or --reject, not both")
     if until is not None and accept is None:
         fail("--until needs --accept")
-    try:
-        end = (
-            ztime.to_utc(datetime.combine(date.fromisoformat(until), datetime.min.time())) if until else None
-        )
-    except ValueError:
+    day = parse_iso_date(until) if until is not None else None
+    if until is not None and day is None:
         fail(f'--until "{until}": not a date YYYY-MM-DD')
+    end = snooze_end(day) if day else None
 
     def body() -> None:
         with session_scope() as s:

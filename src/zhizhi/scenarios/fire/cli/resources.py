@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
-from zhizhi.scenarios.fire.cli.common import Crs, fire_app, table_lines
+from zhizhi.scenarios.fire.cli.common import Crs, PlainUsage, fire_app, table_lines
 
 resources_app: typer.Typer = _typer(
     "Fire resources (防火资源): import the district's ledgers (CSV or GeoJSON), list them."
@@ -15,7 +15,7 @@ resources_app: typer.Typer = _typer(
 fire_app.add_typer(resources_app, name="resources")
 
 
-@resources_app.command("import")
+@resources_app.command("import", cls=PlainUsage)
 def resources_import(
     file: Path = typer.Argument(..., metavar="FILE", help="resource ledger: .csv or .geojson"),
     kind: str | None = typer.Option(

@@ -21,6 +21,7 @@ from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.scenarios.fire.hotspots.convert import text_of, to_float, unique_inverse
 from zhizhi.scenarios.fire.hotspots.table import (
     Table,
+    not_utf8_error,
     padded,
     read_padded,
     scan_buffer,
@@ -210,8 +211,8 @@ def read_firms(path: str | Path, name: str | None = None) -> FirmsFile:
     """Read a NASA FIRMS MODIS or VIIRS active-fire CSV file; see :func:`parse_firms`.
 
     path: the file (UTF-8, with or without BOM). name: what messages call it (default: the file name).
-    Raises InvalidInput for a file that is not UTF-8 (naming the byte offset in the file) or has no
-    usable header; OSError propagates.
+    Raises InvalidInput for a file that is not UTF-8 (naming the line, character and byte offset)
+    or has no usable header; OSError propagates.
     """
     p = Path(path)
     label = name or p.name
@@ -226,8 +227,8 @@ def parse_bytes(raw: bytes, name: str = "<input>") -> FirmsFile:
     """Parse the content of a FIRMS file (UTF-8, with or without BOM); see :func:`parse_firms`.
 
     The same result as ``parse_firms(io.StringIO(raw.decode("utf-8-sig"), newline=""), name)``,
-    without the copies of the text. Raises InvalidInput for bytes that are not UTF-8 (naming the byte
-    offset) and as :func:`parse_firms` does.
+    without the copies of the text. Raises InvalidInput for bytes that are not UTF-8 (naming the line,
+    character and byte offset) and as :func:`parse_firms` does.
     """
     bom = 3 if raw.startswith(_BOM) else 0
     return _parse_table(_split(padded(raw, bom), 0, len(raw) - bom, name, bom), name)
@@ -243,8 +244,7 @@ def _split(buf: bytearray, begin: int, size: int, name: str, offset: int) -> Tab
     try:
         text = bytes(buf[begin:size]).decode("utf-8")
     except UnicodeDecodeError as e:
-        where = e.start - begin + offset
-        raise InvalidInput(f"{name}: not UTF-8 text ({e.reason} at byte {where})") from None
+        raise not_utf8_error(bytes(buf[begin:size]), e, name, offset) from None
     return scan_lines(io.StringIO(text, newline=""), name)
 
 

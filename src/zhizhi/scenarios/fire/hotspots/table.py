@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from zhizhi.core.errors import InvalidInput
+from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.scenarios.fire.hotspots.convert import low_bytes
 
 _PAD = 64
@@ -305,6 +305,24 @@ def scan_file(fh: Any, name: str) -> Table:
         return scan_lines(io.StringIO(text, newline=""), name)
     fh.seek(start)
     return scan_lines(fh, name)
+
+
+def not_utf8_error(raw: bytes, e: UnicodeDecodeError, name: str, offset: int) -> InvalidInput:
+    """InvalidInput for text ``raw`` (the file after its BOM) that is not UTF-8 from ``e.start``:
+    the line (newlines before it, +1) and the character in that line (the UTF-8 before it is
+    valid), the byte offset in the file (``offset``: the BOM's length), and that FIRMS is UTF-8."""
+    start = e.start
+    line = raw.count(b"\n", 0, start) + 1
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    char = len(raw[line_start:start].decode("utf-8", errors="replace")) + 1
+    reason = (
+        f"not UTF-8 text ({e.reason} at byte {start + offset}); FIRMS files are UTF-8: "
+        "save it as UTF-8 (e.g. from a GBK spreadsheet export)"
+    )
+    return InvalidInput(
+        f"{name}: line {line}, character {char}: {reason}",
+        [FieldError("encoding", reason, line)],
+    )
 
 
 # ------------------------------------------------------------------------------ column conversions

@@ -305,11 +305,17 @@ def _town_grids(session: Session, town_code: str) -> list[tuple[str, str]]:
     ]
 
 
-def tasks_skipped_because(day: date, as_of: datetime | None = None) -> str | None:
-    """Why the bulletin of ``day`` opens no prevention task, or None when it may: tasks are for what
-    is still ahead, the bulletin of today or tomorrow (Beijing time, as of ``as_of``, default now).
-    A past day's bulletin (re-issued, or exported for the record) and one more than a day ahead open
-    none; the reason says which and is printed by the CLI."""
+def tasks_skipped_because(
+    day: date, as_of: datetime | None = None, *, status: cap.Status = "Actual"
+) -> str | None:
+    """Why the bulletin of ``day`` opens no prevention task, or None when it may: only an ``Actual``
+    bulletin opens tasks (an ``Exercise`` 演练 or ``Test`` one never does, ``status`` being its CAP
+    status), and tasks are for what is still ahead, the bulletin of today or tomorrow (Beijing time,
+    as of ``as_of``, default now). A past day's bulletin (re-issued, or exported for the record) and
+    one more than a day ahead open none; the reason says which and is printed by the CLI."""
+    if status != "Actual":
+        what = "an exercise (演练)" if status == "Exercise" else "a test"
+        return f"the bulletin's status is {status}, {what}: only an Actual bulletin opens prevention tasks"
     today = (as_of or ztime.utcnow()).astimezone(ztime.LOCAL_TZ).date()
     if day < today:
         return (

@@ -118,6 +118,7 @@ def rate_danger(
     wind_unit: str = "m/s",
     max_km: float | None = None,
     warn_km: float = windcheck.DEFAULT_MAX_STATION_KM,
+    accept_implausible_wind: bool = False,
 ) -> DangerRunSummary:
     """Rate the fire danger of every town and grid of the loaded districts on ``day`` and store it.
 
@@ -129,6 +130,8 @@ def rate_danger(
     wind_unit : unit of ``wind_max`` and ``ws``: ``"m/s"`` (default) or ``"km/h"``.
     max_km : leave units farther than this from every station unrated (default: no limit).
     warn_km : warn about towns rated from a station farther than this (km, default 50).
+    accept_implausible_wind : rate a file read as m/s whose median wind is above 15 m/s all the
+        same (then a warning); without it such a file is refused (windcheck.implausible_medians).
 
     Each station with a row for ``day`` is rated (HTZ level with its factor scores; FWI when the
     file has noon columns), its dry days and FWI codes continuing from its stored rating of the day
@@ -139,11 +142,14 @@ def rate_danger(
     loaded districts are replaced; the run is recorded (``fire_danger_run``). The summary's
     ``warnings`` flag implausible input that is stored all the same (windcheck.py): wind above
     40 m/s (150 km/h), a file read as m/s whose median daily maximum wind is above 15 m/s (a km/h
-    file?), towns rated from a station farther than ``warn_km``.
+    file?) only with ``accept_implausible_wind`` (else refused), towns rated from a station farther
+    than ``warn_km``.
 
     Returns :class:`DangerRunSummary`. Raises Forbidden without ``fire.manage``; InvalidInput for a
     bad file (naming file, line and column), a day no station has a row for, no loaded district,
-    or a negative ``max_km`` or ``warn_km``; ValueError for an unknown ``wind_unit``.
+    or a negative ``max_km`` or ``warn_km``, and for a file read as m/s whose median ``wind_max`` or
+    ``ws`` is above 15 m/s (a km/h file?) unless ``accept_implausible_wind`` (nothing is stored);
+    ValueError for an unknown ``wind_unit``.
     """
     require(actor, "fire.manage")
     if wind_unit not in WIND_UNITS:
@@ -152,6 +158,9 @@ def rate_danger(
         if v is not None and not v >= 0:
             raise InvalidInput(f"{opt} must be >= 0, got {v}", [FieldError(opt, "must be >= 0")])
     weather = st.parse_daily_weather(_decode(raw), name, wind_unit=wind_unit)
+    if not accept_implausible_wind and (found := implausible_wind(weather, wind_unit)):
+        reason = windcheck.median_refusal(name, found)
+        raise InvalidInput(reason, [FieldError(found[0].column, reason, column=found[0].column)])
     day = day or weather.last_date
     rated, skipped = st.rate_day(weather, day, _carry(session, weather))
     if not rated:
@@ -294,18 +303,28 @@ def rate_danger(
     return summary
 
 
-def wind_warnings(weather: st.DailyWeather, wind_unit: str) -> list[str]:
-    """The wind warnings of a daily weather file (windcheck.wind_warnings) over every row of its
-    ``wind_max`` column and, when present, its noon ``ws`` column, in the unit it was read in."""
+def _wind_columns(weather: st.DailyWeather, wind_unit: str) -> list[tuple[str, list[float]]]:
+    """(column name as written, values in the file's unit) of ``wind_max`` and, if present, ``ws``."""
     per_kmh = WIND_UNITS[wind_unit]  # the file's unit → km/h
-    where = [f"line {line} (station {s.station})" for s in weather.stations for line in s.lines]
     columns = [("wind_max", [float(v) * 3.6 / per_kmh for s in weather.stations for v in s.wind_ms])]
     if weather.has_noon:
         columns.append(("ws", [float(v) / per_kmh for s in weather.stations for v in s.ws]))
+    return [(weather.columns.get(name, name), values) for name, values in columns]
+
+
+def implausible_wind(weather: st.DailyWeather, wind_unit: str) -> list[windcheck.ImplausibleMedian]:
+    """The wind columns of a daily weather file read as m/s whose median is above 15 m/s (a km/h
+    file?; windcheck.implausible_medians); ``[]`` for a file read as km/h."""
+    return windcheck.implausible_medians(_wind_columns(weather, wind_unit), wind_unit)
+
+
+def wind_warnings(weather: st.DailyWeather, wind_unit: str) -> list[str]:
+    """The wind warnings of a daily weather file (windcheck.wind_warnings) over every row of its
+    ``wind_max`` column and, when present, its noon ``ws`` column, in the unit it was read in."""
+    where = [f"line {line} (station {s.station})" for s in weather.stations for line in s.lines]
     other = "--wind-unit km/h" if wind_unit == "m/s" else "--wind-unit m/s"
     out: list[str] = []
-    for name, values in columns:
-        shown = weather.columns.get(name, name)
+    for shown, values in _wind_columns(weather, wind_unit):
         out += windcheck.wind_warnings(values, where, column=shown, unit=wind_unit, other_option=other)
     return out
 

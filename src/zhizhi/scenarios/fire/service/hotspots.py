@@ -138,7 +138,8 @@ def import_bytes(
     event in each other loaded district within the buffer; add a note (备注, event.service.add_note)
     with the new detections to the open events of a cluster that grew -> propose static sources at
     places detected on many distinct days. Re-importing a file changes nothing but the run record.
-    ``drill`` marks detections, clusters and events as an exercise (演练), never mixed with real ones.
+    ``drill`` marks detections, clusters and events as an exercise (演练), never mixed with real ones,
+    and opens no neighbour alert (a drill exercises its own district's loop, not its neighbours').
 
     ``raw`` is the file's content and ``name`` its file name (used in messages and stored with the
     run); ``shown_as`` is what the summary's ``file`` says (default ``name``).
@@ -148,7 +149,7 @@ def import_bytes(
     """
     cfg = hotspot_config()
     now = ztime.utcnow()
-    ff = hs.parse_bytes(raw, name)  # (not UTF-8: InvalidInput naming the byte offset)
+    ff = hs.parse_bytes(raw, name)  # (not UTF-8: InvalidInput naming the line and byte offset)
     if not skip_bad_rows:
         ff.raise_if_bad()
     districts = _loaded_districts(session)
@@ -401,7 +402,8 @@ def _cluster_and_alert(
                     )
                     c["events_updated"] += 1
         for d6, (dm, h) in sorted(wanted.items()):
-            if d6 not in have:
+            # a drill exercises its own district's loop: it never alerts a neighbouring district
+            if d6 not in have and not drill:
                 refs.append(open_event(session, cfg, cl, h, "neighbour", d6, dm, now, drill))
                 c["events_opened"] += 1
                 c["neighbour_alerts"] += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import shapely
@@ -53,13 +53,18 @@ class _Zone:
         return org_rules.distance_m(self.geom, lon, lat) <= self.radius_m
 
 
+def snooze_end(day: date) -> datetime:
+    """The end of a snooze "until ``day``" (a Beijing date), inclusive: the start of the next Beijing
+    day, as aware UTC (``2027-06-30`` → ``2027-06-30T16:00Z``). Used for ``--until``, the API's
+    ``until`` and the list's ``snoozed_until``: detections on ``day`` itself are still snoozed."""
+    return ztime.to_utc(datetime.combine(day + timedelta(days=1), datetime.min.time()))
+
+
 def _zones(session: Session) -> list[_Zone]:
     out = []
     for e in static_sources():
         geom: BaseGeometry = Polygon(e.polygon) if e.polygon else Point(e.lon, e.lat)
-        until = (
-            ztime.to_utc(datetime.combine(e.snoozed_until, datetime.min.time())) if e.snoozed_until else None
-        )
+        until = snooze_end(e.snoozed_until) if e.snoozed_until else None
         out.append(_Zone(geom, e.radius_m, until, None, f"固定热源名单: {e.name}"))
     for s in session.scalars(select(StaticHeatSource).where(StaticHeatSource.status == "active")):
         geom = shapely.from_wkb(s.geom) if s.geom else Point(s.lon, s.lat)
@@ -162,7 +167,7 @@ def _propose_from_cluster(
     radius = max(_round_up_50(reach * 1000), hotspot_config().static.min_radius_m)
     src = StaticHeatSource(
         name=f"{o.name}（热点簇 {cl.id}）",
-        kind="other",
+        kind=o.static_kind,
         district_code=cl.district_code,
         lon=cl.lon,
         lat=cl.lat,
@@ -207,11 +212,7 @@ def add_static_source(
     require(actor, "fire.manage")
     geom: BaseGeometry = Polygon(entry.polygon) if entry.polygon else Point(entry.lon, entry.lat)
     c = geom.centroid
-    until = (
-        ztime.to_utc(datetime.combine(entry.snoozed_until, datetime.min.time()))
-        if entry.snoozed_until
-        else None
-    )
+    until = snooze_end(entry.snoozed_until) if entry.snoozed_until else None
     now = ztime.utcnow()
     src = StaticHeatSource(
         name=entry.name,

@@ -9,7 +9,8 @@ File layout (CSV; column names in any letter case and order; extra columns ignor
 
 * ``station`` (or ``id``): the station identifier (气象站号), text; ``lon``/``lat`` (or ``long``,
   ``longitude``/``latitude``): its position, WGS-84 degrees, the same on every row of the station;
-* ``date``: ``YYYY-MM-DD`` (or ``YYYY/MM/DD``), the station's dates consecutive, one row a day;
+* ``date``: ``YYYY-MM-DD`` (``2026/08/13`` and other forms are refused), the station's dates
+  consecutive, one row a day;
 * the inputs of the Chinese method (森林火险气象等级): ``tmax`` daily maximum air temperature, °C;
   ``rh_min`` daily minimum relative humidity, %; ``rain`` the day's rain, mm; ``wind_max`` daily
   maximum 10 m wind speed (m/s, or km/h with ``wind_unit="km/h"``);

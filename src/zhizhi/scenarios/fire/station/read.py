@@ -5,7 +5,6 @@ series per station with consecutive dates. The file layout is in the package doc
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import math
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from numpy.typing import NDArray
 
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.scenarios.fire import indices
+from zhizhi.scenarios.fire.csvfields import date_problem, missing_columns, parse_iso_date
 from zhizhi.scenarios.fire.weather import WIND_UNITS
 
 REQUIRED = ("station", "lon", "lat", "date", "tmax", "rh_min", "rain", "wind_max")
@@ -95,16 +95,6 @@ def _header_error(source: str, reason: str, column: str | None = None) -> Invali
     )
 
 
-def _parse_date(text: str) -> date | None:
-    parts = text.strip().replace("/", "-").split("-")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
-        return None
-    try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return None
-
-
 def _columns(source: str, header: list[str]) -> dict[str, int]:
     """Canonical column name → index; InvalidInput for a repeated, missing or half-given column."""
     col: dict[str, int] = {}
@@ -117,12 +107,18 @@ def _columns(source: str, header: list[str]) -> dict[str, int]:
             raise _header_error(source, f'column "{name}" appears twice (or under two names)', name)
         col[name] = i
     known = {*REQUIRED, *NOON, *OPTIONAL}
-    others = [n for n in col if n not in known]
-    for need in REQUIRED:
-        if need not in col:
-            close = difflib.get_close_matches(need, others, n=1)
-            hint = f' (is "{header[col[close[0]]].strip()}" a misspelling?)' if close else ""
-            raise _header_error(source, f'missing column "{need}"{hint}', need)
+    missing = [n for n in REQUIRED if n not in col]
+    if missing and "date" not in col and {"yr", "mon", "day"} <= col.keys():
+        raise _header_error(
+            source,
+            "this is the FWI weather layout of `zhizhi fire fwi` (long,lat,yr,mon,day,temp,rh,ws,prec); "
+            "the danger rating expects daily station weather: "
+            "station,lon,lat,date,tmax,rh_min,rain,wind_max[,temp,rh,ws[,prec]][,green_cover][,snow_cover]",
+            missing[0],
+        )
+    if missing:
+        unknown = [header[i].strip() for n, i in col.items() if n not in known]
+        raise _header_error(source, missing_columns(missing, unknown), missing[0])
     noon = [c for c in NOON if c in col]
     if noon and len(noon) != len(NOON):
         lack = next(c for c in NOON if c not in col)
@@ -208,10 +204,10 @@ def parse_daily_weather(text: str, source: str = "<input>", *, wind_unit: str = 
                 ok = False
                 continue
             got[c] = v
-        d = _parse_date(cells[col["date"]])
+        d = parse_iso_date(cells[col["date"]])
         if d is None:
             raw = cells[col["date"]].strip()
-            bad(line, "date", raw, f'"{raw}" is not a date (YYYY-MM-DD)')
+            bad(line, "date", raw, date_problem(raw))
             ok = False
         station = cells[col["station"]].strip()
         if not station:
