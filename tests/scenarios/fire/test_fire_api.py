@@ -247,7 +247,7 @@ def test_verification_in_scope_once(client: TestClient) -> None:
     assert got["verified_by"] == "转龙村村民委员会第1网格网格员(生成)"  # the demo worker's (generated) name
     r = client.post(url, json={"outcome": "误报"}, headers=as_(f"{ZHUTUO}.duty"))
     assert r.status_code == 409 and "already has the outcome 农事用火" in r.json()["detail"]
-    # the outcome is its own step on the event's timeline, with who and when; the node is unchanged
+    # the outcome is its own step on the event's timeline, with who and when
     ev = get(client, f"/api/v1/events/{cl['event_id']}", f"{ZHUTUO}.duty")
     (note,) = [s for s in ev["timeline"] if s["action"] == "note"]
     assert (note["comment"], note["actor_name"], note["actor_role"], note["from_node"], note["to_node"]) == (
@@ -258,7 +258,18 @@ def test_verification_in_scope_once(client: TestClient) -> None:
         "reported",
     )
     noted, verified = (datetime.fromisoformat(x) for x in (note["at"], got["verified_at"]))
-    assert timedelta(0) <= noted - verified < timedelta(seconds=5) and ev["node"] == "reported"
+    assert timedelta(0) <= noted - verified < timedelta(seconds=5)
+    # a grid worker lacks event.reject: the platform ends the event (不予受理), naming the verifier
+    assert ev["node"] == "rejected"
+    assert (
+        ev["timeline"][-1]["action"],
+        ev["timeline"][-1]["actor_name"],
+        ev["timeline"][-1]["comment"],
+    ) == (
+        "reject",
+        "系统",
+        "核查结论：农事用火，非森林火情：村民烧秸秆（转龙村村民委员会第1网格网格员(生成) 核查）",
+    )
 
 
 def test_static_sources_are_proposed_accepted_and_listed(client: TestClient) -> None:

@@ -356,14 +356,14 @@ def test_the_outcome_is_a_step_on_the_timeline_of_every_event_alerted(
         ("核查结论：农事用火（按时，永川区朱沱镇值班员 记录）：村民烧秸秆", "系统", "reported", "reported")
     ]
     step = session.scalars(
-        select(EventStep).where(EventStep.event_id == primary.event_id).order_by(EventStep.id.desc())
+        select(EventStep).where(EventStep.event_id == primary.event_id, EventStep.action == "note")
     ).first()
     assert step is not None and step.data == {
         "kind": "hotspot_outcome", "cluster_id": cl.id, "outcome": "agricultural", "on_time": True,
     }  # fmt: skip
-    for eid, v in versions.items():  # a note moves nothing
+    for eid, v in versions.items():  # the note moves nothing; the platform's 不予受理 after it does
         ev = session.get(Event, eid)
-        assert ev is not None and (ev.node, ev.version) == ("reported", v)
+        assert ev is not None and (ev.node, ev.version) == ("rejected", v + 1)
 
 
 # --- verification outcomes --------------------------------------------------------------------------------
@@ -396,6 +396,11 @@ def test_late_outcome_and_a_real_fire_keeps_the_cluster_open(session: Session) -
     assert (got.outcome, got.verified_on_time) == ("real_fire", False)
     s = service.import_file(session, FOLLOWUP)
     assert (s.clusters_new, s.clusters_updated, s.events_opened, s.events_updated) == (0, 1, 0, 1)
+    fire_id = service.fire_event_id(session, cl)  # the 2207 is merged: the news goes to the 2206 event
+    last = session.scalars(
+        select(EventStep).where(EventStep.event_id == fire_id).order_by(EventStep.id.desc())
+    ).first()
+    assert last is not None and (last.comment or "").startswith(f"热点簇 {cl.id} 新增卫星热点 1 个")
 
 
 def test_who_may_record_an_outcome(session: Session) -> None:

@@ -368,9 +368,13 @@ def _follow_parent(session: Session, parent: Event, step: EventStep) -> None:
         )
 
 
-def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Event:
+def merge(
+    session: Session, actor: Actor, event_id: int, parent_id: int, *, any_category: bool = False
+) -> Event:
     """Merge report ``event_id`` into ``parent_id`` (合并): the child keeps its reporter, moves to node
-    ``merged`` and follows the parent. Only dispatchers; both must be in scope, same category, open."""
+    ``merged`` and follows the parent. Only dispatchers; both must be in scope, same category, open.
+    ``any_category`` (the platform only, e.g. a 卫星热点核查 confirmed as a 森林火情) lifts the
+    same-category rule."""
     require(actor, "event.merge")
     child = get_event(session, actor, event_id, own_reports=False)  # scope first: 404 whatever else
     parent = get_event(session, actor, parent_id, own_reports=False)
@@ -386,7 +390,7 @@ def merge(session: Session, actor: Actor, event_id: int, parent_id: int) -> Even
                 f"event {e.id} is at node {e.node} and cannot be merged",
                 extra={"node": e.node, "version": e.version},
             )
-    if child.category_code != parent.category_code:
+    if child.category_code != parent.category_code and not (any_category and actor.role == "system"):
         raise InvalidInput(
             f"categories differ ({child.category_code} vs {parent.category_code})",
             [FieldError("parent_id", "different category")],

@@ -128,7 +128,9 @@ def verify(
 ) -> ClusterView:
     """Record the verification outcome (核查结论) of a cluster in the caller's scope: 真实火情 /
     农事用火 / 工业热源 / 其他热源 / 误报 (or their keys), once; whether the deadline was met is
-    recorded. 工业热源 proposes a static heat source. 404 out of scope, 409 when already recorded."""
+    recorded. 工业热源 proposes a static heat source. On a real event the platform then ends it
+    (不予受理) for a non-fire outcome, or for 真实火情 opens a 森林火情 (2206) event and merges it
+    into that (service.fire_event_id). 404 out of scope, 409 when already recorded."""
     service.record_outcome(session, actor, cluster_id, body.outcome, body.note)
     return service.read_cluster(session, actor, cluster_id)
 

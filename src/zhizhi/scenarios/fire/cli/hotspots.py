@@ -68,7 +68,9 @@ def hotspots_verify(
 
     --by is required: a verification names the person who checked (the command has no signed user).
     The outcome shows on the cluster's events' timelines as a note (核查结论：农事用火 …, by --by);
-    工业热源 proposes a static heat source there. Prints the cluster as JSON (times in UTC)."""
+    工业热源 proposes a static heat source there. A non-fire outcome ends the event (不予受理);
+    真实火情 opens a 森林火情 (2206) event: the JSON then has ``fire_event_id`` and a ``hint`` on
+    starting its response (POST /api/v1/fire/events/ID/respond). Prints the cluster as JSON (UTC)."""
     from dataclasses import replace
 
     from zhizhi.core.db import session_scope
@@ -83,8 +85,15 @@ def hotspots_verify(
         with session_scope() as s:
             cl = service.get_cluster(s, cluster_id)
             actor = replace(system_actor(cl.district_code), name=who)
-            res = service.cluster_read(service.record_outcome(s, actor, cluster_id, outcome, note))
-        out(res.as_dict())
+            got = service.record_outcome(s, actor, cluster_id, outcome, note)
+            res = service.cluster_read(got).as_dict()
+            fire = service.fire_event_id(s, got)
+        if fire is not None:  # 真实火情: the 森林火情 event; its response stays a separate start
+            res["fire_event_id"] = fire
+            res["hint"] = (
+                f"森林火情事件 {fire} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fire}/respond"
+            )
+        out(res)
 
     run(body)
 

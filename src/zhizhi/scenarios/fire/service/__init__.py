@@ -32,7 +32,12 @@ from zhizhi.scenarios.fire.service.danger import (
 )
 from zhizhi.scenarios.fire.service.hotspots import import_bytes, import_file, place
 from zhizhi.scenarios.fire.service.static import add_static_source, decide_static_source
-from zhizhi.scenarios.fire.service.verification import cluster_read, get_cluster, record_outcome
+from zhizhi.scenarios.fire.service.verification import (
+    cluster_read,
+    fire_event_id,
+    get_cluster,
+    record_outcome,
+)
 
 __all__ = [
     "CATEGORY",
@@ -40,6 +45,7 @@ __all__ = [
     "cluster_read",
     "danger_geojson",
     "decide_static_source",
+    "fire_event_id",
     "get_cluster",
     "hotspot_config",
     "import_bytes",

@@ -19,11 +19,20 @@ from zhizhi.scenarios.fire.schemas import HotspotConfig, HotspotEventRef
 from zhizhi.scenarios.fire.service.config import CATEGORY
 
 
-def event_open(session: Session, district6: str, event_id: int | None) -> bool:
+def live_event_id(session: Session, district6: str, event_id: int | None) -> int | None:
+    """The open event that carries ``event_id`` on: itself while open, the event it was merged into
+    (a 卫星热点核查 confirmed as 真实火情 is merged into its 森林火情 event) while that is open, else None."""
     if event_id is None:
-        return False
+        return None
     ev = events.get_event(session, events.system_actor(district6), event_id)
-    return event_rules.Node(ev.node) in event_rules.OPEN_NODES
+    if ev.merged_into_id is not None:
+        ev = events.get_event(session, events.system_actor(district6), ev.merged_into_id)
+    return ev.id if event_rules.Node(ev.node) in event_rules.OPEN_NODES else None
+
+
+def event_open(session: Session, district6: str, event_id: int | None) -> bool:
+    """Whether the event ``event_id`` is still open (or merged into an open event)."""
+    return live_event_id(session, district6, event_id) is not None
 
 
 Role = Literal["primary", "neighbour"]

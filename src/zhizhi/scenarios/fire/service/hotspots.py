@@ -38,7 +38,7 @@ from zhizhi.scenarios.fire.schemas import (
     HotspotEventRef,
     HotspotImportSummary,
 )
-from zhizhi.scenarios.fire.service.alerts import event_open, open_event, update_text
+from zhizhi.scenarios.fire.service.alerts import event_open, live_event_id, open_event, update_text
 from zhizhi.scenarios.fire.service.config import (
     KM_PER_DEG_LAT,
     QUERY_CHUNK,
@@ -390,13 +390,14 @@ def _cluster_and_alert(
             c["events_opened"] += 1
         else:
             for a in have.values():
-                if a.event_id is not None and event_open(session, a.district_code, a.event_id):
+                live = live_event_id(session, a.district_code, a.event_id)
+                if live is not None:
                     # a note (备注), not a 催办: new detections are information, not a reminder to
-                    # the handling unit, and must not count as one
+                    # the handling unit, and must not count as one; after 真实火情 on the 森林火情 event
                     events.add_note(
                         session,
                         events.system_actor(a.district_code),
-                        a.event_id,
+                        live,
                         update_text(cl, fresh),
                         {"kind": "hotspot_update", "cluster_id": cl.id, "detections": len(fresh)},
                     )

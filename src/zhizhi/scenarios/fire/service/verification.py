@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, Scope, require, scope_of
 from zhizhi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from zhizhi.event import rules as event_rules
 from zhizhi.event import service as events
+from zhizhi.event.models import Event
+from zhizhi.event.schemas import EventCreate, TransitionIn
+from zhizhi.org import service as org
 from zhizhi.scenarios.fire import hotspots as hs
 from zhizhi.scenarios.fire.models import HotspotAlert, HotspotCluster
 from zhizhi.scenarios.fire.schemas import (
@@ -74,6 +78,7 @@ def record_outcome(
         _propose_from_cluster(session, cl, o, actor, note, now)
     session.flush()
     _note_outcome(session, actor, cl, o, note)
+    _act_on_outcome(session, actor, cl, o, note)
     return cl
 
 
@@ -100,6 +105,128 @@ def _note_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: Hotspot
         platform = events.system_actor(a.district_code)
         by = f"{_district_name(session, cl.district_code)}{actor.name}"
         events.add_note(session, platform, a.event_id, outcome_text(o, on_time, note, by), data)
+
+
+FIRE_CATEGORY = "2206"
+"""森林火情 (event/data/categories.yaml): the event a confirmed real fire becomes."""
+REAL_FIRE = "real_fire"
+"""The outcome key of 真实火情 (data/hotspots.yaml)."""
+_REJECTABLE = frozenset({event_rules.Node.REPORTED.value, event_rules.Node.ACCEPTED.value})
+
+
+def _fire_external_id(cl: HotspotCluster) -> str:
+    return f"hotspot-{cl.id}-fire"
+
+
+def fire_event_id(session: Session, cl: HotspotCluster) -> int | None:
+    """The id of the 森林火情 (2206) event opened when cluster ``cl`` was verified as 真实火情, or None."""
+    return session.scalar(
+        select(Event.id).where(
+            Event.external_id == _fire_external_id(cl), Event.category_code == FIRE_CATEGORY
+        )
+    )
+
+
+def _act_on_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: HotspotOutcome, note: str) -> None:
+    """What the platform does with an outcome on a real (non-drill) cluster's events.
+
+    Non-fire outcomes: each event (primary and neighbour alerts) still at reported/accepted is ended
+    with the loop's ``reject`` by its district's platform, comment ``核查结论：<name>，非森林火情：<note>``
+    naming the verifier; an event already moved on by hand is not forced, it gets a note saying the
+    outcome allows closing. 真实火情: a 2206 event is opened at the primary event's point (else the
+    cluster's), urgency urgent, the open 2207 event merged into it; neighbour events get a note
+    pointing at it."""
+    primary = session.get(Event, cl.event_id) if cl.event_id is not None else None
+    if cl.drill or (primary is not None and primary.is_drill):
+        return  # a drill moves its own event through the loop (service/drill.py)
+    alerts = session.scalars(
+        select(HotspotAlert).where(HotspotAlert.cluster_id == cl.id).order_by(HotspotAlert.id)
+    ).all()
+    others = [(a.district_code, a.event_id) for a in alerts if a.event_id not in (None, cl.event_id)]
+    data = {"kind": "hotspot_outcome_action", "cluster_id": cl.id, "outcome": o.key}
+    if o.key != REAL_FIRE:
+        body = f"核查结论：{o.name}，非森林火情" + (f"：{note.strip()}" if note.strip() else "")
+        if primary is not None:
+            _end_not_a_case(session, cl.district_code, primary.id, f"{body}（{actor.name} 核查）", data)
+        by = f"{_district_name(session, cl.district_code)}{actor.name}"
+        for d6, eid in others:
+            _end_not_a_case(session, d6, eid, f"{body}（{by} 核查）", data)  # type: ignore[arg-type]
+        return
+    fire = _open_fire_event(session, actor, cl, primary, note)
+    data["fire_event_id"] = fire.id
+    platform = events.system_actor(cl.district_code)
+    if primary is not None:
+        events.add_note(
+            session, platform, primary.id,
+            f"核查确认真实火情（{actor.name} 核查），已立森林火情事件 {fire.id}，本事件并入该事件",
+            data,
+        )  # fmt: skip
+        if event_rules.Node(primary.node) in event_rules.OPEN_NODES and primary.merged_into_id is None:
+            events.merge(session, platform, primary.id, fire.id, any_category=True)
+    src = f"卫星热点核查事件 {primary.id}（热点簇 {cl.id}）" if primary else f"热点簇 {cl.id}"
+    events.add_note(
+        session, platform, fire.id,
+        f"由{src}核查确认（{actor.name}）；扑救响应（预案）请在本事件一键启动",
+        data,
+    )  # fmt: skip
+    by = f"{_district_name(session, cl.district_code)}{actor.name}"
+    for d6, eid in others:
+        events.add_note(
+            session, events.system_actor(d6), eid,  # type: ignore[arg-type]
+            f"核查结论：真实火情（{by} 核查），{_district_name(session, cl.district_code)}"
+            f"已立森林火情事件 {fire.id}",
+            data,
+        )  # fmt: skip
+
+
+def _end_not_a_case(session: Session, d6: str, event_id: int, comment: str, data: dict[str, object]) -> None:
+    """``reject`` event ``event_id`` by district ``d6``'s platform if it is still at reported/accepted;
+    otherwise (moved on by hand) a note that the outcome allows closing; nothing once it is done."""
+    platform = events.system_actor(d6)
+    ev = events.get_event(session, platform, event_id)
+    if ev.node in _REJECTABLE and ev.merged_into_id is None:
+        events.transition(session, platform, event_id, TransitionIn(action="reject", comment=comment))
+    elif event_rules.Node(ev.node) in event_rules.OPEN_NODES:
+        events.add_note(session, platform, event_id, f"{comment}；核查结论允许结案，请按流程办结", data)
+
+
+def _open_fire_event(
+    session: Session, actor: Actor, cl: HotspotCluster, primary: Event | None, note: str
+) -> Event:
+    """Open the 森林火情 (2206) event of cluster ``cl`` confirmed as 真实火情 (same point, so the same
+    town/grid routing as the 2207 event), urgency urgent."""
+    lon, lat = (
+        (primary.lon, primary.lat) if primary is not None and primary.lon is not None else (cl.lon, cl.lat)
+    )
+    place = _place(session, primary) if primary is not None else _district_name(session, cl.district_code)
+    text = (
+        f"卫星热点簇 {cl.id}（{cl.n_detections} 个热点，最高置信度 {cl.max_confidence}%，"
+        f"最大 FRP {cl.max_frp:.1f} MW）经 {actor.name} 现场核查确认为真实火情"
+        + (f"：{note.strip()}" if note.strip() else "")
+        + (f"。原卫星热点核查事件 {primary.id}。" if primary is not None else "。")
+    )
+    data = EventCreate(
+        source="satellite",
+        category_code=FIRE_CATEGORY,
+        title=f"森林火情：{place} 卫星热点核查确认"[:200],
+        description=text,
+        lon=lon,
+        lat=lat,
+        urgency="urgent",
+        external_id=_fire_external_id(cl),
+    )
+    return events.create_event(session, events.system_actor(cl.district_code), data, propose_merges=False)
+
+
+def _place(session: Session, ev: Event) -> str:
+    """The town (else district) name of event ``ev``."""
+    for code in (ev.town_code, f"{ev.district_code}000000"):
+        if code:
+            try:
+                return str(org.get_unit(session, code).name)
+            except NotFound:
+                continue
+    return str(ev.district_code)
 
 
 def cluster_read(cl: HotspotCluster) -> ClusterRead:
