@@ -25,11 +25,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from zhizhi.core.time import LOCAL_TZ
-from zhizhi.scenarios.fire.rules import PolicyError
+from zhizhi.scenarios.fire.rules import load_policy_file
 
 DRILL_FILE = Path(__file__).parent / "data" / "drill.yaml"
 STEP_ACTIONS = ("accept", "register", "dispatch", "sign", "handle", "verify_pass", "close")
@@ -129,18 +128,7 @@ def load_drill_policy(path: str | Path | None = None) -> DrillPolicy:
     marks ``step:<action>``/``task:<unit>``, targets > 0, simulated loop moves in loop order and
     reaching every node. Raises PolicyError (a ValueError) naming the file, the key and the reason."""
     p = Path(path) if path is not None else DRILL_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        return DrillPolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise PolicyError(f"{p}: {where}: {str(err['msg']).removeprefix('Value error, ')}") from None
+    return load_policy_file(DrillPolicy, p)
 
 
 @lru_cache(maxsize=1)

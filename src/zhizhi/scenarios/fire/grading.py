@@ -15,10 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from zhizhi.scenarios.fire.rules import PolicyError
+from zhizhi.scenarios.fire.rules import load_policy_file
 
 GRADING_FILE = Path(__file__).parent / "data" / "grading.yaml"
 CRITERIA = ("area_ha", "deaths", "serious_injuries")
@@ -104,19 +103,7 @@ def load_grading_policy(path: str | Path | None = None) -> GradingPolicy:
     """Load and check a grading table (default: the shipped ``data/grading.yaml``). Raises PolicyError
     (a ValueError) naming the file, the key and the reason."""
     p = Path(path) if path is not None else GRADING_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        return GradingPolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])  # empty for a check of the whole file
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise PolicyError(f"{p}: {where}: {msg}" if where else f"{p}: {msg}") from None
+    return load_policy_file(GradingPolicy, p)
 
 
 @lru_cache(maxsize=1)

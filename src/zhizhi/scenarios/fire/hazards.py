@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from zhizhi.core import time as ztime
 from zhizhi.core.access import SCOPE_KINDS
 from zhizhi.scenarios.fire.hotspots.cluster import haversine_km
-from zhizhi.scenarios.fire.rules import PolicyError
+from zhizhi.scenarios.fire.rules import load_policy_file
 
 HAZARD_FILE = Path(__file__).parent / "data" / "hazards.yaml"
 Status = Literal["open", "rectifying", "closed"]
@@ -98,19 +97,7 @@ def load_hazard_policy(path: str | Path | None = None) -> HazardPolicy:
     """Load and check a hazard policy (default: the shipped ``data/hazards.yaml``). Raises PolicyError
     (a ValueError) naming the file, the key and the reason."""
     p = Path(path) if path is not None else HAZARD_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        return HazardPolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])  # empty for a check of the whole file
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise PolicyError(f"{p}: {where}: {msg}" if where else f"{p}: {msg}") from None
+    return load_policy_file(HazardPolicy, p)
 
 
 @lru_cache(maxsize=1)

@@ -26,10 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from zhizhi.scenarios.fire.rules import PolicyError
+from zhizhi.scenarios.fire.rules import load_policy_file
 
 KPI_FILE = Path(__file__).parent / "data" / "kpis.yaml"
 
@@ -67,18 +66,7 @@ def load_kpi_policy(path: str | Path | None = None) -> KpiPolicy:
     """Load and check a KPI policy (default: the shipped ``data/kpis.yaml``). Raises PolicyError (a
     ValueError) naming the file, the key and the reason."""
     p = Path(path) if path is not None else KPI_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        return KpiPolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise PolicyError(f"{p}: {where}: {str(err['msg']).removeprefix('Value error, ')}") from None
+    return load_policy_file(KpiPolicy, p)
 
 
 @lru_cache(maxsize=1)

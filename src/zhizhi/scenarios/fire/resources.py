@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zhizhi.scenarios.fire.hotspots.cluster import haversine_km
-from zhizhi.scenarios.fire.rules import COLOUR_PATTERN, PolicyError
+from zhizhi.scenarios.fire.rules import COLOUR_PATTERN, load_policy_file
 
 RESOURCE_FILE = Path(__file__).parent / "data" / "resources.yaml"
 EARTH_RADIUS_KM = 6371.0088
@@ -116,19 +115,7 @@ def load_resource_policy(path: str | Path | None = None) -> ResourcePolicy:
     """Load and check a resource policy (default: the shipped ``data/resources.yaml``). Raises
     PolicyError (a ValueError) naming the file, the key and the reason."""
     p = Path(path) if path is not None else RESOURCE_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        return ResourcePolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])  # empty for a check of the whole file
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise PolicyError(f"{p}: {where}: {msg}" if where else f"{p}: {msg}") from None
+    return load_policy_file(ResourcePolicy, p)
 
 
 @lru_cache(maxsize=1)

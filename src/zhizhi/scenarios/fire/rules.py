@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -229,6 +229,32 @@ class DangerPolicy(_Model):
 
 class PolicyError(ValueError):
     """A policy file is unreadable or invalid; the message names the file and the key."""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_policy_file(model: type[M], path: Path) -> M:
+    """Read the YAML policy file ``path`` and check it with the pydantic ``model`` (the shared loader of
+    the fire policy files: grading, hazards, resources, KPIs, drills, CAP, bulletin).
+
+    Raises PolicyError (a ValueError) naming the file, the key path of the first problem (none for a
+    check of the whole file, whose message names its keys) and the reason: unreadable file, invalid
+    YAML or an invalid value.
+    """
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        raise PolicyError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])  # empty for a check of the whole file
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise PolicyError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}") from None
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

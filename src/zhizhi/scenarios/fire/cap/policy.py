@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from zhizhi.scenarios.fire.rules import LEVELS, PolicyError
+from zhizhi.scenarios.fire.rules import LEVELS, load_policy_file
 
 CAP_FILE = Path(__file__).parents[1] / "data" / "cap.yaml"
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
@@ -107,18 +106,7 @@ def load_cap_policy(path: str | Path | None = None) -> CapPolicy:
     Raises PolicyError (a ValueError) naming the file, the key path and the reason.
     """
     p = Path(path) if path is not None else CAP_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        return CapPolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise PolicyError(f"{p}: {where}: {str(err['msg']).removeprefix('Value error, ')}") from None
+    return load_policy_file(CapPolicy, p)
 
 
 @lru_cache(maxsize=1)

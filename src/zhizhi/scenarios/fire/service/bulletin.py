@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import shapely
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +32,7 @@ from zhizhi.org import service as org
 from zhizhi.org.models import OrgUnit
 from zhizhi.scenarios.fire import cap
 from zhizhi.scenarios.fire.models import DangerRating
-from zhizhi.scenarios.fire.rules import PolicyError, default_policy
+from zhizhi.scenarios.fire.rules import PolicyError, default_policy, load_policy_file
 
 BULLETIN_FILE = Path(__file__).resolve().parents[1] / "data" / "bulletin.yaml"
 Format = Literal["cap", "geojson", "json"]
@@ -64,18 +63,7 @@ def load_bulletin_policy(path: str | Path | None = None) -> BulletinPolicy:
     """Load and check a bulletin policy (default: the shipped ``data/bulletin.yaml``). Raises
     PolicyError (a ValueError) naming the file, the key and the reason."""
     p = Path(path) if path is not None else BULLETIN_FILE
-    try:
-        raw: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise PolicyError(f"{p}: cannot read: {e.strerror or e}") from None
-    except yaml.YAMLError as e:
-        raise PolicyError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
-    try:
-        pol = BulletinPolicy.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise PolicyError(f"{p}: {where}: {str(err['msg']).removeprefix('Value error, ')}") from None
+    pol = load_policy_file(BulletinPolicy, p)
     if pol.prevention.source not in SOURCES:
         raise PolicyError(f"{p}: prevention.source: must be one of {', '.join(SOURCES)}")
     return pol
