@@ -184,6 +184,14 @@ limit: the limit shown (and checked before upload) is ``max_body_bytes`` less th
 0.1 MB (4.9 MB with the default 5,000,000)."""
 
 
+def photo_limit() -> dict[str, Any]:
+    """The largest photo the server takes, as the pages state it: ``max_photo_bytes`` (bytes, the
+    request-body limit less :data:`PHOTO_HEADROOM`, rounded down to 0.1 MB, at least 0.1 MB) and
+    ``max_photo_mb`` (text, e.g. ``"4.9"``)."""
+    tenths = max(1, (get_settings().max_body_bytes - PHOTO_HEADROOM) // 100_000)
+    return {"max_photo_bytes": tenths * 100_000, "max_photo_mb": f"{tenths / 10:g}"}
+
+
 @router.get("/m", name="mobile")
 def mobile(request: Request, session: Session = Depends(get_session, scope="function")) -> Response:
     """The grid worker's phone page; it states the largest photo the server takes (``page_data``:
@@ -191,8 +199,7 @@ def mobile(request: Request, session: Session = Depends(get_session, scope="func
     found = _signed_in(request, session)
     if found is None:
         return _to_login(request)
-    tenths = max(1, (get_settings().max_body_bytes - PHOTO_HEADROOM) // 100_000)
-    data = {"max_photo_bytes": tenths * 100_000, "max_photo_mb": f"{tenths / 10:g}"}
+    data = photo_limit()
     return _render(request, "m.html", "m", found, page_data=data)
 
 
@@ -270,8 +277,7 @@ def _event_page(
         missing = False
     except NotFound:
         missing = True
-    tenths = max(1, (get_settings().max_body_bytes - PHOTO_HEADROOM) // 100_000)
-    data = {"max_photo_bytes": tenths * 100_000, "max_photo_mb": f"{tenths / 10:g}"}
+    data = photo_limit()
     response = _render(
         request, "event.html", "console", found, event_id=event_id, missing=missing, page_data=data, **extra
     )
