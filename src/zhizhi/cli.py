@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from sqlalchemy import func, select
 from typer.core import TyperGroup
 
+from zhizhi.cli_usage import PlainUsage
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import get_engine, session_scope
 from zhizhi.core.errors import ZhizhiError
@@ -290,8 +291,10 @@ def serve(
     run(body)
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
+@db_app.command("upgrade", cls=PlainUsage)
+def db_upgrade(
+    revision: str = typer.Argument("head", metavar="REVISION", help="target revision"),
+) -> None:
     """Migrate the database (ZHIZHI_DATABASE_URL) to the latest schema."""
     from alembic.util import CommandError
 

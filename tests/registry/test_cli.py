@@ -56,7 +56,7 @@ def test_an_unknown_kind_is_a_usage_error() -> None:
 
 def test_a_missing_value_is_a_usage_error() -> None:
     code, _, err = zz("id", "check")
-    assert code == 2 and err == "error: Missing argument 'value' (see: zhizhi id check --help)\n"
+    assert code == 2 and err == "error: Missing argument 'VALUE' (see: zhizhi id check --help)\n"
 
 
 def test_an_unguessable_value_exits_1() -> None:

@@ -126,7 +126,7 @@ def test_history_is_masked_and_scoped(app: typer.Typer, stored: dict[str, int]) 
         (("history", "planet", "1"), 'error: kind "planet": use resident, household, house or unit'),
         (
             ("history", "resident", "0"),
-            "error: Invalid value for 'entity_id': Input should be greater than or equal to 1",
+            "error: Invalid value for 'ID': Input should be greater than or equal to 1",
         ),
         (("conflicts", "--status", "closed"), 'error: status: "closed" is not one of open'),
         (("conflicts", "--entity", "planet"), 'error: --entity "planet": use resident'),

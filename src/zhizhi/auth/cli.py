@@ -7,6 +7,7 @@ import sys
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
+from zhizhi.cli_usage import PlainUsage
 from zhizhi.core.db import session_scope
 
 user_app: typer.Typer = _typer("Accounts (账号): add, list, disable, reset passwords.")
@@ -22,9 +23,11 @@ def _read_password(password_stdin: bool, username: str) -> str | None:
     return pw
 
 
-@user_app.command("add")
+@user_app.command("add", cls=PlainUsage)
 def user_add(
-    username: str = typer.Argument(..., help="login name: letters, digits, '.', '-', '_'"),
+    username: str = typer.Argument(
+        ..., metavar="USERNAME", help="login name: letters, digits, '.', '-', '_'"
+    ),
     role: str = typer.Option(
         ...,
         help="admin|grid_worker|grid_leader|town_duty|board_staff|dept_handler|"
@@ -116,26 +119,28 @@ def _grant(username: str, category: str, granted: bool) -> None:
     run(body)
 
 
-@user_app.command("grant")
+@user_app.command("grant", cls=PlainUsage)
 def user_grant(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., metavar="USERNAME", help="login name of the user"),
     category: str = typer.Option(..., "--category", help="confidential category code (2404 未成年人保护)"),
 ) -> None:
     """Grant a user one confidential event category (保密类事件) within their data scope."""
     _grant(username, category, True)
 
 
-@user_app.command("revoke-grant")
+@user_app.command("revoke-grant", cls=PlainUsage)
 def user_revoke_grant(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., metavar="USERNAME", help="login name of the user"),
     category: str = typer.Option(..., "--category", help="confidential category code"),
 ) -> None:
     """Withdraw a confidential-category grant."""
     _grant(username, category, False)
 
 
-@user_app.command("disable")
-def user_disable(username: str = typer.Argument(...)) -> None:
+@user_app.command("disable", cls=PlainUsage)
+def user_disable(
+    username: str = typer.Argument(..., metavar="USERNAME", help="login name of the user"),
+) -> None:
     """Disable a user; their sessions and tokens stop working."""
     from zhizhi.auth import service
 
@@ -147,9 +152,9 @@ def user_disable(username: str = typer.Argument(...)) -> None:
     run(body)
 
 
-@user_app.command("reset-password")
+@user_app.command("reset-password", cls=PlainUsage)
 def user_reset_password(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., metavar="USERNAME", help="login name of the user"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="read the new password from stdin"),
 ) -> None:
     """Set a new password (from stdin, or a generated one printed once)."""
@@ -262,8 +267,12 @@ def token_list() -> None:
     run(body)
 
 
-@token_app.command("revoke")
-def token_revoke(token_id: int = typer.Argument(..., min=1, max=2**31 - 1)) -> None:
+@token_app.command("revoke", cls=PlainUsage)
+def token_revoke(
+    token_id: int = typer.Argument(
+        ..., min=1, max=2**31 - 1, metavar="TOKEN_ID", help="the token's id (zhizhi token list)"
+    ),
+) -> None:
     """Revoke a token by id."""
     from zhizhi.auth import service
 

@@ -8,6 +8,7 @@ import typer
 from sqlalchemy import select
 
 from zhizhi.cli import _typer, fail, out, progress_bar, run
+from zhizhi.cli_usage import PlainUsage
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope
 
@@ -17,7 +18,7 @@ demo_app: typer.Typer = _typer("Demonstration data: replay real citizen messages
 # --- event -----------------------------------------------------------------------------------------
 
 
-@event_app.command("import")
+@event_app.command("import", cls=PlainUsage)
 def event_import(
     file: Path = typer.Argument(
         ..., metavar="FILE", help="CSV or JSONL file (columns: see docs/domains/event.md)"

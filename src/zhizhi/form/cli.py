@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
+from zhizhi.cli_usage import PlainUsage
 from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope
@@ -47,8 +48,10 @@ def form_list(as_json: bool = typer.Option(False, "--json", help="print the cata
     run(body)
 
 
-@form_app.command("check")
-def form_check(path: Path = typer.Argument(..., help="a form definition (YAML) to check")) -> None:
+@form_app.command("check", cls=PlainUsage)
+def form_check(
+    path: Path = typer.Argument(..., metavar="FORM.yaml", help="a form definition (YAML) to check"),
+) -> None:
     """Check a form definition file: prints its summary, or one error line naming the field."""
     from zhizhi.form import service
 
@@ -68,7 +71,7 @@ def _instant(value: str | None) -> datetime | None:
     return ztime.to_utc(when if when.tzinfo else when.replace(tzinfo=ztime.LOCAL_TZ))
 
 
-@form_app.command("render")
+@form_app.command("render", cls=PlainUsage)
 def form_render(
     form: str = typer.Argument(..., metavar="FORM", help="form id (zhizhi form list)"),
     org: str = typer.Option(..., help="org-unit code the form is filled for (a town, the district …)"),

@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from zhizhi.cli import fail, out, run
+from zhizhi.cli_usage import PlainUsage
 from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
 from zhizhi.core.db import session_scope
@@ -151,7 +152,7 @@ def register_task_commands(app: typer.Typer) -> None:
                 f"{'' if r['issuable'] else '(roster) '}{r['title']}{by}"
             )
 
-    @app.command("admit")
+    @app.command("admit", cls=PlainUsage)
     def admit(
         form: str = typer.Argument(..., metavar="FORM", help="form id (zhizhi form list)"),
         legal_basis: str | None = typer.Option(None, help="法定依据 (default: the definition's)"),
@@ -171,7 +172,7 @@ def register_task_commands(app: typer.Typer) -> None:
             e = _act(as_user, user, lambda s, a: admission.admit(s, a, form, legal_basis, client="cli"))
         typer.echo(f"{e['form_id']}: {e['status']} ({e['department']}, {e['period']}) · {e['legal_basis']}")
 
-    @app.command("issue")
+    @app.command("issue", cls=PlainUsage)
     def issue(
         form: str = typer.Argument(..., metavar="FORM", help="an admitted form id"),
         period: str = typer.Option(
@@ -221,7 +222,7 @@ def register_task_commands(app: typer.Typer) -> None:
                     f"{STATUS.get(a['status'], a['status'])}"
                 )
 
-    @app.command("answer")
+    @app.command("answer", cls=PlainUsage)
     def answer(
         answer_id: int = typer.Argument(..., metavar="ANSWER", help="answer id (zhizhi form tasks)"),
         compute: bool = typer.Option(False, "--compute", help="compute it from the registers first (生成)"),
@@ -250,7 +251,7 @@ def register_task_commands(app: typer.Typer) -> None:
         else:
             _answer_text(view)
 
-    @app.command("adjust")
+    @app.command("adjust", cls=PlainUsage)
     def adjust(
         answer_id: int = typer.Argument(..., metavar="ANSWER", help="answer id"),
         row: str = typer.Option(..., help="unit code of the row, or total (合计)"),
@@ -403,4 +404,4 @@ def _move_command(app: typer.Typer, move: str) -> None:
             _answer_text(view)
 
     command.__doc__ = helps[move]
-    app.command(move)(command)
+    app.command(move, cls=PlainUsage)(command)

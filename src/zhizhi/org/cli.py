@@ -8,6 +8,7 @@ from typing import Literal
 import typer
 
 from zhizhi.cli import _typer, fail, out, progress_bar, run
+from zhizhi.cli_usage import PlainUsage
 from zhizhi.core.db import session_scope
 
 org_app: typer.Typer = _typer("Organisation: districts, towns, villages, grids, units, staff.")
@@ -40,10 +41,10 @@ def org_stats() -> None:
     run(body)
 
 
-@org_app.command("import-boundaries")
+@org_app.command("import-boundaries", cls=PlainUsage)
 def org_import_boundaries(
     file: Path = typer.Argument(
-        ..., metavar="FILE", help="GeoJSON FeatureCollection (WGS-84 lon/lat, UTF-8)"
+        ..., metavar="FILE.geojson", help="GeoJSON FeatureCollection (WGS-84 lon/lat, UTF-8)"
     ),
     level: Literal["town", "village", "grid"] = typer.Option(..., help="the level the features are"),
 ) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
+from zhizhi.cli_usage import PlainUsage
 
 id_app: typer.Typer = _typer(
     "Identifiers (证照代码): check citizen IDs, credit codes, phones, division codes."
@@ -16,9 +17,11 @@ id_app: typer.Typer = _typer(
 KIND_HELP = "citizen-id | uscc | org-code | phone | division (omit: guessed, and the output says so)"
 
 
-@id_app.command("check")
+@id_app.command("check", cls=PlainUsage)
 def id_check(
-    value: str = typer.Argument(..., help="the identifier as written (quote it if it has spaces)"),
+    value: str = typer.Argument(
+        ..., metavar="VALUE", help="the identifier as written (quote it if it has spaces)"
+    ),
     kind: str | None = typer.Option(None, "--kind", help=KIND_HELP),
 ) -> None:
     """Check one identifier and print JSON {valid, normalized, errors, warnings, kind, guessed, …facts}.
@@ -47,7 +50,7 @@ registry_app: typer.Typer = _typer(
 )
 
 
-@registry_app.command("import")
+@registry_app.command("import", cls=PlainUsage)
 def registry_import(
     file: Path = typer.Argument(
         ..., metavar="FILE", help=".xlsx, .xls, .csv or .txt (the type is read from the content)"
@@ -152,8 +155,10 @@ def registry_import(
         raise typer.Exit(code)
 
 
-@registry_app.command("mappings")
-def registry_mappings(name: str | None = typer.Argument(None, help="one mapping (omit: all)")) -> None:
+@registry_app.command("mappings", cls=PlainUsage)
+def registry_mappings(
+    name: str | None = typer.Argument(None, metavar="MAPPING", help="one mapping (omit: all)"),
+) -> None:
     """Print the remembered column mappings (name, kind, header → field) as JSON."""
     from zhizhi.core.db import session_scope
     from zhizhi.registry import intake

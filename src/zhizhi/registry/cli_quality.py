@@ -17,6 +17,8 @@ from typing import Any
 
 import typer
 
+from zhizhi.cli_usage import PlainUsage
+
 AS_HELP = "act as this user (username); default: the platform of the district"
 DIMENSION = {"completeness": "完整性", "validity": "有效性", "consistency": "一致性"}
 
@@ -91,7 +93,7 @@ def register_quality_commands(app: typer.Typer) -> None:
             task = f" [task {p['task']['event_id']} {p['task']['node']}]" if p["task"] else ""
             typer.echo(f"  {p['key']:<40} {p['label']} · {p['subject']}: {p['detail']}{task}")
 
-    @app.command("quality-send")
+    @app.command("quality-send", cls=PlainUsage)
     def quality_send(
         key: str = typer.Argument(..., metavar="KEY", help="problem key rule:register:id (as listed)"),
         username: str | None = typer.Option(None, "--as", help=AS_HELP),

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from zhizhi.cli import fail, out, run
+from zhizhi.cli_usage import PlainUsage
 
 AS_HELP = "act as this user (username); default: the system actor of the district"
 COUNT_BY = ("total", "town", "village", "grid", "status", "sex", "tag", "age_band")
@@ -85,7 +86,9 @@ def conflicts(
 
 
 def resolve(
-    conflict_id: int = typer.Argument(..., min=1, help="the conflict's id (zhizhi registry conflicts)"),
+    conflict_id: int = typer.Argument(
+        ..., min=1, metavar="CONFLICT_ID", help="the conflict's id (zhizhi registry conflicts)"
+    ),
     accept: bool | None = typer.Option(
         None, "--accept/--reject", help="accept the proposed value, or keep the current one"
     ),
@@ -158,8 +161,8 @@ def count(
 
 
 def history(
-    kind: str = typer.Argument(..., help="resident | household | house | unit"),
-    entity_id: int = typer.Argument(..., min=1, help="the record's id"),
+    kind: str = typer.Argument(..., metavar="KIND", help="resident | household | house | unit"),
+    entity_id: int = typer.Argument(..., min=1, metavar="ID", help="the record's id"),
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Print every recorded change of one record, oldest first (who, when, source, the values set and
@@ -180,9 +183,9 @@ def history(
 def registry_query_commands(app: typer.Typer) -> None:
     """Register ``conflicts``, ``resolve``, ``count`` and ``history`` on ``app``."""
     app.command("conflicts")(conflicts)
-    app.command("resolve")(resolve)
+    app.command("resolve", cls=PlainUsage)(resolve)
     app.command("count")(count)
-    app.command("history")(history)
+    app.command("history", cls=PlainUsage)(history)
 
 
 __all__ = ["registry_query_commands"]

@@ -6,12 +6,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
-from typer.core import TyperArgument, TyperCommand
 
 from zhizhi.cli import _typer, fail
+from zhizhi.cli_usage import PlainUsage as PlainUsage  # re-exported: moved to zhizhi.cli_usage
 
 if TYPE_CHECKING:  # imported when a command runs, not when the CLI starts
     from sqlalchemy.orm import Session
@@ -19,23 +19,6 @@ if TYPE_CHECKING:  # imported when a command runs, not when the CLI starts
     from zhizhi.core.access import Actor
 
 fire_app: typer.Typer = _typer("Forest fire (森林防灭火): FWI, danger rating, satellite hotspots.")
-
-
-class PlainUsage(TyperCommand):
-    """A fire command whose usage line names its positional arguments by their plain metavar
-    (``Usage: zhizhi fire fwi [OPTIONS] INPUT.csv``) instead of typer's braces (``{input_csv}``);
-    an optional one in ``[…]``. Give it as ``cls=PlainUsage`` with a ``metavar`` on the Argument."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:  # ctx: typer's click Context
-        pieces = [self.options_metavar] if self.options_metavar else []
-        for param in self.get_params(ctx):
-            if not isinstance(param, TyperArgument):
-                pieces.extend(param.get_usage_pieces(ctx))
-                continue
-            name = param.metavar or (param.name or "").upper()
-            name = name if param.required else f"[{name}]"
-            pieces.append(name + ("..." if param.nargs != 1 else ""))
-        return pieces
 
 
 class WindUnit(StrEnum):
