@@ -349,3 +349,35 @@ def test_cli_rates_stores_and_prints_the_towns(engine: Engine, tmp_path: Path) -
         "the other unit)\n"
     )
     assert json.loads(out)["warnings"] == []
+
+
+def test_rh_just_above_100_needs_clamp_rh_and_is_counted(session: Session, tmp_path: Path) -> None:
+    """rh_min 19.13 on line 4 written as 100.01 (a sensor's rounding): refused naming line, column and
+    --clamp-rh; with the option read as 100 and counted in the summary (text and JSON) and the run."""
+    clamped = RAW.replace(b"2007-05-13,17.63,19.13", b"2007-05-13,17.63,100.01")
+    with pytest.raises(InvalidInput) as e:
+        rate(session, D24, clamped)
+    assert e.value.detail == f"{DERIVED.name}: line 4, column rh_min: 100.01 is outside 0 to 100 %"
+    res = service.rate_danger(session, SYS, clamped, DERIVED.name, D24, wind_unit="km/h", clamp_rh=True)
+    assert res.rh_clamped == 1 and rate(session).rh_clamped == 0
+    runs = session.scalars(select(DangerRun).order_by(DangerRun.id)).all()
+    assert [r.counts.get("rh_clamped") for r in runs] == [1, None]
+    session.rollback()
+
+    p = tmp_path / "rh.csv"
+    p.write_bytes(clamped)
+    code, out, err = zz("fire", "danger", str(p), "--date", "2007-05-24", "--wind-unit", "km/h")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: rh.csv: line 4, column rh_min: 100.01 is outside 0 to 100 %",
+        "hint: 1 rh value is in (100, 101] (sensor rounding?); --clamp-rh takes such values as 100 "
+        "(above 101 or below 0 is refused all the same)",
+    ]
+    args = ("fire", "danger", str(p), "--date", "2007-05-24", "--wind-unit", "km/h", "--clamp-rh")
+    code, out, _ = zz(*args)
+    assert code == 0 and "rh: 1 value in (100, 101] % taken as 100 (--clamp-rh)" in out.splitlines()
+    code, out, _ = zz(*args, "--json")
+    assert code == 0 and json.loads(out)["rh_clamped"] == 1
+    p.write_bytes(RAW.replace(b"2007-05-13,17.63,19.13", b"2007-05-13,17.63,101.5"))
+    code, out, err = zz(*args)
+    assert (code, out, err) == (2, "", "error: rh.csv: line 4, column rh_min: 101.5 is outside 0 to 100 %\n")

@@ -16,13 +16,15 @@ Unlike the science functions, which follow cffdrs on any number, this reader ref
 impossible or missing values (rh outside 0-100, negative rain or wind, temperature outside
 -90…60 °C, wind above 400 km/h, rain above 2000 mm in a day, latitude outside ±90, an empty cell):
 a number from an invalid day would silently poison every later day. rh = 100 is accepted (cffdrs
-computes it as 99.9999). Files are read as UTF-8 (with or without BOM), else GB18030.
+computes it as 99.9999); with ``clamp_rh`` an rh in (100, 101] (a sensor's rounding) is read as 100
+and counted (``WeatherTable.rh_clamped``). The rows are read by the shared
+:mod:`zhizhi.scenarios.fire.csvread`, as the station file of ``zhizhi fire danger`` is.
+Files are read as UTF-8 (with or without BOM), else GB18030.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -33,7 +35,18 @@ import numpy as np
 
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.scenarios.fire import indices
-from zhizhi.scenarios.fire.csvfields import date_problem, missing_columns, parse_iso_date
+from zhizhi.scenarios.fire.csvfields import date_problem as date_problem  # re-exported
+from zhizhi.scenarios.fire.csvfields import missing_columns
+from zhizhi.scenarios.fire.csvfields import parse_iso_date as parse_iso_date  # re-exported
+from zhizhi.scenarios.fire.csvread import (
+    ColumnSpec,
+    Layout,
+    Row,
+    header_error,
+    invalid,
+    open_rows,
+    read_rows,
+)
 
 WIND_UNITS = {"km/h": 1.0, "m/s": 3.6}
 """Accepted wind units and their factor to km/h."""
@@ -43,15 +56,32 @@ DATE_COLUMNS = ("date", "temp", "rh", "ws", "prec")
 STATION_COLUMNS = ("station", "id")
 OUTPUT_COLUMNS = indices.FWIComponents.NAMES
 
-# Physically possible ranges (inclusive) of the values, in the units used by the FWI System.
-LIMITS: dict[str, tuple[float, float, str]] = {
-    "temp": (-90.0, 60.0, "°C"),
-    "rh": (0.0, 100.0, "%"),
-    "ws": (0.0, 400.0, "km/h"),
-    "prec": (0.0, 2000.0, "mm"),
-    "lat": (-90.0, 90.0, "degrees"),
-    "long": (-180.0, 360.0, "degrees"),
+
+def _specs(first: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
+    """The columns of a layout: ``first`` (the date columns), then the values, then the station."""
+    return (
+        *first,
+        ColumnSpec("temp", unit="°C", low=-90.0, high=60.0),
+        ColumnSpec("rh", unit="%", low=0.0, high=100.0, clamp_limit=101.0),
+        ColumnSpec("ws", unit="km/h", low=0.0, high=400.0, wind=True),
+        ColumnSpec("prec", unit="mm", low=0.0, high=2000.0),
+        ColumnSpec("lat", required=False, unit="degrees", low=-90.0, high=90.0),
+        ColumnSpec("long", required=False, unit="degrees", low=-180.0, high=360.0),
+        ColumnSpec("station", ("id",), required=False, kind="text", blank_ok=True),
+    )
+
+
+LAYOUTS = {
+    "cffdrs": Layout(
+        "cffdrs", _specs(tuple(ColumnSpec(c) for c in ("yr", "mon", "day"))), ranges_after_reading=True
+    ),
+    "date": Layout("date", _specs((ColumnSpec("date", kind="date"),)), ranges_after_reading=True),
 }
+"""The two layouts, their columns in the order a row is checked (yr/mon/day are numbers without a
+range; the date of a cffdrs row is checked once they are read)."""
+
+# Physically possible ranges (inclusive) of the values, in the units used by the FWI System.
+LIMITS: dict[str, tuple[float, float, str]] = LAYOUTS["date"].limits
 
 
 @dataclass
@@ -75,6 +105,8 @@ class WeatherTable:
     prec: np.ndarray
     lat: np.ndarray
     columns: dict[str, int] = field(default_factory=dict)
+    rh_clamped: int = 0
+    """rh values in (100, 101] read as 100 (``clamp_rh``)."""
 
 
 def _decode(raw: bytes) -> str:
@@ -82,17 +114,6 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("gb18030")
-
-
-def _invalid(source: str, errors: list[FieldError]) -> InvalidInput:
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return InvalidInput(f"{source}: {first}{more}", errors=errors)
-
-
-def _header_error(source: str, reason: str, column: str | None = None) -> InvalidInput:
-    err = FieldError(column or "header", reason, line=1)
-    return InvalidInput(f"{source}: line 1: {reason}", errors=[err])
 
 
 def _layout(source: str, names: list[str]) -> str:
@@ -104,7 +125,7 @@ def _layout(source: str, names: list[str]) -> str:
     elif {"yr", "mon", "day"} & have:
         layout, need = "cffdrs", CFFDRS_COLUMNS
     else:
-        raise _header_error(
+        raise header_error(
             source,
             f"unknown layout: columns {', '.join(names) or '(none)'}; expected "
             f"date,temp,rh,ws,prec[,lat][,station] or long,lat,yr,mon,day,temp,rh,ws,prec",
@@ -113,21 +134,13 @@ def _layout(source: str, names: list[str]) -> str:
     if missing:
         known = {*DATE_COLUMNS, *CFFDRS_COLUMNS, *STATION_COLUMNS, "lat", "long"}
         unknown = [n for n in names if n and n not in known]
-        raise _header_error(
-            source, missing_columns(missing, unknown, f" for the {layout} layout"), missing[0]
-        )
+        raise header_error(source, missing_columns(missing, unknown, f" for the {layout} layout"), missing[0])
     return layout
 
 
-def _number(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    return v if math.isfinite(v) else None
-
-
-def parse_weather(text: str, source: str = "<input>", *, wind_unit: str = "km/h") -> WeatherTable:
+def parse_weather(
+    text: str, source: str = "<input>", *, wind_unit: str = "km/h", clamp_rh: bool = False
+) -> WeatherTable:
     """Parse and check weather CSV text (see the module docstring for the layouts and limits).
 
     Parameters
@@ -135,6 +148,8 @@ def parse_weather(text: str, source: str = "<input>", *, wind_unit: str = "km/h"
     text : the file's content.
     source : the file name used in messages.
     wind_unit : ``"km/h"`` (default) or ``"m/s"`` (multiplied by 3.6).
+    clamp_rh : take ``rh`` values in (100, 101] % as 100 (sensor rounding), counted in
+        :attr:`WeatherTable.rh_clamped`; without it they are refused (naming ``--clamp-rh``).
 
     Returns
     -------
@@ -156,122 +171,77 @@ def parse_weather(text: str, source: str = "<input>", *, wind_unit: str = "km/h"
         if "," in first_line or not any(c in first_line for c in ";\t")
         else (";" if ";" in first_line else "\t")
     )
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
-    header: list[str] | None = None
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            header = cells
-            break
-    if header is None:
-        err = FieldError("file", "empty file")
-        raise InvalidInput(f"{source}: empty file (no header line)", errors=[err])
-    header_line = reader.line_num
+    reader, header, header_line = open_rows(text, source, delim)
     names = [h.strip().lower() for h in header]
     dup = sorted({n for n in names if n and names.count(n) > 1})
     if dup:
-        raise _header_error(source, f'column "{dup[0]}" appears twice', dup[0])
+        raise header_error(source, f'column "{dup[0]}" appears twice', dup[0])
     clash = [c for c in OUTPUT_COLUMNS if c in names]
     if clash:
-        raise _header_error(source, f'the input already has an output column "{clash[0]}"', clash[0])
+        raise header_error(source, f'the input already has an output column "{clash[0]}"', clash[0])
     layout = _layout(source, names)
     col = {n: i for i, n in enumerate(names) if n}
     station_col = next((c for c in STATION_COLUMNS if c in col), None)
     factor = WIND_UNITS[wind_unit]
-    numeric = ["temp", "rh", "ws", "prec"] + [c for c in ("lat", "long") if c in col]
-    if layout == "cffdrs":
-        numeric = ["yr", "mon", "day", *numeric]
+    day_name = header[col["day"]].strip() if layout == "cffdrs" else ""
 
-    errors: list[FieldError] = []
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    dates: list[date] = []
-    stations: list[str] = []
-    vals: dict[str, list[float]] = {c: [] for c in ("temp", "rh", "ws", "prec", "lat")}
+    def cffdrs_date(row: Row) -> FieldError | None:
+        got = row.numbers
+        try:
+            row.dates["date"] = date(int(got["yr"]), int(got["mon"]), int(got["day"]))
+            if any(got[k] != int(got[k]) for k in ("yr", "mon", "day")):
+                raise ValueError
+        except (ValueError, OverflowError):
+            text_d = "-".join(row.cells[col[k]].strip() for k in ("yr", "mon", "day"))
+            reason = f"{text_d} (yr-mon-day) is not a date"
+            return FieldError(day_name, reason, line=row.line, column=day_name, value=text_d)
+        return None
 
-    def bad(line: int, column: str, value: str, reason: str) -> None:
-        errors.append(FieldError(column, reason, line=line, column=column, value=value))
-
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            errors.append(FieldError("row", f"{len(cells)} fields, the header has {len(header)}", line=line))
-            continue
-        got: dict[str, float] = {}
-        ok = True
-        for c in numeric:
-            raw = cells[col[c]].strip()
-            v = _number(raw)
-            if raw == "" or raw.upper() in ("NA", "NAN"):
-                bad(line, header[col[c]].strip(), raw, "missing value")
-                ok = False
-            elif v is None:
-                bad(line, header[col[c]].strip(), raw, f'"{raw}" is not a number')
-                ok = False
-            else:
-                got[c] = v
-        if "ws" in got:
-            got["ws"] *= factor
-        for c, (lo, hi, unit) in LIMITS.items():
-            if c in got and not lo <= got[c] <= hi:
-                shown = cells[col[c]].strip()
-                extra = f" ({got[c]:g} km/h)" if c == "ws" and factor != 1.0 else ""
-                bad(line, header[col[c]].strip(), shown, f"{shown}{extra} is outside {lo:g} to {hi:g} {unit}")
-                ok = False
-        d: date | None = None
-        if layout == "date":
-            raw = cells[col["date"]].strip()
-            d = parse_iso_date(raw)
-            if d is None:
-                bad(line, header[col["date"]].strip(), raw, date_problem(raw))
-                ok = False
-        elif ok:
-            try:
-                d = date(int(got["yr"]), int(got["mon"]), int(got["day"]))
-                if any(got[k] != int(got[k]) for k in ("yr", "mon", "day")):
-                    raise ValueError
-            except ValueError:
-                text_d = "-".join(cells[col[k]].strip() for k in ("yr", "mon", "day"))
-                bad(line, header[col["day"]].strip(), text_d, f"{text_d} (yr-mon-day) is not a date")
-                ok = False
-        if not ok or d is None:
-            continue
-        rows.append(cells)
-        lines.append(line)
-        dates.append(d)
-        stations.append(cells[col[station_col]].strip() if station_col else "")
-        for c in ("temp", "rh", "ws", "prec"):
-            vals[c].append(got[c])
-        vals["lat"].append(got.get("lat", math.nan))
-    if errors:
-        raise _invalid(source, errors)
+    read_col = {n: i for n, i in col.items() if n not in STATION_COLUMNS}
+    if station_col:
+        read_col["station"] = col[station_col]
+    read = read_rows(
+        reader,
+        header,
+        read_col,
+        LAYOUTS[layout],
+        source,
+        wind_factor=factor,
+        clamp=clamp_rh,
+        check=cffdrs_date if layout == "cffdrs" else None,
+    )
+    rows = read.rows
     if not rows:
         raise InvalidInput(
             f"{source}: no data rows after the header (line {header_line})",
             errors=[FieldError("file", "no data rows")],
         )
+
+    def values(name: str) -> np.ndarray:
+        return np.array([r.numbers.get(name, math.nan) for r in rows])
+
     return WeatherTable(
         source=source,
         layout=layout,
         header=header,
-        rows=rows,
-        lines=lines,
-        dates=dates,
-        station=stations,
-        temp=np.array(vals["temp"]),
-        rh=np.array(vals["rh"]),
-        ws=np.array(vals["ws"]),
-        prec=np.array(vals["prec"]),
-        lat=np.array(vals["lat"]),
+        rows=[r.cells for r in rows],
+        lines=[r.line for r in rows],
+        dates=[r.dates["date"] for r in rows],
+        station=[r.texts.get("station", "") for r in rows],
+        temp=values("temp"),
+        rh=values("rh"),
+        ws=values("ws") * factor,
+        prec=values("prec"),
+        lat=values("lat"),
         columns=col,
+        rh_clamped=read.clamped,
     )
 
 
-def read_weather_csv(path: str | Path, *, wind_unit: str = "km/h") -> WeatherTable:
+def read_weather_csv(path: str | Path, *, wind_unit: str = "km/h", clamp_rh: bool = False) -> WeatherTable:
     """Read and check a weather CSV file (:func:`parse_weather`); OSError if it cannot be read."""
     p = Path(path)
-    return parse_weather(_decode(p.read_bytes()), str(path), wind_unit=wind_unit)
+    return parse_weather(_decode(p.read_bytes()), str(path), wind_unit=wind_unit, clamp_rh=clamp_rh)
 
 
 @dataclass(frozen=True)
@@ -316,7 +286,7 @@ def station_runs(table: WeatherTable, *, lat: float | None = None, need_lat: boo
             if da == db:
                 hint = "" if s else "; add a station column to chain several stations"
                 reason = f"{who}: date {db.isoformat()} also on line {table.lines[a]}{hint}"
-                raise _invalid(src, [FieldError("date", reason, line=table.lines[b])])
+                raise invalid(src, [FieldError("date", reason, line=table.lines[b])])
             if db - da != timedelta(days=1):
                 gap_end = db - timedelta(days=1)
                 missing = (
@@ -328,20 +298,20 @@ def station_runs(table: WeatherTable, *, lat: float | None = None, need_lat: boo
                     f"{who}: no row for {missing} (between line {table.lines[a]} and this line); "
                     "the FWI needs every day"
                 )
-                raise _invalid(src, [FieldError("date", reason, line=table.lines[b])])
+                raise invalid(src, [FieldError("date", reason, line=table.lines[b])])
         lats = table.lat[order]
         known = lats[~np.isnan(lats)]
         if known.size and np.any(known != known[0]):
             j = order[int(np.argmax(lats != known[0]))]
             reason = f"{who}: {lat_name} changes from {known[0]:g} to {table.lat[j]:g} within the station"
-            raise _invalid(src, [FieldError(lat_name, reason, line=table.lines[j], column=lat_name)])
+            raise invalid(src, [FieldError(lat_name, reason, line=table.lines[j], column=lat_name)])
         station_lat = float(known[0]) if known.size else (lat if lat is not None else math.nan)
         if need_lat and math.isnan(station_lat):
             reason = (
                 f"{who}: no latitude: add a lat column or give one (Yongchuan is 29.35); "
                 "it selects the day-length factors"
             )
-            raise _invalid(src, [FieldError("lat", reason, line=1)])
+            raise invalid(src, [FieldError("lat", reason, line=1)])
         runs.append(StationRun(s, np.array(order, dtype=np.intp), table.dates[order[0]], station_lat))
     return runs
 

@@ -15,6 +15,7 @@ from zhizhi.scenarios.fire.cli.common import (
     option_given,
     table_lines,
 )
+from zhizhi.scenarios.fire.cli.fwi import CLAMP_RH_HELP, clamped_note, refuse_weather
 
 
 @fire_app.command("danger", cls=PlainUsage)
@@ -40,6 +41,7 @@ def fire_danger(
         "--accept-implausible-wind",
         help="rate a file whose median wind is above 15 m/s as m/s all the same (else refused)",
     ),
+    clamp_rh: bool = typer.Option(False, "--clamp-rh", help=CLAMP_RH_HELP),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of the table"),
 ) -> None:
     """Rate the fire danger (森林火险等级) of every town and grid on one day, store it, show the towns.
@@ -50,7 +52,8 @@ def fire_danger(
       station,lon,lat,date,tmax,rh_min,rain,wind_max[,temp,rh,ws[,prec]][,green_cover][,snow_cover]
 
     lon/lat WGS-84 degrees; date YYYY-MM-DD (2026/08/13 is refused), each station's dates
-    consecutive; tmax daily maximum temperature °C; rh_min daily minimum relative humidity %; rain
+    consecutive; tmax daily maximum temperature °C; rh_min daily minimum relative humidity % (0-100;
+    100-101 with --clamp-rh, taken as 100, also for rh; the summary counts them); rain
     the day's rain mm; wind_max daily maximum wind (m/s, or km/h with --wind-unit km/h).
     Optional: noon temp/rh/ws (and prec, the 24 h rain to noon) for the Canadian FWI;
     green_cover/snow_cover % for the phenology correction. (A `zhizhi fire fwi` file,
@@ -101,11 +104,10 @@ def fire_danger(
                     max_km=max_km,
                     warn_km=warn_km,
                     accept_implausible_wind=accept_implausible_wind,
+                    clamp_rh=clamp_rh,
                 )
         except InvalidInput as e:
-            if len(e.errors) <= 1:  # the detail already says it all: one line
-                fail(e.detail)
-            raise
+            refuse_weather(e)
         unit = wind_unit.value
         given = option_given(ctx, "wind_unit")
         other = "--wind-unit km/h" if unit == "m/s" else "--wind-unit m/s"
@@ -144,6 +146,8 @@ def fire_danger(
             f"{res.towns} towns ({levels}), {res.grids} grids rated; {res.unrated} unrated; "
             f"{res.replaced} earlier rows of the day replaced (run {res.run_id})"
         )
+        if clamp_rh:
+            typer.echo(clamped_note(res.rh_clamped))
         for st in res.stations:
             open_note = " or more (the file starts in the dry spell)" if st.dry_days_open else ""
             typer.echo(

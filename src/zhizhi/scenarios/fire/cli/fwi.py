@@ -4,11 +4,41 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
-from zhizhi.cli import fail, run
+from zhizhi.cli import fail, report, run
+from zhizhi.core.errors import InvalidInput
 from zhizhi.scenarios.fire.cli.common import PlainUsage, WindUnit, fire_app, option_given
+
+CLAMP_RH_HELP = (
+    "take RH values in (100, 101] as 100 and say how many were clamped; "
+    "values above 101 or below 0 are still refused"
+)
+
+
+def refuse_weather(e: InvalidInput) -> NoReturn:
+    """Exit 2 for a refused weather file: ``error: …`` (one line for one error, else each bad row
+    indented, as :func:`zhizhi.cli.report`), then the ``--clamp-rh`` hint when RH values just
+    above 100 were among the reasons (csvread.clamp_hint)."""
+    from zhizhi.scenarios.fire.csvread import clamp_hint
+
+    hint = clamp_hint(e)
+    if len(e.errors) <= 1:  # the detail already says it all: one line
+        if hint is None:
+            fail(e.detail)
+        typer.echo(f"error: {e.detail}", err=True)
+    else:
+        report(e)
+    if hint is not None:
+        typer.echo(hint, err=True)
+    raise typer.Exit(2)
+
+
+def clamped_note(n: int) -> str:
+    """The run's line about RH values clamped by ``--clamp-rh`` (``n`` of them)."""
+    return f"rh: {n} value{'s' if n != 1 else ''} in (100, 101] % taken as 100 (--clamp-rh)"
 
 
 class FFMCCoefficient(StrEnum):
@@ -43,6 +73,7 @@ def fire_fwi(
     lat: float | None = typer.Option(
         None, "--lat", min=-90, max=90, help="latitude for a file without a lat column (Yongchuan: 29.35)"
     ),
+    clamp_rh: bool = typer.Option(False, "--clamp-rh", help=CLAMP_RH_HELP),
 ) -> None:
     """Compute the Canadian Fire Weather Index System (FFMC, DMC, DC, ISI, BUI, FWI, DSR).
 
@@ -53,9 +84,10 @@ def fire_fwi(
 
       date,temp,rh,ws,prec[,lat][,station]  (date as YYYY-MM-DD; 2026/08/13 is refused)
 
-    Units: temp °C, rh % (0-100), ws km/h (or m/s with --wind-unit m/s), prec mm in 24 h. Each
-    station is chained in date order from the start-up codes; its dates must be consecutive. The
-    output is the input columns plus ffmc,dmc,dc,isi,bui,fwi,dsr (7 significant digits).
+    Units: temp °C, rh % (0-100; up to 101 with --clamp-rh, taken as 100), ws km/h (or m/s with
+    --wind-unit m/s), prec mm in 24 h. Each station is chained in date order from the start-up
+    codes; its dates must be consecutive. The output is the input columns plus
+    ffmc,dmc,dc,isi,bui,fwi,dsr (7 significant digits).
 
     Wind: this command's default is km/h (the FWI System's unit; `zhizhi fire danger` defaults to
     m/s). It says on stderr which unit it assumed, and warns (naming the rows) about wind above
@@ -66,7 +98,6 @@ def fire_fwi(
     import io
     import sys
 
-    from zhizhi.core.errors import InvalidInput
     from zhizhi.scenarios.fire import indices, windcheck
     from zhizhi.scenarios.fire import weather as fw
 
@@ -75,7 +106,7 @@ def fire_fwi(
 
     def body() -> None:
         try:
-            table = fw.read_weather_csv(input_csv, wind_unit=wind_unit.value)
+            table = fw.read_weather_csv(input_csv, wind_unit=wind_unit.value, clamp_rh=clamp_rh)
             unit = wind_unit.value
             ws_name = table.header[table.columns["ws"]].strip()
             raw = [float(v) / fw.WIND_UNITS[unit] for v in table.ws]  # as written, in the file's unit
@@ -92,12 +123,12 @@ def fire_fwi(
                 ffmc_coefficient=coefficient,
             )
         except InvalidInput as e:
-            if len(e.errors) <= 1:  # the detail already says it all: one line
-                fail(e.detail)
-            raise
+            refuse_weather(e)
         given = option_given(ctx, "wind_unit")
         other = "--wind-unit m/s" if unit == "km/h" else "--wind-unit km/h"
         typer.echo(windcheck.unit_note(ws_name, unit, WindUnit.kmh.value, given, other), err=True)
+        if clamp_rh:
+            typer.echo(clamped_note(table.rh_clamped), err=True)
         rows = zip(table.lines, table.station, strict=True)
         where = [f"line {n}" + (f" (station {s})" if s else "") for n, s in rows]
         for w in windcheck.wind_warnings(raw, where, column=ws_name, unit=unit, other_option=other):

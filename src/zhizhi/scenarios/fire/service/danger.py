@@ -119,6 +119,7 @@ def rate_danger(
     max_km: float | None = None,
     warn_km: float = windcheck.DEFAULT_MAX_STATION_KM,
     accept_implausible_wind: bool = False,
+    clamp_rh: bool = False,
 ) -> DangerRunSummary:
     """Rate the fire danger of every town and grid of the loaded districts on ``day`` and store it.
 
@@ -132,6 +133,8 @@ def rate_danger(
     warn_km : warn about towns rated from a station farther than this (km, default 50).
     accept_implausible_wind : rate a file read as m/s whose median wind is above 15 m/s all the
         same (then a warning); without it such a file is refused (windcheck.implausible_medians).
+    clamp_rh : take ``rh_min``/``rh`` values in (100, 101] % as 100 (sensor rounding); the summary's
+        ``rh_clamped`` counts them. Without it such a file is refused (csvread.clamp_hint).
 
     Each station with a row for ``day`` is rated (HTZ level with its factor scores; FWI when the
     file has noon columns), its dry days and FWI codes continuing from its stored rating of the day
@@ -157,7 +160,7 @@ def rate_danger(
     for opt, v in (("max_km", max_km), ("warn_km", warn_km)):
         if v is not None and not v >= 0:
             raise InvalidInput(f"{opt} must be >= 0, got {v}", [FieldError(opt, "must be >= 0")])
-    weather = st.parse_daily_weather(_decode(raw), name, wind_unit=wind_unit)
+    weather = st.parse_daily_weather(_decode(raw), name, wind_unit=wind_unit, clamp_rh=clamp_rh)
     if not accept_implausible_wind and (found := implausible_wind(weather, wind_unit)):
         reason = windcheck.median_refusal(name, found)
         raise InvalidInput(reason, [FieldError(found[0].column, reason, column=found[0].column)])
@@ -296,9 +299,12 @@ def rate_danger(
         + windcheck.far_station_warnings(
             [(v["unit_code"], v["unit_name"], v["station"], v["distance_km"]) for v in towns], warn_km
         ),
+        rh_clamped=weather.rh_clamped,
     )
     run.counts = summary.model_dump(mode="json", include={"towns", "grids", "unrated", "stations_skipped"})
     run.counts["stations"] = [s.station for s in summary.stations]
+    if weather.rh_clamped:
+        run.counts["rh_clamped"] = weather.rh_clamped
     session.flush()
     return summary
 

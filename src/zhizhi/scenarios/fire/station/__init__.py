@@ -24,7 +24,9 @@ Refused, naming the file, the line and the column: an empty file, a missing or r
 a wrong number of fields, an empty or non-numeric value, an invalid date, values outside their
 physical range (rh outside 0-100, negative rain or wind, temperature outside -90…60 °C, wind above
 400 km/h, rain above 2000 mm, lon/lat outside ±180/±90, cover outside 0-100 %), a station whose
-position changes, a duplicate date or a gap in a station's dates.
+position changes, a duplicate date or a gap in a station's dates. With ``clamp_rh`` an ``rh_min`` or
+``rh`` value in (100, 101] (a sensor's rounding) is read as 100 and counted
+(``DailyWeather.rh_clamped``); the rows are read by the shared :mod:`zhizhi.scenarios.fire.csvread`.
 
 Modules: ``read`` (the file, checked), ``rating`` (rating one day, nearest stations). Everything public
 is re-exported here.
@@ -40,6 +42,7 @@ from zhizhi.scenarios.fire.station.rating import (
 from zhizhi.scenarios.fire.station.read import (
     ALIASES,
     FWI_NAMES,
+    LAYOUT,
     LIMITS,
     NOON,
     OPTIONAL,
@@ -52,6 +55,7 @@ from zhizhi.scenarios.fire.station.read import (
 __all__ = [
     "ALIASES",
     "FWI_NAMES",
+    "LAYOUT",
     "LIMITS",
     "NOON",
     "OPTIONAL",

@@ -4,8 +4,6 @@ series per station with consecutive dates. The file layout is in the package doc
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,30 +13,39 @@ from numpy.typing import NDArray
 
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.scenarios.fire import indices
-from zhizhi.scenarios.fire.csvfields import date_problem, missing_columns, parse_iso_date
+from zhizhi.scenarios.fire.csvfields import missing_columns
+from zhizhi.scenarios.fire.csvread import ColumnSpec, Layout, header_error, invalid, open_rows, read_rows
 from zhizhi.scenarios.fire.weather import WIND_UNITS
 
 REQUIRED = ("station", "lon", "lat", "date", "tmax", "rh_min", "rain", "wind_max")
 NOON = ("temp", "rh", "ws")
 OPTIONAL = ("prec", "green_cover", "snow_cover")
-ALIASES = {"id": "station", "long": "lon", "lng": "lon", "longitude": "lon", "latitude": "lat"}
 FWI_NAMES = indices.FWIComponents.NAMES
 
-# Physically possible ranges (inclusive) in the units used after reading (wind in km/h here).
-LIMITS: dict[str, tuple[float, float, str]] = {
-    "lon": (-180.0, 180.0, "degrees"),
-    "lat": (-90.0, 90.0, "degrees"),
-    "tmax": (-90.0, 60.0, "°C"),
-    "rh_min": (0.0, 100.0, "%"),
-    "rain": (0.0, 2000.0, "mm"),
-    "wind_max": (0.0, 400.0, "km/h"),
-    "temp": (-90.0, 60.0, "°C"),
-    "rh": (0.0, 100.0, "%"),
-    "ws": (0.0, 400.0, "km/h"),
-    "prec": (0.0, 2000.0, "mm"),
-    "green_cover": (0.0, 100.0, "%"),
-    "snow_cover": (0.0, 100.0, "%"),
-}
+# The columns in the order a row is checked (numbers, then the date, then the station), with their
+# physically possible ranges (inclusive) in the units used after reading (wind in km/h here).
+LAYOUT = Layout(
+    "station",
+    (
+        ColumnSpec("lon", ("long", "lng", "longitude"), unit="degrees", low=-180.0, high=180.0),
+        ColumnSpec("lat", ("latitude",), unit="degrees", low=-90.0, high=90.0),
+        ColumnSpec("tmax", unit="°C", low=-90.0, high=60.0),
+        ColumnSpec("rh_min", unit="%", low=0.0, high=100.0, clamp_limit=101.0),
+        ColumnSpec("rain", unit="mm", low=0.0, high=2000.0),
+        ColumnSpec("wind_max", unit="km/h", low=0.0, high=400.0, wind=True),
+        # a missing noon value: no FWI from this day on
+        ColumnSpec("temp", required=False, unit="°C", low=-90.0, high=60.0, blank_ok=True),
+        ColumnSpec("rh", required=False, unit="%", low=0.0, high=100.0, blank_ok=True, clamp_limit=101.0),
+        ColumnSpec("ws", required=False, unit="km/h", low=0.0, high=400.0, blank_ok=True, wind=True),
+        ColumnSpec("prec", required=False, unit="mm", low=0.0, high=2000.0, blank_ok=True),
+        ColumnSpec("green_cover", required=False, unit="%", low=0.0, high=100.0),
+        ColumnSpec("snow_cover", required=False, unit="%", low=0.0, high=100.0),
+        ColumnSpec("date", kind="date"),
+        ColumnSpec("station", ("id",), kind="text", missing="missing station identifier"),
+    ),
+)
+ALIASES = LAYOUT.aliases
+LIMITS: dict[str, tuple[float, float, str]] = LAYOUT.limits
 
 
 @dataclass
@@ -74,6 +81,8 @@ class DailyWeather:
     stations: list[StationSeries]
     columns: dict[str, str] = field(default_factory=dict)
     """canonical column name → the header as written (for messages)"""
+    rh_clamped: int = 0
+    """RH values (rh_min, rh) in (100, 101] read as 100 (``clamp_rh``)"""
 
     @property
     def first_date(self) -> date:
@@ -82,17 +91,6 @@ class DailyWeather:
     @property
     def last_date(self) -> date:
         return max(s.dates[-1] for s in self.stations)
-
-
-def _invalid(source: str, errors: list[FieldError]) -> InvalidInput:
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return InvalidInput(f"{source}: {errors[0]}{more}", errors=errors)
-
-
-def _header_error(source: str, reason: str, column: str | None = None) -> InvalidInput:
-    return InvalidInput(
-        f"{source}: line 1: {reason}", errors=[FieldError(column or "header", reason, line=1)]
-    )
 
 
 def _columns(source: str, header: list[str]) -> dict[str, int]:
@@ -104,12 +102,12 @@ def _columns(source: str, header: list[str]) -> dict[str, int]:
         if not name:
             continue
         if name in col:
-            raise _header_error(source, f'column "{name}" appears twice (or under two names)', name)
+            raise header_error(source, f'column "{name}" appears twice (or under two names)', name)
         col[name] = i
     known = {*REQUIRED, *NOON, *OPTIONAL}
     missing = [n for n in REQUIRED if n not in col]
     if missing and "date" not in col and {"yr", "mon", "day"} <= col.keys():
-        raise _header_error(
+        raise header_error(
             source,
             "this is the FWI weather layout of `zhizhi fire fwi` (long,lat,yr,mon,day,temp,rh,ws,prec); "
             "the danger rating expects daily station weather: "
@@ -118,28 +116,32 @@ def _columns(source: str, header: list[str]) -> dict[str, int]:
         )
     if missing:
         unknown = [header[i].strip() for n, i in col.items() if n not in known]
-        raise _header_error(source, missing_columns(missing, unknown), missing[0])
+        raise header_error(source, missing_columns(missing, unknown), missing[0])
     noon = [c for c in NOON if c in col]
     if noon and len(noon) != len(NOON):
         lack = next(c for c in NOON if c not in col)
-        raise _header_error(
+        raise header_error(
             source, f'noon columns temp, rh, ws go together: "{lack}" is missing (or drop all three)', lack
         )
     if "prec" in col and not noon:
-        raise _header_error(
+        raise header_error(
             source, 'column "prec" (24 h rain to noon, for the FWI) needs temp, rh, ws', "prec"
         )
     return col
 
 
-def parse_daily_weather(text: str, source: str = "<input>", *, wind_unit: str = "m/s") -> DailyWeather:
-    """Parse and check daily station weather CSV text (layout and limits: the module docstring).
+def parse_daily_weather(
+    text: str, source: str = "<input>", *, wind_unit: str = "m/s", clamp_rh: bool = False
+) -> DailyWeather:
+    """Parse and check daily station weather CSV text (layout and limits: the package docstring).
 
     Parameters
     ----------
     text : the file's content. source : the file name used in messages.
     wind_unit : ``"m/s"`` (default, Chinese station data) or ``"km/h"``; applies to ``wind_max``
         and ``ws``.
+    clamp_rh : take ``rh_min`` and ``rh`` values in (100, 101] % as 100 (sensor rounding), counted
+        in :attr:`DailyWeather.rh_clamped`; without it they are refused (naming ``--clamp-rh``).
 
     Returns
     -------
@@ -148,81 +150,25 @@ def parse_daily_weather(text: str, source: str = "<input>", *, wind_unit: str = 
     Raises
     ------
     ValueError for an unknown ``wind_unit``. InvalidInput naming the file, line, column and reason
-    (``errors`` lists every bad value of the file) — see the module docstring.
+    (``errors`` lists every bad value of the file) — see the package docstring.
     """
     if wind_unit not in WIND_UNITS:
         raise ValueError(f'wind unit must be one of {", ".join(WIND_UNITS)}, got "{wind_unit}"')
     factor = WIND_UNITS[wind_unit]
-    reader = csv.reader(io.StringIO(text))
-    header = next((cells for cells in reader if any(c.strip() for c in cells)), None)
-    if header is None:
-        raise InvalidInput(
-            f"{source}: empty file (no header line)", errors=[FieldError("file", "empty file")]
-        )
+    reader, header, _ = open_rows(text, source)
     col = _columns(source, header)
     shown = {name: header[i].strip() for name, i in col.items()}
     has_noon = "temp" in col
-    numeric = [c for c in LIMITS if c in col]
-    errors: list[FieldError] = []
+    read = read_rows(reader, header, col, LAYOUT, source, wind_factor=factor, clamp=clamp_rh)
     rows: dict[str, list[tuple[int, date, dict[str, float]]]] = {}
-
-    def bad(line: int, name: str, value: str, reason: str) -> None:
-        errors.append(FieldError(shown[name], reason, line=line, column=shown[name], value=value))
-
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            errors.append(FieldError("row", f"{len(cells)} fields, the header has {len(header)}", line=line))
-            continue
-        got: dict[str, float] = {}
-        ok = True
-        for c in numeric:
-            raw = cells[col[c]].strip()
-            if raw == "" or raw.upper() in ("NA", "NAN"):
-                if c in NOON or c == "prec":
-                    got[c] = math.nan  # a missing noon value: no FWI from this day on
-                    continue
-                bad(line, c, raw, "missing value")
-                ok = False
-                continue
-            try:
-                v = float(raw)
-            except ValueError:
-                v = math.nan
-            if not math.isfinite(v):
-                bad(line, c, raw, f'"{raw}" is not a number')
-                ok = False
-                continue
-            wind = c in ("wind_max", "ws")
-            kmh = v * factor if wind else v
-            lo, hi, unit = LIMITS[c]
-            if not lo <= kmh <= hi:
-                extra = f" ({kmh:g} km/h)" if wind and factor != 1.0 else ""
-                bad(line, c, raw, f"{raw}{extra} is outside {lo:g} to {hi:g} {unit}")
-                ok = False
-                continue
-            got[c] = v
-        d = parse_iso_date(cells[col["date"]])
-        if d is None:
-            raw = cells[col["date"]].strip()
-            bad(line, "date", raw, date_problem(raw))
-            ok = False
-        station = cells[col["station"]].strip()
-        if not station:
-            bad(line, "station", "", "missing station identifier")
-            ok = False
-        if ok and d is not None:
-            rows.setdefault(station, []).append((line, d, got))
-    if errors:
-        raise _invalid(source, errors)
+    for r in read.rows:
+        rows.setdefault(r.texts["station"], []).append((r.line, r.dates["date"], r.numbers))
     if not rows:
         raise InvalidInput(
             f"{source}: no data rows after the header", errors=[FieldError("file", "no data rows")]
         )
     stations = [_series(source, s, rows[s], shown, factor) for s in sorted(rows)]
-    return DailyWeather(source, has_noon, stations, shown)
+    return DailyWeather(source, has_noon, stations, shown, read.clamped)
 
 
 def _series(
@@ -236,14 +182,14 @@ def _series(
     who = f'station "{station}"'
     for (la, da, _), (lb, db, _) in zip(rows, rows[1:], strict=False):
         if da == db:
-            raise _invalid(
+            raise invalid(
                 source, [FieldError("date", f"{who}: date {db.isoformat()} also on line {la}", line=lb)]
             )
         if db - da != timedelta(days=1):
             first, last = da + timedelta(days=1), db - timedelta(days=1)
             missing = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
             reason = f"{who}: no row for {missing} (between line {la} and this line); every day is needed"
-            raise _invalid(source, [FieldError("date", reason, line=lb)])
+            raise invalid(source, [FieldError("date", reason, line=lb)])
     line0, _, first_vals = rows[0]
     for name in ("lon", "lat"):
         for line, _, vals in rows:
@@ -252,7 +198,7 @@ def _series(
                     f"{who}: {shown[name]} changes from {first_vals[name]:g} (line {line0}) to "
                     f"{vals[name]:g}; a station keeps its position"
                 )
-                raise _invalid(source, [FieldError(shown[name], reason, line=line, column=shown[name])])
+                raise invalid(source, [FieldError(shown[name], reason, line=line, column=shown[name])])
 
     def arr(name: str, default: float = math.nan) -> NDArray[np.float64]:
         return np.array([vals.get(name, default) for _, _, vals in rows], dtype=np.float64)
