@@ -298,6 +298,10 @@ def main() -> None:
         f"{indices_kernel.nb.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f} at the start; FFMC coefficient 147.2 (xclim's)"
     )
+    import llvmlite.binding as ll
+
+    width = "512-bit preferred (-prefer-256-bit)" if indices_kernel.VECTOR_SETTING else "numba's default"
+    print(f"CPU {ll.get_host_cpu_name()}; numba vector width for every numba function here: {width}")
     t0 = time.perf_counter()
     names = ["compiled", "compiled-1", "numpy"]
     runs = {k: contender(k, w) for k in names}
