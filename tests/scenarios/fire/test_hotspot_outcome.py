@@ -25,6 +25,7 @@ from zhizhi.event import tasks
 from zhizhi.event.models import Event, EventStep
 from zhizhi.event.schemas import TransitionIn
 from zhizhi.org import service as org
+from zhizhi.scenarios.fire import resources as fire_resources
 from zhizhi.scenarios.fire import service
 from zhizhi.scenarios.fire.models import HotspotCluster
 from zhizhi.scenarios.fire.service import kpis as fire_kpis
@@ -125,8 +126,8 @@ def test_a_real_fire_opens_one_2206_event_in_the_same_town_and_merges_the_check(
         == f"核查确认真实火情（朱沱镇值班员 核查），已立森林火情事件 {fire.id}，本事件并入该事件"
     )
     assert check_steps[-1][3] == f"合并到事件 {fire.id}"
-    assert steps(session, fire.id)[-1][:1] == ("note",)
-    assert f"卫星热点核查事件 {check.id}" in steps(session, fire.id)[-1][3]
+    origin = [st for st in steps(session, fire.id) if f"卫星热点核查事件 {check.id}" in st[3]]
+    assert [(a, c.endswith("扑救响应（预案）自动启动")) for a, _, _, c in origin] == [("note", True)]
     with pytest.raises(Conflict, match="already has the outcome 真实火情"):  # a second verify is refused
         service.record_outcome(session, VERIFIER, cl.id, "误报")
     assert len(fire_events(session)) == 1
@@ -192,7 +193,15 @@ def test_a_real_fire_notes_the_neighbour_without_a_fire_event_there(session: Ses
     )
 
 
-def test_cli_verify_prints_the_fire_event_and_the_respond_hint(engine: Engine) -> None:
+@pytest.mark.parametrize("auto", [True, False])
+def test_cli_verify_prints_the_fire_event_and_its_response_or_the_hint(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, auto: bool
+) -> None:
+    pol = fire_resources.load_resource_policy()
+    setting = pol.response.model_copy(update={"auto_respond_on_confirmed": auto})
+    monkeypatch.setattr(
+        fire_resources, "default_resource_policy", lambda: pol.model_copy(update={"response": setting})
+    )
     r = CliRunner().invoke(app, ["fire", "hotspots", "import", str(REAL_2022)], prog_name="zhizhi")
     assert r.exit_code == 0, r.stderr
     cid = json.loads(r.stdout)["events"][0]["cluster_id"]
@@ -205,7 +214,16 @@ def test_cli_verify_prints_the_fire_event_and_the_respond_hint(engine: Engine) -
     got = json.loads(r.stdout)
     fid = got["fire_event_id"]
     assert isinstance(fid, int) and got["outcome"] == "real_fire"
-    assert (
-        got["hint"]
-        == f"森林火情事件 {fid} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fid}/respond"
-    )
+    if not auto:
+        assert "response" not in got
+        assert (
+            got["hint"]
+            == f"森林火情事件 {fid} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fid}/respond"
+        )
+        return
+    assert "hint" not in got and got["response"]["event_id"] == fid  # no team registered in this test
+    units = [t["unit_code"] for t in got["response"]["tasks"]]
+    assert units[0::2] == ["500118-LYJ", "500118118207001"] and units[1::2] == [
+        f"{ZHUTUO}-ZHZX",
+        "500118-YJJ",
+    ]

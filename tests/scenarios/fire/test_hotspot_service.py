@@ -100,6 +100,7 @@ def test_real_file_opens_one_event_in_the_town_where_the_detection_falls(session
         "in_area": 1,
         "dropped_type": 0,
         "duplicates": 0,
+        "same_pass": 0,
         "upgraded": 0,
         "snoozed": 0,
         "new": 1,

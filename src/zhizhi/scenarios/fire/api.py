@@ -33,6 +33,7 @@ from zhizhi.scenarios.fire.schemas import (
     StaticSourceEntry,
     StaticSourceRead,
     VerifyIn,
+    VerifyRead,
 )
 from zhizhi.scenarios.fire.service.static import snooze_end
 
@@ -119,20 +120,30 @@ def cluster(
     return service.read_cluster(session, actor, cluster_id)
 
 
-@router.post("/clusters/{cluster_id}/verify", response_model=ClusterView)
+@router.post("/clusters/{cluster_id}/verify", response_model=VerifyRead)
 def verify(
     cluster_id: ClusterId,
     body: VerifyIn,
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("fire.verify")),
-) -> ClusterView:
+) -> VerifyRead:
     """Record the verification outcome (核查结论) of a cluster in the caller's scope: 真实火情 /
     农事用火 / 工业热源 / 其他热源 / 误报 (or their keys), once; whether the deadline was met is
     recorded. 工业热源 proposes a static heat source. On a real event the platform then ends it
-    (不予受理) for a non-fire outcome, or for 真实火情 opens a 森林火情 (2206) event and merges it
-    into that (service.fire_event_id). 404 out of scope, 409 when already recorded."""
-    service.record_outcome(session, actor, cluster_id, body.outcome, body.note)
-    return service.read_cluster(session, actor, cluster_id)
+    (不予受理) for a non-fire outcome, or for 真实火情 opens a 森林火情 (2206) event
+    (``fire_event_id``) and merges it into that; by policy (data/resources.yaml
+    ``response.auto_respond_on_confirmed``) the platform also starts its response at once:
+    ``response`` lists the tasks dispatched, ``response_note`` says why it could not start, ``hint``
+    how to start it by hand. 404 out of scope, 409 when already recorded."""
+    got = service.verify_cluster(session, actor, cluster_id, body.outcome, body.note)
+    view = service.read_cluster(session, actor, cluster_id)
+    return VerifyRead(
+        **view.model_dump(),
+        fire_event_id=got.fire_event_id,
+        response=got.response,
+        response_note=got.response_note,
+        hint=got.hint,
+    )
 
 
 @router.post("/hotspots/import", response_model=HotspotImportSummary)

@@ -78,6 +78,9 @@ class ResponseSettings(_Model):
     team_task_roles: dict[Literal["town_center", "district_center", "department"], str]
     per_kind_default: int = Field(ge=1, le=100)
     per_kind_max: int = Field(ge=1, le=100)
+    auto_respond_on_confirmed: bool = True
+    """Whether recording 真实火情 on a hotspot cluster also starts this response on the new 森林火情
+    event at once (service.verification); false leaves it to the one click."""
 
     @model_validator(mode="after")
     def _default_within_max(self) -> ResponseSettings:

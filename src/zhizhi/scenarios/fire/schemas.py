@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from zhizhi.scenarios.fire.resource_schemas import RespondRead
+
 # --- hotspot policy (data/hotspots.yaml) ------------------------------------------------------------
 
 
@@ -162,7 +164,9 @@ class HotspotImportSummary(BaseModel):
 
     rows_read = parsed + bad_rows; parsed = out_of_area + in_area; in_area = dropped_type +
     duplicates + snoozed + new. ``duplicates`` were stored by an earlier import (or earlier in this
-    file) and open nothing; ``upgraded`` of them were NRT rows now replaced by standard values.
+    file) and open nothing; ``upgraded`` of them were NRT rows now replaced by standard values;
+    ``same_pass`` of them were merged into a better row of the same satellite pass (overlapping scans,
+    hotspots.same_pass_best: the higher confidence, then FRP, then the first row is stored).
     """
 
     file: str
@@ -176,6 +180,7 @@ class HotspotImportSummary(BaseModel):
     in_area: int
     dropped_type: int
     duplicates: int
+    same_pass: int = 0
     upgraded: int
     snoozed: int
     new: int
@@ -265,6 +270,18 @@ class ClusterView(ClusterRead):
     grid_code: str | None = None
     alerts: list[ClusterAlertRead] = Field(default_factory=list)
     hotspots: list[HotspotRead] | None = None
+
+
+class VerifyRead(ClusterView):
+    """The answer to a verification: the cluster, and for 真实火情 the 森林火情 event opened
+    (``fire_event_id``) with the response started on it by policy (``response``: its tasks, the
+    nearest team's first) or why it could not start (``response_note``); both None when the policy
+    leaves the response to the one click (``hint``)."""
+
+    fire_event_id: int | None = None
+    response: RespondRead | None = None
+    response_note: str | None = None
+    hint: str | None = None
 
 
 class VerifyIn(BaseModel):
@@ -400,3 +417,5 @@ class DangerRunSummary(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     """Plausibility warnings (windcheck.py): implausible wind or wind in the wrong unit, towns rated
     from a far station; the run is stored all the same."""
+    rh_clamped: int = 0
+    """RH values (rh_min, rh) in (100, 101] % read as 100 (``--clamp-rh``, sensor rounding)."""

@@ -7,7 +7,8 @@ registers their commands on it, in this order (``zhizhi fire --help`` lists them
 from zhizhi.scenarios.fire.cli.common import fire_app
 
 # isort: off
-from zhizhi.scenarios.fire.cli import fwi, danger, hotspots, bulletin, drill, kpis, resources, hazards  # noqa: F401, E501
+from zhizhi.scenarios.fire.cli import fwi, danger, ratings, hotspots, bulletin, drill  # noqa: F401
+from zhizhi.scenarios.fire.cli import kpis, resources, response, hazards  # noqa: F401
 # isort: on
 
 __all__ = ["fire_app"]

@@ -1,17 +1,21 @@
 """``zhizhi fire hotspots …``: satellite hotspots (卫星热点) from NASA FIRMS: import, verification
-outcomes, static heat sources."""
+outcomes, static heat sources, and views of the clusters (热点聚类) with their detections and routing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
-from zhizhi.scenarios.fire.cli.common import PlainUsage, fire_app
+from zhizhi.scenarios.fire.cli.common import PlainUsage, fire_app, parse_day, table_lines
 
 hotspots_app: typer.Typer = _typer(
-    "Satellite hotspots (卫星热点): import NASA FIRMS files, record verification outcomes, static sources."
+    "Satellite hotspots (卫星热点): import NASA FIRMS files, list and show clusters, record verification "
+    "outcomes, static sources."
 )
 fire_app.add_typer(hotspots_app, name="hotspots")
 
@@ -69,8 +73,10 @@ def hotspots_verify(
     --by is required: a verification names the person who checked (the command has no signed user).
     The outcome shows on the cluster's events' timelines as a note (核查结论：农事用火 …, by --by);
     工业热源 proposes a static heat source there. A non-fire outcome ends the event (不予受理);
-    真实火情 opens a 森林火情 (2206) event: the JSON then has ``fire_event_id`` and a ``hint`` on
-    starting its response (POST /api/v1/fire/events/ID/respond). Prints the cluster as JSON (UTC)."""
+    真实火情 opens a 森林火情 (2206) event: the JSON then has ``fire_event_id`` and, by policy
+    (fire/data/resources.yaml response.auto_respond_on_confirmed), the response started on it
+    (``response``: the tasks dispatched) or why not (``response_note``), else a ``hint`` on starting
+    it (POST /api/v1/fire/events/ID/respond). Prints the cluster as JSON (UTC)."""
     from dataclasses import replace
 
     from zhizhi.core.db import session_scope
@@ -85,14 +91,16 @@ def hotspots_verify(
         with session_scope() as s:
             cl = service.get_cluster(s, cluster_id)
             actor = replace(system_actor(cl.district_code), name=who)
-            got = service.record_outcome(s, actor, cluster_id, outcome, note)
-            res = service.cluster_read(got).as_dict()
-            fire = service.fire_event_id(s, got)
-        if fire is not None:  # 真实火情: the 森林火情 event; its response stays a separate start
-            res["fire_event_id"] = fire
-            res["hint"] = (
-                f"森林火情事件 {fire} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fire}/respond"
-            )
+            got = service.verify_cluster(s, actor, cluster_id, outcome, note)
+            res = service.cluster_read(got.cluster).as_dict()
+        if got.fire_event_id is not None:  # 真实火情: the 森林火情 event and its response (or why not)
+            res["fire_event_id"] = got.fire_event_id
+            if got.response is not None:
+                res["response"] = got.response.model_dump(mode="json")
+            if got.response_note is not None:
+                res["response_note"] = got.response_note
+            if got.hint is not None:
+                res["hint"] = got.hint
         out(res)
 
     run(body)
@@ -165,3 +173,240 @@ def hotspots_static(
             )
 
     run(body)
+
+
+# --- views of clusters (热点聚类), as GET /api/v1/fire/clusters[/{id}] -------------------------------------
+
+CLUSTER_STATES = {"pending": "待核查", "overdue": "核查逾期", "verified": "已核查"}
+"""The verification states of a cluster ``--status`` takes besides an outcome: no outcome yet and the
+deadline not passed (pending), passed (overdue), an outcome recorded (verified)."""
+
+
+def _cluster_state(view: Any, now: datetime) -> str:
+    """The state key of a cluster view (:data:`CLUSTER_STATES`)."""
+    if view.outcome is not None:
+        return "verified"
+    return "overdue" if now > view.verify_due_at else "pending"
+
+
+def _status_filter(status: str | None) -> Callable[[Any, datetime], bool]:
+    """A predicate on (cluster view, now) for ``--status``: a state of :data:`CLUSTER_STATES` (key or
+    Chinese) or a verification outcome (key or Chinese name, data/hotspots.yaml); a usage error
+    listing both otherwise."""
+    from zhizhi.scenarios.fire import service
+
+    if status is None:
+        return lambda _v, _now: True
+    want = status.strip()
+    for key, zh in CLUSTER_STATES.items():
+        if want in (key, zh):
+            state = key
+            return lambda v, now: _cluster_state(v, now) == state
+    try:
+        outcome = service.hotspot_config().outcome(want).key
+    except ValueError as e:
+        states = " | ".join(f"{k} ({zh})" for k, zh in CLUSTER_STATES.items())
+        fail(f'--status "{want}": not a state ({states}) nor an outcome: {e}')
+    return lambda v, _now: v.outcome == outcome
+
+
+def _event_states(session: Any, ids: set[int]) -> dict[int, str]:
+    """The node (环节) of each event id, with the event it was merged into (merged→ID)."""
+    from sqlalchemy import select
+
+    from zhizhi.event.models import Event
+
+    if not ids:
+        return {}
+    rows = session.execute(select(Event.id, Event.node, Event.merged_into_id).where(Event.id.in_(ids)))
+    return {i: f"merged→{m}" if node == "merged" and m else node for i, node, m in rows.all()}
+
+
+def _outcome_text(view: Any) -> str:
+    """The verification outcome of a cluster view: its Chinese name and whether on time, or —."""
+    from zhizhi.scenarios.fire import service
+
+    if view.outcome is None:
+        return "—"
+    name = service.hotspot_config().outcome(view.outcome).name
+    return f"{name}（{'按时' if view.verified_on_time else '超时'}）"
+
+
+@hotspots_app.command("clusters")
+def hotspots_clusters(
+    status: str | None = typer.Option(
+        None,
+        "--status",
+        help="pending (待核查) | overdue (核查逾期) | verified (已核查), or an outcome (真实火情, 误报 …)",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", metavar="YYYY-MM-DD", help="last detected on or after this day (Beijing time)"
+    ),
+    district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (as GET /api/v1/fire/clusters; UTC)"),
+) -> None:
+    """Hotspot clusters (热点聚类) of a district, newest last detection first (at most 500).
+
+    Each: id, first and last detection (北京时间), detections, highest confidence %, the town and grid
+    its 卫星热点核查 event was routed to, the event id and its node (环节), the verification outcome
+    (核查结论, on time or not) and deadline. Drill clusters (演练) are marked. One cluster with its
+    detections and routing: zhizhi fire hotspots show CLUSTER_ID.
+    """
+    from zhizhi.core import time as ztime
+    from zhizhi.core.config import get_settings
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire import hotspots as hs
+    from zhizhi.scenarios.fire import service
+
+    keep = _status_filter(status)
+    start = datetime.combine(parse_day(since, "--since"), datetime.min.time()) if since else None
+
+    def body() -> None:
+        d6 = district or get_settings().district_code
+        now = ztime.utcnow()
+        with session_scope() as s:
+            rows = [v for v in service.list_clusters(s, system_actor(d6), since=start) if keep(v, now)]
+            states = _event_states(s, {v.event_id for v in rows if v.event_id is not None})
+        if as_json:
+            out([v.as_dict() for v in rows])
+            return
+        if not rows:
+            typer.echo(
+                f"no hotspot clusters in district {d6} "
+                "(import NASA FIRMS files: zhizhi fire hotspots import FILE)"
+            )
+            return
+        head = [
+            "id",
+            "首次发现",
+            "最近发现",
+            "热点",
+            "置信度",
+            "镇街",
+            "网格",
+            "事件",
+            "环节",
+            "状态",
+            "核查结论",
+            "核查期限",
+        ]
+        table = [head] + [
+            [str(v.id), hs.beijing(v.first_seen), hs.beijing(v.last_seen), str(v.n_detections),
+             f"{v.max_confidence}%", v.town_code or "—", v.grid_code or "—",
+             str(v.event_id) if v.event_id is not None else "—",
+             states.get(v.event_id, "—") if v.event_id is not None else "—",
+             CLUSTER_STATES[_cluster_state(v, now)] + (" 演练" if v.drill else ""),
+             _outcome_text(v), hs.beijing(v.verify_due_at)]
+            for v in rows
+        ]  # fmt: skip
+        for line in table_lines(table, right={0, 3, 4, 7}):
+            typer.echo(line)
+        typer.echo("times: 北京时间 (Beijing)")
+
+    run(body)
+
+
+@hotspots_app.command("show", cls=PlainUsage)
+def hotspots_show(
+    cluster_id: int = typer.Argument(..., min=1, metavar="CLUSTER_ID", help="hotspot cluster id"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (as GET /api/v1/fire/clusters/ID; UTC)"),
+) -> None:
+    """One hotspot cluster (热点聚类): its detections and where its alerts were routed.
+
+    Detections: satellite/instrument, acquisition time (北京时间), lon/lat (WGS-84 pixel centre),
+    confidence, FRP (MW). Routing: the district the cluster lies in, the town and grid its 卫星热点核查
+    event was placed in (by point-in-polygon of the detection) and the unit the ownership rules
+    (权属配置) suggest, and the neighbouring districts alerted (邻区通报, within the buffer of
+    data/hotspots.yaml) with their events. Acts as the platform of the cluster's district.
+    """
+    from zhizhi.core import time as ztime
+    from zhizhi.core.db import session_scope
+    from zhizhi.event.models import Event
+    from zhizhi.event.service import system_actor
+    from zhizhi.scenarios.fire import hotspots as hs
+    from zhizhi.scenarios.fire import service
+
+    def body() -> None:
+        with session_scope() as s:
+            cl = service.get_cluster(s, cluster_id)
+            v = service.read_cluster(s, system_actor(cl.district_code), cluster_id)
+            ev = s.get(Event, v.event_id) if v.event_id is not None else None
+            names = _unit_names(
+                s,
+                [
+                    cl.district_code + "000000",
+                    v.town_code,
+                    v.grid_code,
+                    ev.suggested_unit_code if ev else None,
+                ],
+            )
+            states = _event_states(s, {a.event_id for a in v.alerts if a.event_id is not None})
+            buffer_km = service.hotspot_config().area.buffer_km
+        if as_json:
+            out(v.as_dict())
+            return
+        now = ztime.utcnow()
+        typer.echo(
+            f"热点聚类 {v.id}{' (演练 drill)' if v.drill else ''} · district {v.district_code} · "
+            f"{v.lon:.5f}, {v.lat:.5f} · {v.n_detections} detections, max confidence {v.max_confidence}%, "
+            f"max FRP {v.max_frp:.1f} MW"
+        )
+        typer.echo(
+            f"  first {hs.beijing(v.first_seen)}, last {hs.beijing(v.last_seen)} (北京时间); "
+            f"{CLUSTER_STATES[_cluster_state(v, now)]}: 核查结论 {_outcome_text(v)}, "
+            f"deadline {hs.beijing(v.verify_due_at)}"
+            + (f", by {v.verified_by} at {hs.beijing(v.verified_at)}" if v.verified_at else "")
+        )
+        if v.outcome_note:
+            typer.echo(f"  note: {v.outcome_note}")
+        typer.echo("detections:")
+        head = ["id", "satellite", "北京时间", "lon", "lat", "置信度", "FRP MW", "状态"]
+        table = [head] + [
+            [str(h.id), f"{h.satellite}/{h.instrument}", hs.beijing(h.acq_at), f"{h.lon:.5f}", f"{h.lat:.5f}",
+             f"{h.confidence}% {hs.CLASS_LABEL_ZH.get(h.confidence_class, h.confidence_class)}",
+             f"{h.frp:.1f}", h.status]
+            for h in v.hotspots or []
+        ]  # fmt: skip
+        for line in table_lines(table, right={0, 3, 4, 6}):
+            typer.echo("  " + line)
+        typer.echo("routing:")
+        district_name = names.get(cl.district_code + "000000", "")
+        typer.echo(f"  district {v.district_code} {district_name}: the cluster lies in it")
+        if ev is not None:
+            town = f"{v.town_code} {names.get(v.town_code or '', '')}".strip() if v.town_code else "—"
+            grid = f"{v.grid_code} {names.get(v.grid_code or '', '')}".strip() if v.grid_code else "—"
+            unit = ev.suggested_unit_code
+            routed = (
+                f"; suggested unit {unit} {names.get(unit, '')}".rstrip() + f" ({ev.dispatch_mode}, 权属配置)"
+                if unit
+                else ""
+            )
+            typer.echo(
+                f"  event {ev.id} ({ev.node}): town {town}, grid {grid} — the detection's point lies in "
+                f"them (point-in-polygon){routed}"
+            )
+        elif v.event_id is None:
+            typer.echo("  no verification event (a historical detection, or out of this district's scope)")
+        for a in v.alerts:
+            if a.role == "primary":
+                continue
+            typer.echo(
+                f"  邻区通报 district {a.district_code}: {a.distance_m / 1000:.1f} km from its boundary "
+                f"(≤ {buffer_km:g} km buffer), event {a.event_id if a.event_id is not None else '—'}"
+                + (f" ({states[a.event_id]})" if a.event_id in states else "")
+            )
+
+    run(body)
+
+
+def _unit_names(session: Any, codes: list[str | None]) -> dict[str, str]:
+    """The names of the org units with these codes (unknown codes left out)."""
+    from sqlalchemy import select
+
+    from zhizhi.org.models import OrgUnit
+
+    want = {c for c in codes if c}
+    if not want:
+        return {}
+    return dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(want))).all())

@@ -2,7 +2,8 @@
 
 Pure functions over plain values and numpy arrays; no database. ``firms`` reads the files (``table``
 splits them into columns with numpy, ``convert`` turns columns into numbers and distinct values),
-``cluster`` groups detections of one fire and finds places detected on many days; everything public
+``cluster`` groups detections of one fire and finds places detected on many days, ``samepass`` picks
+the best of the duplicate rows of one satellite pass (overlapping scans); everything public
 is re-exported here. The service (``fire/service.py``) stores what is parsed and turns clusters into
 events.
 
@@ -63,6 +64,7 @@ from zhizhi.scenarios.fire.hotspots.firms import (
     pixel_diagonal_km,
     read_firms,
 )
+from zhizhi.scenarios.fire.hotspots.samepass import SAME_PASS_FRACTION, same_pass_best
 
 __all__ = [
     "BEIJING",
@@ -77,6 +79,7 @@ __all__ = [
     "MODIS_COLUMNS",
     "OPTIONAL_COLUMNS",
     "PLATFORMS",
+    "SAME_PASS_FRACTION",
     "VIIRS_COLUMNS",
     "VIIRS_CONFIDENCE",
     "Detections",
@@ -91,5 +94,6 @@ __all__ = [
     "parse_firms",
     "pixel_diagonal_km",
     "read_firms",
+    "same_pass_best",
     "static_candidates",
 ]

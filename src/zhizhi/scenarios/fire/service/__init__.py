@@ -3,7 +3,8 @@
 
 * ``hotspots`` — import NASA FIRMS files, place, snooze, cluster and alert (卫星热点);
 * ``static`` — static heat sources (固定热源): proposals and decisions;
-* ``verification`` — verification outcomes of clusters (核查结论) and the scoped reads of the API;
+* ``verification`` — verification outcomes of clusters (核查结论), a real fire's 森林火情 event and its
+  automatic response;
 * ``danger`` — daily fire danger ratings per town and grid (森林火险等级);
 * ``config`` — the hotspot policy data.
 
@@ -33,14 +34,17 @@ from zhizhi.scenarios.fire.service.danger import (
 from zhizhi.scenarios.fire.service.hotspots import import_bytes, import_file, place
 from zhizhi.scenarios.fire.service.static import add_static_source, decide_static_source
 from zhizhi.scenarios.fire.service.verification import (
+    VerifyResult,
     cluster_read,
     fire_event_id,
     get_cluster,
     record_outcome,
+    verify_cluster,
 )
 
 __all__ = [
     "CATEGORY",
+    "VerifyResult",
     "add_static_source",
     "cluster_read",
     "danger_geojson",
@@ -63,4 +67,5 @@ __all__ = [
     "read_cluster",
     "record_outcome",
     "static_sources",
+    "verify_cluster",
 ]

@@ -130,7 +130,9 @@ def import_bytes(
 
     Steps: parse (hotspots.parse_firms; any bad row refuses the file unless ``skip_bad_rows``) ->
     keep detections within the loaded districts plus ``area.buffer_km`` -> drop FIRMS ``type`` 1
-    (volcano) and 3 (offshore) -> skip detections already stored (hotspots.detection_key; an NRT row
+    (volcano) and 3 (offshore) -> of the duplicate rows of one satellite pass (overlapping scans,
+    hotspots.same_pass_best) keep the highest confidence, then FRP, then the first row -> skip
+    detections already stored (hotspots.detection_key; an NRT row
     is upgraded in place by its standard row) -> snooze static heat sources (the shipped list, the
     accepted ones in the database, and FIRMS ``type`` 2) -> cluster with each other and with the
     open clusters (hotspots.cluster_labels) -> open one 卫星热点核查 event (2207) per new cluster in its
@@ -173,18 +175,20 @@ def import_bytes(
     fresh: list[int] = []
     keys = {int(i): det.key(int(i)) for i in inside}
     stored = _stored(session, list(keys.values()))
-    seen: set[str] = set()
+    kept = _same_pass_kept(det, [i for i in keys if int(det.fire_type[i]) not in (1, 3)], keys)
     for i in (int(i) for i in inside):
         if int(det.fire_type[i]) in (1, 3):
             c["dropped_type"] += 1
-        elif keys[i] in stored or keys[i] in seen:
+        elif not kept[i]:
+            c["duplicates"] += 1  # a worse row of the same pass and pixel: the best one is kept
+            c["same_pass"] += 1
+        elif keys[i] in stored:
             c["duplicates"] += 1
-            old = stored.get(keys[i])
-            if old is not None and old.nrt and not bool(det.nrt[i]):
+            old = stored[keys[i]]
+            if old.nrt and not bool(det.nrt[i]):
                 _upgrade(old, det, i)
                 c["upgraded"] += 1
         else:
-            seen.add(keys[i])
             fresh.append(i)
     zones = _zones(session) if fresh else []
     rows: dict[int, Hotspot] = {}
@@ -217,6 +221,7 @@ def import_bytes(
         in_area=c["in_area"],
         dropped_type=c["dropped_type"],
         duplicates=c["duplicates"],
+        same_pass=c["same_pass"],
         upgraded=c["upgraded"],
         snoozed=c["snoozed"],
         new=c["new"],
@@ -235,6 +240,27 @@ def import_bytes(
     imp.finished_at = ztime.utcnow()
     session.flush()
     return summary
+
+
+def _same_pass_kept(det: hs.Detections, idx: list[int], keys: dict[int, str]) -> dict[int, bool]:
+    """Per detection position in ``idx``: whether it is kept, i.e. the best of its duplicates in one
+    satellite pass (hotspots.same_pass_best: same platform and minute within a third of a pixel, or
+    the same detection key; highest confidence, then FRP, then the first row)."""
+    if not idx:
+        return {}
+    a = np.asarray(idx, dtype=np.int64)
+    best = hs.same_pass_best(
+        det.platform[a],
+        det.acq[a],
+        det.lon[a],
+        det.lat[a],
+        det.scan[a],
+        det.track[a],
+        det.confidence[a],
+        det.frp[a],
+        np.array([keys[i] for i in idx]),
+    )
+    return {i: int(b) == k for k, (i, b) in enumerate(zip(idx, best.tolist(), strict=True))}
 
 
 def _stored(session: Session, keys: list[str]) -> dict[str, Hotspot]:

@@ -1,24 +1,30 @@
-"""Hotspot verification (热点核查): the outcome of a cluster, recorded once, with its deadline."""
+"""Hotspot verification (热点核查): the outcome of a cluster, recorded once, with its deadline; a
+confirmed real fire (真实火情) opens a 森林火情 event and, by policy, starts its response at once."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, Scope, require, scope_of
-from zhizhi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from zhizhi.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from zhizhi.event import rules as event_rules
 from zhizhi.event import service as events
 from zhizhi.event.models import Event
 from zhizhi.event.schemas import EventCreate, TransitionIn
 from zhizhi.org import service as org
 from zhizhi.scenarios.fire import hotspots as hs
+from zhizhi.scenarios.fire import resources as fire_resources
 from zhizhi.scenarios.fire.models import HotspotAlert, HotspotCluster
+from zhizhi.scenarios.fire.resource_schemas import RespondRead
 from zhizhi.scenarios.fire.schemas import (
     ClusterRead,
     HotspotOutcome,
 )
+from zhizhi.scenarios.fire.service import response
 from zhizhi.scenarios.fire.service.alerts import _district_name
 from zhizhi.scenarios.fire.service.config import (
     hotspot_config,
@@ -36,9 +42,38 @@ def get_cluster(session: Session, cluster_id: int) -> HotspotCluster:
     return cl
 
 
+@dataclass
+class VerifyResult:
+    """What recording an outcome did: the ``cluster``; for 真实火情 on a real cluster the 森林火情 event
+    opened (``fire_event_id``) and, with ``response.auto_respond_on_confirmed`` (data/resources.yaml),
+    the response started on it (``response``: the pre-plan's and the team's tasks) or why it could not
+    start (``response_note``). Both None when the policy leaves the response to the one click; then,
+    and when it could not start, ``hint`` says how to start it."""
+
+    cluster: HotspotCluster
+    fire_event_id: int | None = None
+    response: RespondRead | None = None
+    response_note: str | None = None
+
+    @property
+    def hint(self) -> str | None:
+        """``森林火情事件 ID 已立；启动扑救响应（预案）: POST …/respond`` while no response was started."""
+        if self.fire_event_id is None or self.response is not None:
+            return None
+        fid = self.fire_event_id
+        return f"森林火情事件 {fid} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fid}/respond"
+
+
 def record_outcome(
     session: Session, actor: Actor, cluster_id: int, outcome: str, note: str = ""
 ) -> HotspotCluster:
+    """Record the verification outcome of a cluster: :func:`verify_cluster`, returning the cluster."""
+    return verify_cluster(session, actor, cluster_id, outcome, note).cluster
+
+
+def verify_cluster(
+    session: Session, actor: Actor, cluster_id: int, outcome: str, note: str = ""
+) -> VerifyResult:
     """Record the verification outcome (核查结论) of a cluster: one of ``data/hotspots.yaml`` outcomes,
     by key or Chinese name (真实火情 / 农事用火 / 工业热源 / 其他热源 / 误报).
 
@@ -50,9 +85,12 @@ def record_outcome(
     the verifier, so every district alerted sees it. A note moves nothing and counts in no KPI.
     The actor needs ``fire.verify`` and ``event.read`` and must see the cluster's primary event (its
     data scope: the event's district, town or grid); a cluster without an event only its district's
-    center.
-    Raises Forbidden (role), NotFound (no such cluster, or out of scope), InvalidInput (unknown
-    outcome), Conflict (an outcome is already recorded).
+    center. The platform then acts on the real (non-drill) events: see :func:`_act_on_outcome`; for
+    真实火情 with ``response.auto_respond_on_confirmed`` (data/resources.yaml, default true) it also
+    starts the response on the new 森林火情 event (:func:`_auto_respond`).
+    Returns a :class:`VerifyResult`. Raises Forbidden (role), NotFound (no such cluster, or out of
+    scope), InvalidInput (unknown outcome), Conflict (an outcome is already recorded); a response that
+    cannot start never fails the verification.
     """
     cfg = hotspot_config()
     require(actor, "fire.verify")  # a refusal by role first: it says nothing about the cluster
@@ -78,8 +116,11 @@ def record_outcome(
         _propose_from_cluster(session, cl, o, actor, note, now)
     session.flush()
     _note_outcome(session, actor, cl, o, note)
-    _act_on_outcome(session, actor, cl, o, note)
-    return cl
+    fire = _act_on_outcome(session, actor, cl, o, note)
+    if fire is None:
+        return VerifyResult(cl)
+    started, why = _auto_respond(session, actor, cl, fire) if _auto_on() else (None, None)
+    return VerifyResult(cl, fire.id, started, why)
 
 
 def outcome_text(o: HotspotOutcome, on_time: bool, note: str = "", by: str | None = None) -> str:
@@ -127,7 +168,9 @@ def fire_event_id(session: Session, cl: HotspotCluster) -> int | None:
     )
 
 
-def _act_on_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: HotspotOutcome, note: str) -> None:
+def _act_on_outcome(
+    session: Session, actor: Actor, cl: HotspotCluster, o: HotspotOutcome, note: str
+) -> Event | None:
     """What the platform does with an outcome on a real (non-drill) cluster's events.
 
     Non-fire outcomes: each event (primary and neighbour alerts) still at reported/accepted is ended
@@ -135,10 +178,10 @@ def _act_on_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: Hotsp
     naming the verifier; an event already moved on by hand is not forced, it gets a note saying the
     outcome allows closing. 真实火情: a 2206 event is opened at the primary event's point (else the
     cluster's), urgency urgent, the open 2207 event merged into it; neighbour events get a note
-    pointing at it."""
+    pointing at it. Returns that 2206 event (None for another outcome or a drill)."""
     primary = session.get(Event, cl.event_id) if cl.event_id is not None else None
     if cl.drill or (primary is not None and primary.is_drill):
-        return  # a drill moves its own event through the loop (service/drill.py)
+        return None  # a drill moves its own event through the loop and its pre-plan (service/drill.py)
     alerts = session.scalars(
         select(HotspotAlert).where(HotspotAlert.cluster_id == cl.id).order_by(HotspotAlert.id)
     ).all()
@@ -151,7 +194,7 @@ def _act_on_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: Hotsp
         by = f"{_district_name(session, cl.district_code)}{actor.name}"
         for d6, eid in others:
             _end_not_a_case(session, d6, eid, f"{body}（{by} 核查）", data)  # type: ignore[arg-type]
-        return
+        return None
     fire = _open_fire_event(session, actor, cl, primary, note)
     data["fire_event_id"] = fire.id
     platform = events.system_actor(cl.district_code)
@@ -164,11 +207,8 @@ def _act_on_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: Hotsp
         if event_rules.Node(primary.node) in event_rules.OPEN_NODES and primary.merged_into_id is None:
             events.merge(session, platform, primary.id, fire.id, any_category=True)
     src = f"卫星热点核查事件 {primary.id}（热点簇 {cl.id}）" if primary else f"热点簇 {cl.id}"
-    events.add_note(
-        session, platform, fire.id,
-        f"由{src}核查确认（{actor.name}）；扑救响应（预案）请在本事件一键启动",
-        data,
-    )  # fmt: skip
+    then = "扑救响应（预案）自动启动" if _auto_on() else "扑救响应（预案）请在本事件一键启动"
+    events.add_note(session, platform, fire.id, f"由{src}核查确认（{actor.name}）；{then}", data)
     by = f"{_district_name(session, cl.district_code)}{actor.name}"
     for d6, eid in others:
         events.add_note(
@@ -177,6 +217,55 @@ def _act_on_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: Hotsp
             f"已立森林火情事件 {fire.id}",
             data,
         )  # fmt: skip
+    return fire
+
+
+def _auto_on() -> bool:
+    """``response.auto_respond_on_confirmed`` of data/resources.yaml."""
+    return fire_resources.default_resource_policy().response.auto_respond_on_confirmed
+
+
+def _auto_respond(
+    session: Session, verifier: Actor, cl: HotspotCluster, fire: Event
+) -> tuple[RespondRead | None, str | None]:
+    """Start the response (service.response.respond: the pre-plan's tasks and the nearest team's) on
+    the 森林火情 event ``fire`` just opened for cluster ``cl``, as the platform (系统) of its district:
+    the policy starts it, not the verifier (who may hold no ``event.preplan``, e.g. a grid worker), so
+    the pre-plan steps are the platform's and a note names the verifier whose confirmation triggered it
+    and the tasks dispatched (and, without a registered team, that no team task was made).
+
+    Returns (the response, None), or (None, why) when it could not start: then nothing of it is kept
+    (a savepoint), a note on the event says why and asks for the one click, and the verification
+    stands."""
+    platform = events.system_actor(fire.district_code)
+    data: dict[str, object] = {
+        "kind": "hotspot_auto_respond",
+        "cluster_id": cl.id,
+        "verified_by": verifier.name,
+    }
+    try:
+        with session.begin_nested():
+            got = response.respond(session, platform, fire.id)
+    except (InvalidInput, Conflict, NotFound, Forbidden) as e:
+        why = (
+            f"扑救响应（预案）未能自动启动：{e}；"
+            f"请在本事件一键启动（POST /api/v1/fire/events/{fire.id}/respond）"
+        )
+        events.add_note(session, platform, fire.id, why, {**data, "started": False})
+        return None, why
+    units = "、".join(t.unit_code for t in got.tasks)
+    text = (
+        f"{verifier.name} 核查确认真实火情，按策略自动启动扑救响应（预案 {got.preplan}），"
+        f"派发任务 {len(got.tasks)} 项：{units}"
+    )
+    if got.team is None:
+        text += "；本区未登记扑火队伍，未派扑火队任务（登记：zhizhi fire resources import）"
+    elif got.team_task_id is None:
+        text += f"；最近扑火队 {got.team.name} 未登记所属单位，未派扑火队任务"
+    events.add_note(
+        session, platform, fire.id, text, {**data, "started": True, "tasks": [t.id for t in got.tasks]}
+    )
+    return got, None
 
 
 def _end_not_a_case(session: Session, d6: str, event_id: int, comment: str, data: dict[str, object]) -> None:
