@@ -123,8 +123,8 @@ def test_with_the_setting_off_only_the_hint_is_given(session: Session, auto_off:
     got = service.verify_cluster(session, VERIFIER, cl.id, "real_fire")
     assert got.fire_event_id is not None and got.response is None and got.response_note is None
     assert got.hint == (
-        f"森林火情事件 {got.fire_event_id} 已立；启动扑救响应（预案）: "
-        f"POST /api/v1/fire/events/{got.fire_event_id}/respond"
+        f"森林火情事件 {got.fire_event_id} 已立；启动扑救响应（预案）: zhizhi fire respond "
+        f"{got.fire_event_id} --as 用户 或 POST /api/v1/fire/events/{got.fire_event_id}/respond"
     )
     assert tasks_of(session, got.fire_event_id) == []
     assert steps(session, got.fire_event_id)[-1][2].endswith("扑救响应（预案）请在本事件一键启动")

@@ -218,7 +218,8 @@ def test_cli_verify_prints_the_fire_event_and_its_response_or_the_hint(
         assert "response" not in got
         assert (
             got["hint"]
-            == f"森林火情事件 {fid} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fid}/respond"
+            == f"森林火情事件 {fid} 已立；启动扑救响应（预案）: zhizhi fire respond {fid} --as 用户 "
+            f"或 POST /api/v1/fire/events/{fid}/respond"
         )
         return
     assert "hint" not in got and got["response"]["event_id"] == fid  # no team registered in this test

@@ -57,11 +57,15 @@ class VerifyResult:
 
     @property
     def hint(self) -> str | None:
-        """``森林火情事件 ID 已立；启动扑救响应（预案）: POST …/respond`` while no response was started."""
+        """``森林火情事件 ID 已立；启动扑救响应（预案）: zhizhi fire respond ID --as 用户 或 POST …/respond``
+        while no response was started."""
         if self.fire_event_id is None or self.response is not None:
             return None
         fid = self.fire_event_id
-        return f"森林火情事件 {fid} 已立；启动扑救响应（预案）: POST /api/v1/fire/events/{fid}/respond"
+        return (
+            f"森林火情事件 {fid} 已立；启动扑救响应（预案）: zhizhi fire respond {fid} --as 用户 "
+            f"或 POST /api/v1/fire/events/{fid}/respond"
+        )
 
 
 def record_outcome(
