@@ -142,7 +142,19 @@ document.addEventListener("DOMContentLoaded", async () => {
       verifyForm.reset();
       const old = document.querySelector(`#cluster-body tr[data-id='${c.id}']`);
       if (old) old.replaceWith(clusterRow(c));
-      ZZ.status(status, ZZ.t("clusters.done"), "ok");
+      // 真实火情: the 森林火情 event opened and, by policy, the response started on it (or why not)
+      let more = "";
+      if (c.fire_event_id && c.response) {
+        more = ZZ.t("clusters.responded", { id: c.fire_event_id, n: c.response.tasks.length });
+      } else if (c.fire_event_id) {
+        more = ZZ.t("clusters.fire_event", { id: c.fire_event_id }) + (c.response_note ? `: ${c.response_note}` : "");
+      }
+      ZZ.status(status, more ? `${ZZ.t("clusters.done")}；${more}` : ZZ.t("clusters.done"), "ok");
+      // the 森林火情 event is linked from nowhere else on this page (the row links the check event)
+      if (c.fire_event_id) {
+        status.append(" ", ZZ.el("a", { href: `/console/events/${c.fire_event_id}`, class: "fire-event" },
+          ZZ.t("clusters.open_fire_event")));
+      }
     } catch (err) {
       fail(err);
     } finally {
