@@ -17,8 +17,8 @@ from zhizhi.web import i18n
 
 WEB = Path(i18n.__file__).parent
 PAGE_OF_SCRIPT = {"login.js": "login", "screen.js": "screen", "console.js": "console", "event.js": "console",
-                  "m.js": "m", "zz.js": None, "kpis.js": "kpis", "fire.js": "fire",
-                  "registry.js": "registry"}  # fmt: skip
+                  "event_view.js": "console", "m.js": "m", "m_map.js": "m", "zz.js": None, "kpis.js": "kpis",
+                  "fire.js": "fire", "registry.js": "registry"}  # fmt: skip
 PAGE_OF_TEMPLATE = {"login.html": "login", "screen.html": "screen", "console.html": "console",
                     "event.html": "console", "m.html": "m", "base.html": None, "kpis.html": "kpis",
                     "fire.html": "fire", "registry.html": "registry", "not_found.html": None}  # fmt: skip
@@ -117,3 +117,16 @@ def test_drill_states_cover_every_node_status() -> None:
 def test_a_bad_string_is_refused_naming_file_and_key(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         i18n._check(raw, "x")
+
+
+def test_no_message_is_cut_short_by_a_yaml_comment() -> None:
+    """In YAML an unquoted value ends at `` #``: ``done: 事件 #{id} 已立`` reads as ``事件``. A message
+    with ``#`` must be quoted; a bare value line may carry no `` #`` at all."""
+    bare_value = re.compile(r"^\s*[\w.-]+:\s+[^\"'|>#\s].*\s#")
+    cut = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted((WEB / "messages").rglob("*.yaml"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if bare_value.match(line)
+    ]
+    assert cut == [], "quote these values (a ' #' starts a YAML comment):\n" + "\n".join(cut)

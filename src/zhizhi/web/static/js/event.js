@@ -2,11 +2,11 @@
    (the API's allowed_actions, labelled for the node: 不予立案 at 待立案), a small form per move (派遣
    with a unit picker offering only what the user may do, 上报区级 for what lies beyond the town,
    处置反馈 with the after-photo, 核查 with the photos before and after side by side), the timeline and
-   the photos (thumbnails, full size). Every move sends expected_version, so a stale page gets a clear
-   409. Results and errors show next to what was pressed (aria-live), in Chinese (ZZ.problem). */
+   the photos (thumbnails, full size), the last two and the small map drawn by EventView (event_view.js,
+   loaded first). Every move sends expected_version, so a stale page gets a clear 409. Results and
+   errors show next to what was pressed (aria-live), in Chinese (ZZ.problem). */
 "use strict";
 
-const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 const DONE = ["closed", "evaluated", "rejected", "merged"];
 const LONG_TEXT = 600; // characters of description shown before 展开全文
 
@@ -26,7 +26,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   let ev = null;
   let transitions = {};
   let towns = {};
-  let shownFiles = null;
 
   document.getElementById("up-hint").textContent = ZZ.t("event.upload_hint", { mb: maxMb });
 
@@ -58,34 +57,6 @@ document.addEventListener("DOMContentLoaded", async () => {
 
   const label = (a) => (ev.action_labels || {})[a] || (transitions[a] || {}).label || a;
   const can = (p) => me.permissions.includes(p);
-
-  // --- time limits: "0.5 continuous" → "30 分钟（全天连续计时）" -------------------------------------
-  const num = (x) => String(Math.round(x * 10) / 10);
-  function amountText(n, clock) {
-    if (clock === "continuous") {
-      return (n < 1 ? ZZ.t("limit.minutes", { n: num(n * 60) }) : ZZ.t("limit.hours", { n: num(n) })) +
-        ZZ.t("limit.continuous");
-    }
-    if (clock === "working_hours") {
-      return n < 1 ? ZZ.t("limit.working_minutes", { n: num(n * 60) }) : ZZ.t("limit.working_hours", { n: num(n) });
-    }
-    if (clock === "working_days") return ZZ.t("limit.working_days", { n: num(n) });
-    if (clock === "natural_days") return ZZ.t("limit.natural_days", { n: num(n) });
-    return `${num(n)} ${clock}`;
-  }
-  function limitText(s) {
-    if (!s) return ZZ.t("none");
-    const [a, clock] = s.split(" ");
-    return amountText(Number(a), clock);
-  }
-  /** Time used at a node, in its limit's unit: minutes or hours for the hour clocks, days else. */
-  function usedText(n, clock) {
-    if (n === null || n === undefined) return ZZ.t("none");
-    if (clock === "continuous" || clock === "working_hours") {
-      return n < 1 ? ZZ.t("limit.minutes", { n: num(n * 60) }) : ZZ.t("limit.hours", { n: num(n) });
-    }
-    return amountText(n, clock);
-  }
 
   // --- facts ---------------------------------------------------------------------------------------
   function fact(labelText, value) {
@@ -126,7 +97,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (ev.supervised) flags.push(ZZ.el("span", { class: "tag" }, ZZ.t("flag.supervised")));
     const deadline = ev.node_deadline
       ? ZZ.t("event.deadline_text", {
-        deadline: ZZ.time(ev.node_deadline), limit: limitText(ev.node_limit), urgency: ZZ.t("urgency." + ev.urgency),
+        deadline: ZZ.time(ev.node_deadline), limit: EventView.limitText(ev.node_limit), urgency: ZZ.t("urgency." + ev.urgency),
       })
       : ZZ.t("none");
     const suggested = ev.suggested_unit_code ? [await unitName(ev.suggested_unit_code)] : [ZZ.t("none")];
@@ -188,28 +159,6 @@ document.addEventListener("DOMContentLoaded", async () => {
       hint ? ZZ.el("span", { class: "small muted", id: control.id + "-hint" }, hint) : null);
   }
 
-  const photoUrl = (a) => `/api/v1/events/${id}/attachments/${a.id}?inline=true`;
-
-  /** Thumbnails of the photos of one kind, each opening the full-size photo. */
-  function thumbs(kind) {
-    const photos = ev.attachments.filter((a) => a.is_image && a.kind === kind);
-    if (!photos.length) return [ZZ.el("p", { class: "muted small" }, ZZ.t("event.no_photos"))];
-    return photos.map((a) => ZZ.el("figure", { class: "thumb", dataset: { id: a.id } },
-      ZZ.el("a", { href: photoUrl(a), target: "_blank", rel: "noopener", title: ZZ.t("event.open_full") },
-        ZZ.el("img", { src: photoUrl(a), alt: `${ZZ.t("event.kind_" + kind)}：${a.filename}`, loading: "lazy" })),
-      ZZ.el("figcaption", { class: "small" }, ZZ.el("span", { class: "wrap" }, a.filename), " · ",
-        ZZ.time(a.uploaded_at))));
-  }
-
-  /** 处置前 | 处置后 side by side (the check compares them). */
-  function compare(idPrefix) {
-    return ZZ.el("div", { class: "compare", id: idPrefix + "-compare" },
-      ZZ.el("div", { class: "side", dataset: { kind: "before" } }, ZZ.el("h4", {}, ZZ.t("event.photos_before")),
-        ...thumbs("before")),
-      ZZ.el("div", { class: "side", dataset: { kind: "after" } }, ZZ.el("h4", {}, ZZ.t("event.photos_after")),
-        ...thumbs("after")));
-  }
-
   async function openForm(action) {
     const tr = transitions[action] || { needs: [] };
     const needs = new Set(tr.needs);
@@ -258,12 +207,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     if (action === "handle" && can("event.attach")) {
       parts.push(field(ZZ.t("form.after_photo"), ZZ.el("input", {
-        id: "f-photo", name: "photo", type: "file", accept: PHOTO_TYPES.join(","), capture: "environment",
+        id: "f-photo", name: "photo", type: "file", accept: EventView.photoTypes.join(","), capture: "environment",
         "aria-describedby": "f-photo-hint",
       }), `${ZZ.t("form.after_photo_hint")} ${ZZ.t("event.upload_hint", { mb: maxMb })}`));
     }
     if (action === "verify_pass" || action === "verify_fail") {
-      parts.push(ZZ.el("h4", {}, ZZ.t("form.compare")), compare("f"));
+      parts.push(ZZ.el("h4", {}, ZZ.t("form.compare")), EventView.compare(ev, "f"));
     }
     const commentLabel = action === "escalate" ? ZZ.t("form.escalate_comment") : ZZ.t("form.comment");
     parts.push(field(commentLabel, ZZ.el("textarea", {
@@ -282,16 +231,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   form.addEventListener("keydown", (e) => {
     if (e.key === "Escape") renderActions();
   });
-
-  /** The file to upload for `file`: itself, or made smaller in the browser when over the limit
-     (ZZ.shrinkPhoto). Throws the reason in Chinese for one the server would refuse (type, size). */
-  async function usablePhoto(file) {
-    if (!PHOTO_TYPES.includes((file.type || "").toLowerCase())) throw new Error(ZZ.t("event.not_image"));
-    if (file.size <= maxBytes) return file;
-    const small = await ZZ.shrinkPhoto(file, maxBytes);
-    if (!small) throw new Error(ZZ.t("event.too_big", { size: num(file.size / 1e6), mb: maxMb }));
-    return small.file;
-  }
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -312,7 +251,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     let photo = form.elements.photo && form.elements.photo.files[0];
     try {
-      if (photo) photo = await usablePhoto(photo);
+      if (photo) photo = await EventView.usablePhoto(photo, maxBytes, maxMb);
     } catch (err) {
       ZZ.status(fStatus, err.message, "error");
       form.elements.photo.focus();
@@ -344,55 +283,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   });
 
-  // --- timeline ------------------------------------------------------------------------------------
-  function renderTimeline() {
-    const body = document.getElementById("ev-timeline");
-    body.replaceChildren(...ev.timeline.map((s) => {
-      const text = s.label || (transitions[s.action] || {}).label || s.action;
-      let comment = s.comment || "";
-      const from = s.action === "report" && /^来源 ([a-z_0-9]+)$/.exec(comment);
-      if (from) comment = ZZ.t("event.report_source", { source: ZZ.t("source." + from[1]) });
-      let used = ZZ.t("none");
-      if (s.limit) {
-        const clock = s.limit.split(" ")[1];
-        used = `${usedText(s.used, clock)} / ${limitText(s.limit)}`;
-      }
-      const moved = s.from_node && s.from_node !== s.to_node;
-      return ZZ.el("tr", { dataset: { action: s.action } },
-        ZZ.el("td", { class: "when" }, ZZ.el("time", { datetime: s.at }, ZZ.time(s.at))),
-        ZZ.el("td", {}, text),
-        ZZ.el("td", {}, moved || !s.from_node
-          ? `${s.from_node ? ZZ.t("node." + s.from_node) + " → " : ""}${ZZ.t("node." + s.to_node)}`
-          : ZZ.t("node." + s.to_node)),
-        ZZ.el("td", {}, s.actor_name),
-        ZZ.el("td", { class: "wrap" }, comment),
-        ZZ.el("td", { class: s.overdue ? "late" : "" }, used, s.overdue ? ` ${ZZ.t("event.late")}` : ""));
-    }));
-  }
-
-  // --- photos and files ----------------------------------------------------------------------------
+  // --- photos and files (EventView.files), the upload form for those who may attach ---------------
   function renderAttachments() {
-    const key = ev.attachments.map((a) => a.id).join(",");
-    if (key !== shownFiles) { // the same photos: leave the images loaded
-      shownFiles = key;
-      const photos = document.getElementById("ev-photos");
-      const hasPhotos = ev.attachments.some((a) => a.is_image);
-      const others = ev.attachments.filter((a) => a.is_image && a.kind === "other");
-      const parts = hasPhotos ? [compare("ev")] : [];
-      if (others.length) {
-        parts.push(ZZ.el("div", { class: "side", dataset: { kind: "other" } }, ZZ.el("h4", {}, ZZ.t("event.photos_other")),
-          ...thumbs("other")));
-      }
-      photos.replaceChildren(...parts);
-      const list = document.getElementById("ev-attachments");
-      const files = ev.attachments.filter((a) => !a.is_image);
-      list.replaceChildren(...files.map((a) =>
-        ZZ.el("li", { dataset: { id: a.id } }, `${ZZ.t("event.kind_" + a.kind)}：`,
-          ZZ.el("a", { href: `/api/v1/events/${id}/attachments/${a.id}`, download: a.filename,
-            title: ZZ.t("event.download"), class: "wrap" }, a.filename),
-          `（${Math.ceil(a.size / 1024)} KB，${ZZ.time(a.uploaded_at)}）`)));
-      if (!ev.attachments.length) list.replaceChildren(ZZ.el("li", { class: "muted" }, ZZ.t("event.no_attachments")));
-    }
+    EventView.files(ev);
     const closed = DONE.includes(ev.node);
     upload.hidden = !can("event.attach") || closed;
     document.getElementById("up-closed").hidden = !can("event.attach") || !closed;
@@ -405,44 +298,11 @@ document.addEventListener("DOMContentLoaded", async () => {
     e.currentTarget.dataset.touched = "1";
   });
 
-  // the event on a small map of its town's grids (console layout only: the phone loads no library)
-  const mapBox = document.getElementById("ev-map");
-  let mapChart = null;
-  let mapTown = null;
-  async function renderMap() {
-    if (!mapBox || typeof echarts === "undefined" || !ev.town_code || ev.lon === null) {
-      if (mapBox) mapBox.hidden = true;
-      return;
-    }
-    try {
-      if (mapTown !== ev.town_code) {
-        const geo = await ZZ.api("GET", `/api/v1/org/geojson?level=grid&town=${encodeURIComponent(ev.town_code)}`);
-        echarts.registerMap("town-" + ev.town_code, geo);
-        mapTown = ev.town_code;
-      }
-      mapBox.hidden = false;
-      mapChart = mapChart || echarts.init(mapBox, null, { renderer: "canvas" });
-      const colours = { green: "#2e7d32", blue: "#1565c0", yellow: "#c9a400", orange: "#e65100", red: "#c62828" };
-      mapChart.setOption({
-        geo: { map: "town-" + ev.town_code, roam: true, nameProperty: "code", layoutCenter: ["50%", "50%"], layoutSize: "95%",
-          itemStyle: { areaColor: "#e8edf2", borderColor: "#7b8794", borderWidth: 0.6 },
-          regions: ev.grid_code ? [{ name: ev.grid_code, itemStyle: { areaColor: "#bcd4ea" } }] : [],
-          emphasis: { disabled: true }, label: { show: false } },
-        series: [{ type: "effectScatter", coordinateSystem: "geo", symbolSize: 14, rippleEffect: { scale: 3 },
-          itemStyle: { color: colours[ev.colour] || colours.green, borderColor: "#ffffff", borderWidth: 1.5 },
-          data: [{ name: `#${ev.id}`, value: [ev.lon, ev.lat] }] }],
-      });
-      mapBox.dataset.drawn = ev.town_code;
-    } catch (e) {
-      mapBox.hidden = true;
-    }
-  }
-
   async function render() {
     await renderFacts();
-    renderMap();
+    EventView.map(ev);
     renderActions();
-    renderTimeline();
+    EventView.timeline(ev, transitions);
     renderAttachments();
     document.body.dataset.version = String(ev.version);
   }
@@ -475,7 +335,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     let send;
     try {
-      send = await usablePhoto(file);
+      send = await EventView.usablePhoto(file, maxBytes, maxMb);
     } catch (err) {
       ZZ.status(upStatus, err.message, "error");
       return;

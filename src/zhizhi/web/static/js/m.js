@@ -1,46 +1,19 @@
 /* m.js — the grid worker's phone page (375 px): report an event (category, description, photo, a point
    from the browser's GPS, a pin on a small map or typed, else the worker's own grid), my tasks, my
-   grid's events. Small on purpose: no map library — the map is inline SVG of the worker's grid and
-   its village's other grids (GET /api/v1/org/units), bounded by the district (GET /api/v1/org/geojson).
+   grid's events. Small on purpose: no map library — the map (m_map.js, loaded first) is inline SVG of
+   the worker's grid and its village's other grids (GET /api/v1/org/units), bounded by the district
+   (GET /api/v1/org/geojson).
    Everything is checked here before anything is sent: a refused photo never leaves a report behind. */
 "use strict";
 
 const OPEN_TASK_NODES = new Set(["dispatched", "signed", "parked"]);
 const NEAR_LIMIT = 0.8; // the character counter shows from 80 % of a field's limit
-const SVG = "http://www.w3.org/2000/svg";
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 const KINDS = [ // photo types by their first bytes (the server checks the same)
   ["image/jpeg", (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
   ["image/png", (b) => [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((x, i) => b[i] === x)],
   ["image/webp", (b) => String.fromCharCode(...b.slice(0, 4)) === "RIFF" && String.fromCharCode(...b.slice(8, 12)) === "WEBP"],
 ];
-
-/** Whether [lon, lat] lies in a GeoJSON Polygon or MultiPolygon (even-odd rule, holes included). */
-function contains(geometry, [x, y]) {
-  const polys = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
-  return polys.some((rings) => rings.reduce((inside, ring) => {
-    let c = false;
-    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      const [xi, yi] = ring[i];
-      const [xj, yj] = ring[j];
-      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
-    }
-    return inside !== c;
-  }, false));
-}
-
-/** [minLon, minLat, maxLon, maxLat] of GeoJSON geometries. */
-function bounds(geometries) {
-  const b = [Infinity, Infinity, -Infinity, -Infinity];
-  const walk = (c) => {
-    if (typeof c[0] === "number") {
-      b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
-      b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
-    } else c.forEach(walk);
-  };
-  geometries.forEach((g) => walk(g.coordinates));
-  return b;
-}
 
 document.addEventListener("DOMContentLoaded", async () => {
   const me = ZZ.me || { permissions: [], scope: null };
@@ -53,29 +26,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   const inGrid = me.scope && me.scope.kind === "grid";
   if (!inGrid) document.getElementById("area-heading").textContent = ZZ.t("area.heading_other");
 
-  // --- tabs (arrow keys move between them, as the WAI-ARIA tabs pattern) ---
-  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  // --- tabs (ZZ.tabs: the WAI-ARIA tabs pattern) ---
   const loaders = { "tab-tasks": loadTasks, "tab-area": loadArea };
-  function select(tab) {
-    for (const t of tabs) {
-      const on = t === tab;
-      t.setAttribute("aria-selected", String(on));
-      t.tabIndex = on ? 0 : -1;
-      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
-    }
-    if (loaders[tab.id]) loaders[tab.id]();
-  }
-  tabs.forEach((tab, i) => {
-    tab.addEventListener("click", () => select(tab));
-    tab.addEventListener("keydown", (e) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
-      if (!step) return;
-      const next = tabs[(i + step + tabs.length) % tabs.length];
-      next.focus();
-      select(next);
-    });
-  });
-  const current = () => tabs.find((t) => t.getAttribute("aria-selected") === "true");
+  const { current } = ZZ.tabs(loaders);
 
   // --- messages on a field: the browser's bubble in Chinese (setCustomValidity) and aria-invalid ---
   function invalid(input, text) {
@@ -263,141 +216,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     );
   });
 
-  // --- the map: inline SVG, north up, metres equal both ways; tap or drag the pin, or arrow keys ---
-  const map = (() => {
-    const svg = document.getElementById("r-map");
-    const note = document.getElementById("r-map-status");
-    let own = null; // {name, geometry}
-    let others = []; // [{name, geometry}]
-    let pin = null;
-    let gps = null;
-    let k = 1; // cos(latitude): x = lon·k, y = −lat
-    let box = null;
-    const xy = ([lon, lat]) => [lon * k, -lat];
-    const node = (tag, attrs) => {
-      const n = document.createElementNS(SVG, tag);
-      for (const [a, v] of Object.entries(attrs)) n.setAttribute(a, v);
-      return n;
-    };
-    const path = (geometry) => (geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates)
-      .flat().map((ring) => "M" + ring.map((c) => xy(c).map((v) => v.toFixed(6)).join(" ")).join("L") + "Z").join("");
-    let unit = 1; // the pin's size: a 16th of the view
-    const inBox = (p) => box && p[0] >= box[0] && p[0] <= box[2] && p[1] >= box[1] && p[1] <= box[3];
-    /** Fit the view to the area, the pin and the GPS point (kept while both stay in view). */
-    function frame() {
-      const points = [...(pin ? [pin] : []), ...(gps ? [gps.at] : [])];
-      if (box && points.every(inBox)) return;
-      const b = bounds([own.geometry, ...points.map((c) => ({ coordinates: c }))]);
-      const pad = Math.max(b[2] - b[0], b[3] - b[1]) * 0.35 + 0.0005;
-      box = [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad];
-      k = Math.cos(((b[1] + b[3]) / 2) * (Math.PI / 180));
-      const [x0, y0] = xy([box[0], box[3]]);
-      const [x1, y1] = xy([box[2], box[1]]);
-      svg.setAttribute("viewBox", `${x0} ${y0} ${x1 - x0} ${y1 - y0}`);
-      unit = (x1 - x0) / 16;
-    }
-    function draw() {
-      if (!own) return;
-      frame();
-      const shapes = others.map((o) => {
-        const shape = node("path", { d: path(o.geometry), class: "nb" });
-        shape.append(node("title", {}));
-        shape.firstChild.textContent = o.name;
-        return shape;
-      });
-      const mine = node("path", { d: path(own.geometry), class: "own" });
-      svg.replaceChildren(...shapes, mine);
-      if (gps) {
-        const [x, y] = xy(gps.at);
-        const r = Math.max(unit / 3, gps.accuracy / 111320); // metres as degrees of latitude
-        svg.append(node("circle", { cx: x, cy: y, r, class: "gps-area" }),
-          node("circle", { cx: x, cy: y, r: unit / 3, class: "gps", "data-role": "gps" }));
-      }
-      if (pin) {
-        const [x, y] = xy(pin);
-        svg.append(node("path", {
-          class: "pin", "data-role": "pin",
-          d: `M${x} ${y}l${-unit * 0.6} ${-unit * 1.4}a${unit * 0.7} ${unit * 0.7} 0 1 1 ${unit * 1.2} 0z`,
-        }));
-      }
-      tell();
-    }
-    /** Say whether the pin is in the worker's grid (or scope), naming the grid it is in otherwise. */
-    function tell() {
-      svg.dataset.inside = "";
-      if (!pin) {
-        ZZ.status(note, ZZ.t("map.tap"), "muted");
-        note.classList.add("small");
-        return;
-      }
-      const inside = contains(own.geometry, pin);
-      const where = others.find((o) => contains(o.geometry, pin));
-      svg.dataset.inside = String(inside);
-      let text;
-      if (inGrid) {
-        text = inside ? ZZ.t("map.inside", { name: own.name })
-          : where ? ZZ.t("map.outside", { where: where.name }) : ZZ.t("map.outside_unknown");
-      } else text = inside ? ZZ.t("map.inside_area", { name: own.name }) : ZZ.t("map.outside_area");
-      ZZ.status(note, text, inside ? "ok" : "error");
-      note.classList.add("small");
-    }
-    function toLonLat(e) {
-      const p = new DOMPoint(e.clientX, e.clientY).matrixTransform(svg.getScreenCTM().inverse());
-      return [p.x / k, -p.y];
-    }
-    let dragging = false;
-    svg.addEventListener("pointerdown", (e) => {
-      if (!own) return;
-      dragging = true;
-      svg.setPointerCapture(e.pointerId);
-      pin = toLonLat(e);
-      draw();
-    });
-    svg.addEventListener("pointermove", (e) => {
-      if (!dragging) return;
-      pin = toLonLat(e);
-      const [x, y] = xy(pin); // move the drawn pin without reframing under the finger
-      const shape = svg.querySelector("[data-role=pin]");
-      if (shape) shape.setAttribute("d", shape.getAttribute("d").replace(/^M[^l]+/, `M${x} ${y}`));
-    });
-    const drop = () => {
-      if (!dragging) return;
-      dragging = false;
-      setPoint(pin[0], pin[1], true);
-      draw();
-    };
-    svg.addEventListener("pointerup", drop);
-    svg.addEventListener("pointercancel", drop);
-    svg.addEventListener("keydown", (e) => {
-      const step = { ArrowUp: [0, 1], ArrowDown: [0, -1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] }[e.key];
-      if (!step || !own) return;
-      e.preventDefault();
-      const d = (box[3] - box[1]) / 40;
-      const at = pin || [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2];
-      pin = [at[0] + (step[0] * d) / k, at[1] + step[1] * d];
-      setPoint(pin[0], pin[1], true);
-      draw();
-    });
-    return {
-      /** Draw `area` ({name, geometry}) with `near` around it. */
-      show(area, near) {
-        own = area;
-        others = near;
-        box = null;
-        svg.removeAttribute("hidden"); // (an SVG element has no .hidden property)
-        draw();
-      },
-      /** Put the pin at [lon, lat] (null: no pin). */
-      place(at) {
-        pin = at;
-        draw();
-      },
-      gps(at, accuracy) {
-        gps = { at, accuracy };
-        draw();
-      },
-    };
-  })();
+  // --- the map (m_map.js): tap or drag the pin, or arrow keys ---
+  const map = MMap.create(document.getElementById("r-map"), document.getElementById("r-map-status"), inGrid,
+    (lon, lat) => setPoint(lon, lat, true));
 
   async function loadMap() {
     const note = document.getElementById("r-map-status");
@@ -406,7 +227,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     try {
       const outline = await ZZ.api("GET",
         `/api/v1/org/geojson?level=district&district=${encodeURIComponent(me.district_code)}&simplify_m=500`);
-      const b = bounds(outline.features.map((x) => x.geometry));
+      const b = MMap.bounds(outline.features.map((x) => x.geometry));
       district = [b[0] - 0.01, b[1] - 0.01, b[2] + 0.01, b[3] + 0.01]; // the outline is simplified by 500 m
       if (!me.scope || !["grid", "town"].includes(me.scope.kind)) return; // no area to draw
       let area = null;

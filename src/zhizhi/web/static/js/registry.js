@@ -12,28 +12,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   const me = ZZ.me || { permissions: [] };
   const scope = me.scope || {};
 
-  // --- tabs (arrow keys move between them, as the WAI-ARIA tabs pattern) ---
-  const tabs = [...document.querySelectorAll('[role="tab"]')];
-  const loaders = { "tab-forms": loadForms };
-  function select(tab) {
-    for (const t of tabs) {
-      const on = t === tab;
-      t.setAttribute("aria-selected", String(on));
-      t.tabIndex = on ? 0 : -1;
-      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
-    }
-    if (loaders[tab.id]) loaders[tab.id]();
-  }
-  tabs.forEach((tab, i) => {
-    tab.addEventListener("click", () => select(tab));
-    tab.addEventListener("keydown", (e) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
-      if (!step) return;
-      const next = tabs[(i + step + tabs.length) % tabs.length];
-      next.focus();
-      select(next);
-    });
-  });
+  // --- tabs (ZZ.tabs: the WAI-ARIA tabs pattern) ---
+  const { tabs, select } = ZZ.tabs({ "tab-forms": loadForms });
 
   // --- import: the command line ---
   const org = scope.kind === "town" || scope.kind === "grid" ? ` --org ${scope.code}` : "";

@@ -212,6 +212,35 @@ const ZZ = (() => {
     }
   });
 
+  /** The WAI-ARIA tabs pattern over the page's [role="tab"] buttons: a click, or ←/→ (wrapping round,
+      focus follows), selects a tab — aria-selected, tabIndex 0 on it and −1 on the others, only its
+      aria-controls panel shown — then runs `loaders[tab.id]()` when there is one. Returns
+      {tabs: the tab buttons in page order, select(tab), current(): the selected tab or undefined}. */
+  function tabs(loaders) {
+    const all = [...document.querySelectorAll('[role="tab"]')];
+    function select(tab) {
+      for (const t of all) {
+        const on = t === tab;
+        t.setAttribute("aria-selected", String(on));
+        t.tabIndex = on ? 0 : -1;
+        document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+      }
+      if (loaders[tab.id]) loaders[tab.id]();
+    }
+    all.forEach((tab, i) => {
+      tab.addEventListener("click", () => select(tab));
+      tab.addEventListener("keydown", (e) => {
+        const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+        if (!step) return;
+        const next = all[(i + step + all.length) % all.length];
+        next.focus();
+        select(next);
+      });
+    });
+    const current = () => all.find((t) => t.getAttribute("aria-selected") === "true");
+    return { tabs: all, select, current };
+  }
+
   /** Whether the signed-in user holds `permission` (a courtesy for showing controls; the API checks). */
   const can = (permission) => !!(me && me.permissions.includes(permission));
 
@@ -269,5 +298,5 @@ const ZZ = (() => {
   }
 
   return { t, api, ApiError, el, time, limit, pct, towns, categories, categoryOptions, live, debounce, status,
-    me, csrf, page, can, today, addDays, problem, shrinkPhoto };
+    me, csrf, page, can, today, addDays, problem, shrinkPhoto, tabs };
 })();
