@@ -8,13 +8,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from zhizhi.core import http
+from zhizhi.core import time as ztime
 from zhizhi.core.config import get_settings
+from zhizhi.core.db import session_factory
+from zhizhi.event.models import EventTask
 
 PUBLIC = "public"  # no credentials: public reference data, or GeoReport's public civic API
 AUTH = "auth"  # any signed-in user; rows limited to the caller's scope in the query
-EVENT = "event"  # one event by id: out of the caller's scope it is 404, never 403 (no existence leak)
+EVENT = "event"  # one event by id: out of the caller's scope it is 404, never 403 (no existence leak);
+# a unit that sees it only through a pre-plan task reads it, moves are 403 (TASKED_EXPECT)
 ROLE = "role"  # a role check first (403 for others), then scope
 
 MATRIX: dict[tuple[str, str], str] = {
@@ -41,6 +46,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/events/{event_id}/merge"): EVENT,
     ("POST", "/api/v1/events/{event_id}/preplans/{code}"): ROLE,
     ("POST", "/api/v1/tasks/{task_id}/done"): AUTH,
+    ("GET", "/api/v1/tasks"): AUTH,
     ("POST", "/api/v1/supervisions/{supervision_id}/reply"): AUTH,
     ("GET", "/api/v1/routing-rules"): AUTH,
     ("POST", "/api/v1/routing-rules"): ROLE,
@@ -198,6 +204,50 @@ def test_an_event_outside_the_scope_is_404(client: TestClient, method: str, path
         1,
         [],
     )
+
+
+TASKED_EXPECT = {
+    ("GET", "/api/v1/events/{event_id}"): 200,
+    ("POST", "/api/v1/events/{event_id}/transitions"): 403,
+    ("POST", "/api/v1/events/{event_id}/attachments"): 201,
+    ("GET", "/api/v1/events/{event_id}/attachments/{attachment_id}"): 404,  # attachment 1 is not its
+    ("POST", "/api/v1/events/{event_id}/merge"): 403,
+    ("GET", "/api/v1/fire/drills/{event_id}"): 422,  # not a drill
+    ("GET", "/api/v1/fire/events/{event_id}/nearest"): 200,
+    ("POST", "/api/v1/fire/events/{event_id}/respond"): 403,  # starts a pre-plan: a move
+    ("GET", "/api/v1/fire/events/{event_id}/record"): 404,  # no fire record yet
+}
+"""What a unit tasked on a fire event (森林火情) outside its scope gets on each EVENT route (联动任务:
+a fire team's task for the center of another town): it sees the event, a move is 403
+``event.task_only``."""
+
+
+@pytest.mark.parametrize(("method", "path"), [k for k, v in MATRIX.items() if v == EVENT])
+def test_a_unit_tasked_on_an_event_outside_its_scope_reads_it_and_moves_nothing(
+    client: TestClient, engine: Engine, method: str, path: str
+) -> None:
+    assert set(TASKED_EXPECT) == {k for k, v in MATRIX.items() if v == EVENT}, "classify the new route"
+    duty = {"X-Zhizhi-User": "500118.duty"}
+    ev = client.post(
+        "/api/v1/events",
+        json={"category_code": "2206", "title": "中山路的火情", "lon": 105.898213, "lat": 29.352365},
+        headers=duty,
+    ).json()
+    with session_factory(engine)() as s:
+        now = ztime.utcnow()
+        s.add(
+            EventTask(
+                event_id=ev["id"], unit_code="500118002000-ZHZX", role="town_duty", task="扑火队出动",
+                created_at=now, deadline=now,
+            )
+        )  # fmt: skip
+        s.commit()
+    r = call(client, method, path, {"X-Zhizhi-User": "500118002000.duty"}, ev["id"])
+    assert r.status_code == TASKED_EXPECT[(method, path)], (method, path, r.status_code, r.text)
+    if r.status_code == 403:
+        assert r.json()["code"] == "event.task_only"
+    after = client.get(f"/api/v1/events/{ev['id']}", headers=duty).json()
+    assert (after["node"], after["version"]) == ("reported", ev["version"])
 
 
 def test_a_grid_worker_sees_only_the_own_grid(client: TestClient) -> None:

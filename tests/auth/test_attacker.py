@@ -18,6 +18,7 @@ import base64
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 GOOD_PW = "Gridworker2026safe"
+NOW = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -949,6 +951,34 @@ def test_completing_another_units_task_in_the_own_grid_is_403(
         assert {t.status for t in s.scalars(select(EventTask))} == {"open"}
     for bad in ("0", "-5", "2147483648", "x"):
         assert client.post(f"/api/v1/tasks/{bad}/done", headers=W).status_code == 422
+
+
+# --- GET /api/v1/tasks ---------------------------------------------------------------------------------
+
+
+def test_the_task_list_shows_no_other_units_or_towns_tasks(
+    client: TestClient, engine: Engine, W: dict[str, str], grid: str
+) -> None:
+    """The task list (联动任务) holds the own unit's tasks only: not another town's, not the tasks of
+    other units on an event of the own grid, whatever the status or paging asked."""
+    far = plant(client, category_code="0401")
+    near = plant(client, title="本网格积水", category_code="0401", **HOME)
+    for ev in (far, near):
+        assert (
+            client.post(f"/api/v1/events/{ev['id']}/preplans/waterlogging", headers=DUTY).status_code == 201
+        )
+    for params in ({}, {"status": "open"}, {"status": "done"}, {"status": ""}, {"limit": 500}):
+        r = client.get("/api/v1/tasks", params=params, headers=W)
+        assert r.status_code == 200 and r.json()["total"] == 0 and r.json()["items"] == [], (params, r.text)
+        no_leak(r.text, f'"event_id":{far["id"]}', OTHER_TOWN, "500118-CGJ", VICTIM_PHONE)
+    r = client.get("/api/v1/tasks", params={"status": "' or 1=1 --"}, headers=W)
+    assert r.status_code == 422
+    # its own grid's task, once one is given to it, it does see, and no other
+    with session_factory(engine)() as s:
+        s.add(EventTask(event_id=near["id"], unit_code=grid, role="grid_worker", task="巡查", created_at=NOW))
+        s.commit()
+    items = client.get("/api/v1/tasks", headers=W).json()["items"]
+    assert [(t["unit_code"], t["event_id"], t["can_complete"]) for t in items] == [(grid, near["id"], True)]
 
 
 # --- POST /api/v1/supervisions/{id}/reply ----------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 GENERATED cases: events are driven to every state the loop can leave them in (each node; held by the
 district after 上报区级; dispatched to a district department and to a town board; 延期 pending;
-merged), each looked at by the demo staff of every role (district center, town center, departments,
-a board, a grid worker, a leader). For every move of the loop the test tries the transition in a
+merged; tasked by a pre-plan to another town's center), each looked at by the demo staff of every
+role (district center, town center, the other town's center, departments, a board, a grid worker, a
+leader). For every move of the loop the test tries the transition in a
 savepoint: a listed move must be accepted, a refused one must not be listed, and (as the
 loop stands) every accepted move is listed: the buttons are exactly the moves. The officer's case
 (issue 6): a town duty officer looking at an event the district dispatched to 永川区城市管理局 is not
@@ -21,16 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhizhi.auth.service import user_actor
+from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor
 from zhizhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhizhi.event import rules, service
-from zhizhi.event.models import Event
+from zhizhi.event.models import Event, EventTask
 from zhizhi.event.schemas import EventCreate, TransitionIn
 from zhizhi.org.models import OrgUnit
 
 LON, LAT = 105.898213, 29.352365  # 中山路社区居民委员会 (500118001001), town 500118001000
 TOWN = "500118001000"
 TOWN_DUTY, DISTRICT_DUTY, CHIEF, LEADER = f"{TOWN}.duty", "500118.duty", "500118.chief", "500118.leader"
+OTHER_TOWN = "500118002000"  # 胜利路街道: tasked on one event of 中山路 (a fire team's task)
+OTHER_DUTY = f"{OTHER_TOWN}.duty"
 CGJ, JTJ = "500118-CGJ", "500118-JTJ"  # 城市管理局 (the 0101 default), 交通局 (another department)
 
 
@@ -102,12 +106,24 @@ def _states(session: Session) -> dict[str, Event]:
     child, parent = _new(session), _new(session)
     service.merge(session, user_actor(session, TOWN_DUTY), child.id, parent.id)
     out["merged"] = child
+    # a fire team's task given to the center of another town (联动任务): it sees the event, moves nothing
+    tasked = _do(session, TOWN_DUTY, _new(session), *REG)
+    now = ztime.utcnow()
+    session.add(
+        EventTask(
+            event_id=tasked.id, unit_code=f"{OTHER_TOWN}-ZHZX", role="town_duty", task="扑火队出动",
+            status="open", created_at=now, deadline=now, comment="",
+        )
+    )  # fmt: skip
+    session.flush()
+    out["tasked_other_town"] = tasked
     return out
 
 
 def _users(session: Session, ev: Event) -> list[str]:
     board = _board(session)
-    users = [DISTRICT_DUTY, CHIEF, LEADER, TOWN_DUTY, f"{CGJ}.handler", f"{JTJ}.handler", f"{board}.staff"]
+    users = [DISTRICT_DUTY, CHIEF, LEADER, TOWN_DUTY, OTHER_DUTY, f"{CGJ}.handler", f"{JTJ}.handler"]
+    users.append(f"{board}.staff")
     if ev.grid_code:
         users.append(f"{ev.grid_code}.worker")
     return users
@@ -197,3 +213,26 @@ def test_an_api_tokens_scopes_limit_the_buttons_as_they_limit_the_moves(session:
     assert d.allowed_actions == ["sign"]
     assert _accepted(session, token, ev, "return")[0] is False
     assert _accepted(session, token, ev, "sign") == (True, "")
+
+
+def test_a_town_tasked_on_another_towns_event_is_offered_no_move(session: Session) -> None:
+    """A fire team's task given to another town's center: it reads the event and may complete its task;
+    every move is refused (``event.task_only``) and none is offered."""
+    ev = _do(session, TOWN_DUTY, _new(session), *REG)
+    now = ztime.utcnow()
+    task = EventTask(
+        event_id=ev.id, unit_code=f"{OTHER_TOWN}-ZHZX", role="town_duty", task="扑火队出动", status="open",
+        created_at=now, deadline=now, comment="",
+    )  # fmt: skip
+    session.add(task)
+    session.flush()
+    other = user_actor(session, OTHER_DUTY)
+    d = service.detail(session, other, service.get_event(session, other, ev.id))
+    assert d.allowed_actions == [] and d.auto_unit_code is None
+    assert [(t["id"], t["can_complete"]) for t in d.tasks] == [(task.id, True)]
+    for action in rules.TRANSITIONS:
+        assert _accepted(session, other, ev, action) == (False, "event.task_only"), action
+    # the home town keeps its moves, and is not offered the other town's task
+    town = user_actor(session, TOWN_DUTY)
+    d = service.detail(session, town, service.get_event(session, town, ev.id))
+    assert "dispatch" in d.allowed_actions and [t["can_complete"] for t in d.tasks] == [False]

@@ -29,6 +29,7 @@ from zhizhi.event.schemas import (
     RoutingRuleIn,
     RoutingRuleRead,
     SupervisionIn,
+    TaskPage,
     TransitionIn,
 )
 from zhizhi.event.service import read as service_read
@@ -95,7 +96,10 @@ def list_events(
     open: bool | None = Query(
         None, description="true: open events (在办); false: finished (结案, 评价, 不予受理, 合并); omit: all"
     ),
-    mine: bool = Query(False, description="only events whose current step is for your unit (我的待办)"),
+    mine: bool = Query(
+        False,
+        description="only events whose current step is for your unit or with an open task of it (我的待办)",
+    ),
     sort: str = Query(
         "-reported_at", description=f"order: {', '.join(service_read.SORTS)} (- for newest first)"
     ),
@@ -311,6 +315,20 @@ def task_done(
     """Mark a pre-plan task done."""
     t = service.complete_task(session, actor, task_id, comment)
     return {"id": t.id, "status": t.status, "done_at": t.done_at}
+
+
+@router.get("/tasks", response_model=TaskPage)
+def list_tasks(
+    status: str | None = Query("open", description="open, done or closed; empty for all"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10**9),
+    session: Session = Depends(get_session, scope="function"),
+    actor: Actor = Depends(permit("event.read")),
+) -> TaskPage:
+    """Pre-plan tasks (联动任务) of the caller's unit, open ones by default (another town's event
+    included when the task is the unit's); the district center sees every task in its scope."""
+    total, items = service.list_tasks(session, actor, status or None, limit, offset)
+    return TaskPage(total=total, items=items, limit=limit, offset=offset)
 
 
 @router.get("/preplans")

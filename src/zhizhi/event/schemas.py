@@ -52,8 +52,9 @@ class EventCreate(BaseModel):
     reported_at: datetime | None = None
     is_drill: bool = False
 
-    @field_validator("title", "description", "address", "reporter_name", "reporter_ref", "external_id",
-                     "category_code")
+    @field_validator(
+        "title", "description", "address", "reporter_name", "reporter_ref", "external_id", "category_code"
+    )
     @classmethod
     def _text(cls, v: str | None) -> str | None:
         return no_control_chars(v)
@@ -204,6 +205,38 @@ class EventDetail(EventRead):
 class EventPage(BaseModel):
     total: int
     items: list[EventRead]
+    limit: int
+    offset: int
+
+
+class TaskItem(BaseModel):
+    """One pre-plan task (联动任务) with what its unit needs to find the event: the event's id, title
+    (masked as in the event list), node, category, town and drill flag. ``can_complete``: whether the
+    caller may mark it done now (POST /api/v1/tasks/{id}/done). Times are UTC."""
+
+    id: int
+    event_id: int
+    event_title: str
+    event_node: str
+    event_category_code: str
+    event_town_code: str | None
+    event_is_drill: bool
+    unit_code: str
+    role: str
+    task: str
+    status: str
+    created_at: datetime
+    deadline: datetime | None
+    done_at: datetime | None
+    comment: str
+    can_complete: bool
+
+
+class TaskPage(BaseModel):
+    """A page of tasks (GET /api/v1/tasks): ``total`` matching, ``items`` from ``offset``."""
+
+    total: int
+    items: list[TaskItem]
     limit: int
     offset: int
 

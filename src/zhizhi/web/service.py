@@ -35,7 +35,7 @@ def _day_start(d: date) -> datetime:
 
 def _base(actor: Actor, *columns: Any) -> Any:
     q = select(*columns).select_from(Event).where(Event.is_drill.is_(False), Event.node != "merged")
-    return events.scoped(actor, q, own_reports=False)
+    return events.scoped(actor, q, own_reports=False, own_tasks=False)  # a unit's own area only
 
 
 def _n(cond: ColumnElement[bool]) -> ColumnElement[int]:

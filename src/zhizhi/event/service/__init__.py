@@ -17,7 +17,13 @@ from zhizhi.event.service.common import (
 )
 from zhizhi.event.service.loop import merge, reply_supervision, transition
 from zhizhi.event.service.notes import add_note
-from zhizhi.event.service.preplan import complete_task, ensure_preplans, shipped_preplans, start_preplan
+from zhizhi.event.service.preplan import (
+    complete_task,
+    ensure_preplans,
+    list_tasks,
+    shipped_preplans,
+    start_preplan,
+)
 from zhizhi.event.service.read import (
     EventFilter,
     confidential_codes,
@@ -58,6 +64,7 @@ __all__ = [
     "get_event",
     "invalidate_routing",
     "list_events",
+    "list_tasks",
     "merge",
     "reply_supervision",
     "route",

@@ -55,7 +55,7 @@ def transition(
     node, or ``expected_version`` differs: the body carries the current node and version),
     InvalidInput (missing or wrong field). Nothing changes when it raises.
     """
-    ev = get_event(session, actor, event_id, own_reports=False)
+    ev = get_event(session, actor, event_id, own_reports=False, own_tasks=False)
     if data.expected_version is not None and data.expected_version != ev.version:
         raise Conflict(
             f"event {ev.id} changed meanwhile (version {ev.version}, you expected "
@@ -336,7 +336,7 @@ def reply_supervision(session: Session, actor: Actor, supervision_id: int, reply
     if s is None:
         raise NotFound(f"supervision {supervision_id} not found")
     try:
-        ev = get_event(session, actor, s.event_id, own_reports=False)
+        ev = get_event(session, actor, s.event_id, own_reports=False, own_tasks=False)
     except NotFound:
         raise NotFound(f"supervision {supervision_id} not found") from None  # as for an unknown id
     if not (in_unit_scope(actor, ev) or actor.unit_code == s.target_unit_code):
@@ -376,8 +376,8 @@ def merge(
     ``any_category`` (the platform only, e.g. a 卫星热点核查 confirmed as a 森林火情) lifts the
     same-category rule."""
     require(actor, "event.merge")
-    child = get_event(session, actor, event_id, own_reports=False)  # scope first: 404 whatever else
-    parent = get_event(session, actor, parent_id, own_reports=False)
+    child = get_event(session, actor, event_id, own_reports=False, own_tasks=False)  # scope first
+    parent = get_event(session, actor, parent_id, own_reports=False, own_tasks=False)
     if event_id == parent_id:
         raise InvalidInput(
             "an event cannot be merged into itself", [FieldError("parent_id", "same as event")]

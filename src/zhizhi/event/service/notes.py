@@ -10,9 +10,11 @@ events included, since what is learnt about an event does not wait for its node.
 
 Who may add one — the rule chosen, the least surprising one with the permission table as it is: the
 actor needs ``event.read`` (a role permission, or an API token scope) and the event must be in the
-actor's data scope as it is for a move (``get_event(..., own_reports=False)``: the district, town,
-grid, or the unit it was dispatched or tasked to). A citizen or staff member who sees an event only
-because they reported it may read it, not annotate it, as they may not move it. Out of scope is
+actor's data scope, reports of their own left out (``get_event(..., own_reports=False)``: the
+district, town, grid, or the unit it was dispatched or tasked to; a town or grid unit tasked by a
+pre-plan on another town's event may note what it did there, though it may not move that event). A
+citizen or staff member who sees an event only because they reported it may read it, not annotate
+it, as they may not move it. Out of scope is
 NotFound (404), as for every event route; a role without ``event.read`` is Forbidden naming it.
 """
 

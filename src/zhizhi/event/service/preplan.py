@@ -1,4 +1,4 @@
-"""Pre-plans (预案): tasks for several units on one event."""
+"""Pre-plans (预案): tasks for several units on one event (联动任务), completing and listing them."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
-from zhizhi.core.access import Actor, has_permission, require
-from zhizhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from zhizhi.core.access import Actor, can_full_view, has_permission, mask_text, require
+from zhizhi.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from zhizhi.event import rules
 from zhizhi.event.models import (
+    Event,
     EventStep,
     EventTask,
     PrePlan,
 )
 from zhizhi.event.rules import Node
-from zhizhi.event.service.read import get_event
+from zhizhi.event.schemas import TaskItem
+from zhizhi.event.service.read import get_event, scoped
 from zhizhi.event.service.routing import unit_in_town
 from zhizhi.org import service as org
 
@@ -59,7 +61,7 @@ def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> l
     Unit ``town`` means the event's town center; ``grid`` the event's grid; otherwise a department
     abbreviation of the event's district. Raises NotFound/Forbidden/Conflict/InvalidInput."""
     require(actor, "event.preplan")
-    ev = get_event(session, actor, event_id, own_reports=False)
+    ev = get_event(session, actor, event_id, own_reports=False, own_tasks=False)
     ensure_preplans(session)
     plan = session.scalar(select(PrePlan).where(PrePlan.code == code))
     if plan is None:
@@ -115,6 +117,19 @@ def start_preplan(session: Session, actor: Actor, event_id: int, code: str) -> l
     return out
 
 
+def may_complete_task(actor: Actor, task: EventTask) -> bool:
+    """Whether ``actor`` may mark ``task`` done, its event being in the actor's scope: the task's own
+    unit (also a town or grid unit tasked on another town's event), a town dispatcher
+    (``event.dispatch``) for units of its town, or the district center (``event.task_any``). The
+    task's status is not looked at (:func:`complete_task` refuses a finished one)."""
+    own_town = (
+        actor.town_code is not None
+        and has_permission(actor, "event.dispatch")
+        and unit_in_town(task.unit_code, actor.town_code)
+    )
+    return has_permission(actor, "event.task_any") or own_town or actor.unit_code == task.unit_code
+
+
 def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "") -> EventTask:
     """Mark a pre-plan task done: by its unit, a town dispatcher for units of the town, or the district
     center (``event.task_any``). Raises NotFound (unknown or out of scope), Forbidden, Conflict (done)."""
@@ -125,18 +140,70 @@ def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "
         get_event(session, actor, task.event_id, own_reports=False)
     except NotFound:
         raise NotFound(f"task {task_id} not found") from None  # the same answer as an unknown id
-    own_town = (
-        actor.town_code is not None
-        and has_permission(actor, "event.dispatch")
-        and unit_in_town(task.unit_code, actor.town_code)
-    )
-    if not (has_permission(actor, "event.task_any") or own_town or actor.unit_code == task.unit_code):
+    if not may_complete_task(actor, task):
         raise Forbidden(f"task {task_id} belongs to {task.unit_code}")
     if task.status != "open":  # done, or closed with its ended drill event (close_open_tasks)
         raise Conflict(f"task {task_id} is already {task.status}")
     task.status, task.done_at, task.comment = "done", ztime.utcnow(), comment
     session.flush()
     return task
+
+
+TASK_STATUSES = ("open", "done", "closed")
+"""A task's statuses: ``open``; ``done`` (its unit or a dispatcher marked it); ``closed`` (its drill
+event ended first, :func:`close_open_tasks`)."""
+
+
+def list_tasks(
+    session: Session, actor: Actor, status: str | None = "open", limit: int = 50, offset: int = 0
+) -> tuple[int, list[TaskItem]]:
+    """The pre-plan tasks (联动任务) of ``actor``'s unit, on events in its scope (another town's event
+    included when the task is the unit's); holders of ``event.task_any`` (the district center) get
+    every task on the events of their scope. ``status``: one of :data:`TASK_STATUSES`, or None for
+    all. Open tasks come by deadline (soonest first), others newest first. Titles are masked as in
+    the event list. Returns ``(total, page)``; raises InvalidInput for an unknown status."""
+    require(actor, "event.read")
+    if status is not None and status not in TASK_STATUSES:
+        why = f'unknown status "{status}"; one of {", ".join(TASK_STATUSES)}'
+        raise InvalidInput(why, [FieldError("status", why)])
+    both: Any = select(EventTask, Event).join(Event, Event.id == EventTask.event_id)
+    q = scoped(actor, both)
+    if not has_permission(actor, "event.task_any"):
+        q = q.where(EventTask.unit_code == actor.unit_code)
+    if status is not None:
+        q = q.where(EventTask.status == status)
+    total = (
+        session.scalar(select(func.count()).select_from(q.with_only_columns(EventTask.id).subquery())) or 0
+    )
+    order = (
+        (EventTask.deadline.asc().nulls_last(), EventTask.id.asc())
+        if status == "open"
+        else (EventTask.created_at.desc(), EventTask.id.desc())
+    )
+    full = can_full_view(actor)
+    items = []
+    for task, ev in session.execute(q.order_by(*order).limit(limit).offset(offset)).all():
+        items.append(
+            TaskItem(
+                id=task.id,
+                event_id=ev.id,
+                event_title=ev.title if full else mask_text(ev.title) or "",
+                event_node=ev.node,
+                event_category_code=ev.category_code,
+                event_town_code=ev.town_code,
+                event_is_drill=ev.is_drill,
+                unit_code=task.unit_code,
+                role=task.role,
+                task=task.task,
+                status=task.status,
+                created_at=task.created_at,
+                deadline=task.deadline,
+                done_at=task.done_at,
+                comment=(task.comment if full else mask_text(task.comment)) or "",
+                can_complete=task.status == "open" and may_complete_task(actor, task),
+            )
+        )
+    return total, items
 
 
 DRILL_END_COMMENT = "演练结束，未完成的任务随演练事件关闭"

@@ -19,7 +19,7 @@ from zhizhi.core.access import (
     mask_text,
     scope_of,
 )
-from zhizhi.core.errors import FieldError, InvalidInput, NotFound
+from zhizhi.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from zhizhi.event import rules
 from zhizhi.event.catalogue import CatalogueError
 from zhizhi.event.models import (
@@ -60,12 +60,16 @@ def confidential_condition(actor: Actor) -> ColumnElement[bool] | None:
     )
 
 
-def scoped(actor: Actor, q: Select[Any], own_reports: bool = True) -> Select[Any]:
+def scoped(actor: Actor, q: Select[Any], own_reports: bool = True, own_tasks: bool = True) -> Select[Any]:
     """Restrict an event query to ``actor``'s data scope (core.access.scope_of).
 
     District roles see the district; town roles their town; grid workers their grid; a department
-    what is or was dispatched to it (派遣, 重办) or tasked to it by a pre-plan; everyone what they
-    reported themselves.
+    what is or was dispatched to it (派遣, 重办) or tasked to it by a pre-plan; a town or grid unit
+    also what a pre-plan tasked it with (联动任务: a fire team's task can go to the center of the next
+    town, which must see the event to do and close its task); everyone what they reported themselves.
+    ``own_reports`` False leaves out the events seen only as their reporter; ``own_tasks`` False
+    leaves out the events a town or grid unit sees only through a task (a department's tasked events
+    stay: they always were its scope). Moves on the loop use both False (:func:`get_event`).
     Confidential categories are further limited to the handling chain: roles holding
     ``event.confidential`` (the district center), the reporter, the unit the event is assigned to or
     tasked to, and users granted the category in person (``zhizhi user grant``).
@@ -73,12 +77,13 @@ def scoped(actor: Actor, q: Select[Any], own_reports: bool = True) -> Select[Any
     sc: Scope = scope_of(actor)
     tasked = Event.id.in_(select(EventTask.event_id).where(EventTask.unit_code == actor.unit_code))
     mine = Event.reporter_id == actor.id if actor.id is not None and own_reports else false()
+    by_task = tasked if own_tasks else false()
     if sc.kind == "district":
         q = q.where(Event.district_code == sc.code)
     elif sc.kind == "town":
-        q = q.where(or_(Event.town_code == sc.code, mine))
+        q = q.where(or_(Event.town_code == sc.code, by_task, mine))
     elif sc.kind == "grid":
-        q = q.where(or_(Event.grid_code == sc.code, mine))
+        q = q.where(or_(Event.grid_code == sc.code, by_task, mine))
     else:
         sent_to_unit = select(EventStep.event_id).where(
             EventStep.target_unit_code == sc.code, EventStep.action.in_(("dispatch", "reopen"))
@@ -95,15 +100,41 @@ def scoped(actor: Actor, q: Select[Any], own_reports: bool = True) -> Select[Any
     return q if hide is None else q.where(hide)
 
 
-def get_event(session: Session, actor: Actor, event_id: int, own_reports: bool = True) -> Event:
-    """One event within ``actor``'s scope; NotFound otherwise (existence does not leak).
-    ``own_reports`` False leaves out events visible only because the actor reported them: a
-    reporter may read and add photos to a report, not move it along the loop."""
-    ev = session.scalar(scoped(actor, select(Event).where(Event.id == event_id), own_reports))
+def get_event(
+    session: Session, actor: Actor, event_id: int, own_reports: bool = True, own_tasks: bool = True
+) -> Event:
+    """One event within ``actor``'s scope (:func:`scoped`); NotFound otherwise (existence does not
+    leak). ``own_reports`` False leaves out events visible only because the actor reported them: a
+    reporter may read and add photos to a report, not move it along the loop. ``own_tasks`` False
+    leaves out events a town or grid unit sees only through a pre-plan task (another town's event):
+    it may read it, add notes and photos and complete its own task, not move the event; for such
+    an event this raises Forbidden (code ``event.task_only``) rather than NotFound, since the actor
+    sees the event anyway."""
+    ev = session.scalar(scoped(actor, select(Event).where(Event.id == event_id), own_reports, own_tasks))
+    if ev is None and not own_tasks:
+        seen = session.scalar(scoped(actor, select(Event).where(Event.id == event_id), own_reports))
+        if seen is not None:
+            raise Forbidden(
+                f"event {event_id} is not in your scope: your unit {actor.unit_code} sees it only "
+                "through its pre-plan task (联动任务); it may read the event and complete the task, the "
+                "loop's moves belong to the units in charge of it",
+                extra={"node": seen.node, "version": seen.version},
+                code="event.task_only",
+            )
     if ev is None:
         # the same body for an unknown id and one out of scope, whatever the id (tests/auth/test_attacker.py)
         raise NotFound(f"event {event_id} not found", code="event.not_found")
     return ev
+
+
+def task_only(session: Session, actor: Actor, ev: Event) -> bool:
+    """Whether ``actor`` sees ``ev`` only through a pre-plan task of its unit (a town or grid unit
+    tasked on another town's event): then it is offered no move on the loop."""
+    q = select(Event.id).where(Event.id == ev.id)
+    return (
+        session.scalar(scoped(actor, q, own_reports=False, own_tasks=False)) is None
+        and session.scalar(scoped(actor, q, own_reports=False)) is not None
+    )
 
 
 @dataclass
@@ -138,13 +169,18 @@ def mine_condition(actor: Actor) -> ColumnElement[bool]:
       to the district (a town center), or passed up to the district center or in no town (holders of
       ``event.any_unit``); 待核查 / 待结案 events and pending 延期 requests of events their unit
       dispatched (派遣 or 重办);
-    - for verifiers without dispatch (网格员 ``event.verify_pass``, grid scope): 待核查 events of their grid.
+    - for verifiers without dispatch (网格员 ``event.verify_pass``, grid scope): 待核查 events of their grid;
+    - for every unit: the events on which a pre-plan gave it a task still open (联动任务), at any node
+      and in any town (a fire team's task can go to the center of the next town).
     """
     unit = actor.unit_code
     own = or_(Event.unit_code == unit, Event.unit_code.startswith(unit + "-", autoescape=True))
     conds: list[ColumnElement[bool]] = [
         and_(Event.node.in_(HANDLING_NODES), Event.dispatch_count > 0, own) if unit else false()
     ]
+    if unit:
+        open_task = select(EventTask.event_id).where(EventTask.unit_code == unit, EventTask.status == "open")
+        conds.append(Event.id.in_(open_task))
     if has_permission(actor, "event.dispatch"):
         center = f"{actor.district_code}-{org.CENTER_SUFFIX}"
         if has_permission(actor, "event.any_unit"):
@@ -249,8 +285,12 @@ def to_read(ev: Event, actor: Actor | None) -> EventRead:
 
 
 def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
-    """The event with its timeline, allowed actions, attachments, 督办, tasks and merge proposals."""
+    """The event with its timeline, allowed actions, attachments, 督办, tasks and merge proposals.
+    Each task carries ``can_complete``: whether ``actor`` may mark it done now (POST
+    /api/v1/tasks/{id}/done; preplan.may_complete_task), the one thing a unit that sees the event
+    only through its task may do besides reading it and adding notes and photos."""
     from zhizhi.event.models import Attachment
+    from zhizhi.event.service.preplan import may_complete_task  # preplan imports this module
 
     base = to_read(ev, actor).model_dump()
     steps = session.scalars(select(EventStep).where(EventStep.event_id == ev.id).order_by(EventStep.id)).all()
@@ -299,6 +339,7 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
                 "status": t.status,
                 "deadline": t.deadline,
                 "done_at": t.done_at,
+                "can_complete": t.status == "open" and may_complete_task(actor, t),
             }
             for t in tasks
         ],
@@ -327,15 +368,15 @@ MERGED_ACTIONS = frozenset({"supervise", "remind"})
 def _allowed(session: Session, actor: Actor, ev: Event) -> list[str]:
     """The moves ``actor`` may make on ``ev`` now (the page's buttons): the role's moves at the node,
     less those service.loop.transition would refuse whatever the input: an event seen only as its
-    reporter (none); a merged event (all but :data:`MERGED_ACTIONS`); an API token's scopes; the
-    签收/回退/处置/挂账/延期申请 of another unit's event (routing.in_unit_scope); 延期 pending or not;
+    reporter or only through a pre-plan task of the actor's unit (none); a merged event (all but
+    :data:`MERGED_ACTIONS`); an API token's scopes; the 签收/回退/处置/挂账/延期申请 of another
+    unit's event (routing.in_unit_scope); 延期 pending or not;
     派遣 and 上报区级 of an event the district center holds, for a town center; 上报区级 of an event in
     no town. 立案 comes before 不予立案 (the positive move first)."""
-    if ev.reporter_id is not None and ev.reporter_id == actor.id:
-        # visible maybe only as its reporter: a reporter may not move it (get_event own_reports=False)
-        q = scoped(actor, select(Event.id).where(Event.id == ev.id), own_reports=False)
-        if session.scalar(q) is None:
-            return []
+    # seen only as its reporter or through a pre-plan task: no move (get_event, both False)
+    q = scoped(actor, select(Event.id).where(Event.id == ev.id), own_reports=False, own_tasks=False)
+    if session.scalar(q) is None:
+        return []
     district_wide = has_permission(actor, "event.any_unit")
     held = held_by_district(ev)
     unit_ok = in_unit_scope(actor, ev)

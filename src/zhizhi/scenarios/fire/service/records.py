@@ -51,8 +51,10 @@ def record_read(rec: FireEventRecord) -> RecordRead:
     )
 
 
-def _event(session: Session, actor: Actor, event_id: int) -> int:
-    ev = events.get_event(session, actor, event_id, own_reports=False)
+def _event(session: Session, actor: Actor, event_id: int, write: bool = False) -> int:
+    """The id of fire event ``event_id`` in the actor's scope; ``write``: a unit that sees it only
+    through a pre-plan task may read the record, not fill it (403 event.task_only)."""
+    ev = events.get_event(session, actor, event_id, own_reports=False, own_tasks=not write)
     if ev.category_code not in FIRE_CATEGORIES:
         why = f"event {event_id}: {_FIRE_ONLY}, not {ev.category_code}"
         raise InvalidInput(why, [FieldError("event_id", why)])
@@ -79,7 +81,7 @@ def record_fire(
     scope (NotFound otherwise). Raises InvalidInput for a non-fire event or values out of range.
     """
     require(actor, "fire.verify")
-    eid = _event(session, actor, event_id)
+    eid = _event(session, actor, event_id, write=True)
     pol = grading.default_grading_policy()
     try:
         g = grading.fire_grade(data.burnt_area_ha, data.deaths, data.serious_injuries, pol)
