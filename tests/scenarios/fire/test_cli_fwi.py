@@ -179,3 +179,29 @@ def test_drill_delay_help_says_it_counts_from_the_previous_move() -> None:
     r = CliRunner().invoke(app, ["fire", "drill", "--help"], prog_name="zhizhi", env={"COLUMNS": "200"})
     assert "--delay MOVE=SECONDS  with --simulate: seconds from the previous move" in r.stdout
     assert "Each delay counts from the previous move" in " ".join(r.stdout.split())
+
+
+def test_a_file_without_latitude_names_the_lat_option(tmp_path: Path) -> None:
+    p = tmp_path / "nolat.csv"
+    p.write_text("date,temp,rh,ws,prec\n1985-04-13,17,42,25,0\n", encoding="utf-8")
+    code, out, err = zz(str(p))
+    assert (code, out) == (2, "")
+    assert "no latitude: add a lat column or give the --lat option (Yongchuan: --lat 29.35)" in err
+    code, out, _ = zz(str(p), "--lat", "29.35")
+    assert code == 0 and out.splitlines()[0].endswith("ffmc,dmc,dc,isi,bui,fwi,dsr")
+
+
+def test_the_km_h_as_m_s_refusal_gives_the_advice_of_the_help() -> None:
+    code, out, err = zz(str(INPUT), "--wind-unit", "m/s")
+    assert (code, out) == (2, "")
+    advice = (
+        "Drop --wind-unit m/s if the file is in km/h (km/h is the default), or pass "
+        "--accept-implausible-wind to compute it as m/s all the same"
+    )
+    assert err.rstrip().endswith(advice)
+    _, help_text, _ = zz("--help")
+    flat = " ".join(help_text.replace("│", " ").split())
+    assert (
+        "drop --wind-unit m/s (km/h is the default), or pass --accept-implausible-wind to compute it as m/s "
+        "all the same" in flat
+    )

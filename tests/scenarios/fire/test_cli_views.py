@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,7 +133,8 @@ def test_clusters_list_and_show_a_real_firms_cluster(engine: Engine) -> None:
     assert (code, json.loads(out)) == (0, [])
     code, _, err = zz("fire", "hotspots", "clusters", "--status", "烧烤")
     assert code == 2 and err.startswith(
-        'error: --status "烧烤": not a state (pending (待核查) | overdue (核查逾期) | verified (已核查)) '
+        'error: --status "烧烤": not a state (pending (待核查) | overdue (核查逾期) | verified (已核查) | '
+        "historical (历史热点) | drill_ended (演练已结束)) "
         'nor an outcome: unknown outcome "烧烤"; one of: 真实火情 (real_fire)'
     )
 
@@ -283,3 +285,68 @@ def test_respond_starts_the_preplan_once_with_the_api_permissions(
     code, out, _ = zz("fire", "respond", str(fresh["id"]), "--as", "500118.duty", "--json")
     got = json.loads(out)
     assert code == 0 and got["team"]["id"] == layers["semi"]["id"] and len(got["tasks"]) == 5
+
+
+# --- refusals of the trial: unknown districts, huge or negative ids, a day rated below --level -----------
+
+
+def test_an_unknown_district_is_refused_naming_the_loaded_ones(engine: Engine) -> None:
+    for args in (
+        ("fire", "ratings", "--district", "999999"),
+        ("fire", "resources", "list", "--district", "500118xx"),
+    ):
+        code, out, err = zz(*args)
+        assert (code, out) == (2, "")
+        value = args[-1]
+        assert err.strip() == f'error: --district "{value}": not a loaded district; loaded: 500118 永川区'
+
+
+def test_a_day_rated_below_the_level_asked_says_so(engine: Engine, tmp_path: Path) -> None:
+    wet = tmp_path / "wet.csv"  # a wet, calm, cool day: 一级 everywhere
+    wet.write_text(
+        "station,lon,lat,date,tmax,rh_min,rain,wind_max\nYC-W,105.93,29.36,2007-06-01,18,95,30,1\n",
+        encoding="utf-8",
+    )
+    code, _, err = zz("fire", "danger", str(wet))
+    assert code == 0, err
+    code, out, err = zz("fire", "ratings", "--level", "4")
+    assert (code, err) == (0, "")
+    assert out.strip() == "2007-06-01 was rated in district 500118: no town or grid reached level 4 or higher"
+    code, out, _ = zz("fire", "ratings", "--level", "4", "--unit", "town")
+    assert out.strip() == "2007-06-01 was rated in district 500118: no town reached level 4 or higher"
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (("fire", "hotspots", "show", HUGE), "'CLUSTER_ID'"),
+        (("fire", "hotspots", "static", "--accept", HUGE), "'--accept'"),
+        (("fire", "hotspots", "static", "--reject", HUGE), "'--reject'"),
+        (("fire", "nearest", HUGE), "'EVENT_ID'"),
+        (("fire", "respond", HUGE, "--as", "x"), "'EVENT_ID'"),
+        (("fire", "hazards", "close", HUGE), "'ID'"),
+    ],
+)
+def test_a_huge_id_is_refused_by_its_range(engine: Engine, args: tuple[str, ...], name: str) -> None:
+    code, out, err = zz(*args)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: Invalid value for {name}: ")
+    assert "2147483647" in err and "internal error" not in err
+
+
+def test_a_negative_id_is_refused_as_below_1(engine: Engine) -> None:
+    code, out, err = zz("fire", "hotspots", "show", "-1")
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        "error: Invalid value for 'CLUSTER_ID': Input should be greater than or equal to 1 (got -1); an id "
+        "is 1 to 2147483647 (see: zhizhi fire hotspots show --help)"
+    )
+    code, _, err = zz("fire", "nearest", "-5")
+    assert code == 2 and "Invalid value for 'EVENT_ID': Input should be greater than or equal to 1" in err
+    code, _, err = zz("fire", "hotspots", "static", "--accept", "0")
+    assert code == 2 and "Invalid value for '--accept'" in err
+    code, _, err = zz("fire", "hotspots", "show", "-x")  # a real unknown option stays one
+    assert code == 2 and err.startswith("error: No such option: -x")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from zhizhi.cli import app
@@ -125,7 +126,11 @@ def test_fwi_real_wdc_file_is_accepted_with_the_option() -> None:
 @pytest.mark.parametrize("value", ["101.5", "-0.1"])
 def test_fwi_rh_beyond_101_or_below_0_is_refused_even_with_the_option(value: str) -> None:
     e = fwi_refused(with_cell(CFFDRS, 5, "rh", value), clamp_rh=True)
-    assert e.detail == f"w.csv: line 5, column rh: {value} is outside 0 to 100 %"
+    # with the option the limit is 101, and the message says so
+    assert (
+        e.detail
+        == f"w.csv: line 5, column rh: {value} is outside 0 to 101 % (--clamp-rh takes (100, 101] as 100)"
+    )
     assert csvread.clamp_hint(fwi_refused(with_cell(CFFDRS, 5, "rh", value))) is None
 
 
@@ -168,7 +173,10 @@ def test_cli_fwi_clamps_and_reports_the_count(tmp_path: Path) -> None:
     assert len(out_file.read_text(encoding="utf-8").splitlines()) == 2193
     p.write_text(with_cell(CFFDRS, 5, "rh", "101.5"), encoding="utf-8")
     code, _, err = zz(str(p), "--clamp-rh")
-    assert (code, err) == (2, f"error: {p}: line 5, column rh: 101.5 is outside 0 to 100 %\n")
+    assert (code, err) == (
+        2,
+        f"error: {p}: line 5, column rh: 101.5 is outside 0 to 101 % (--clamp-rh takes (100, 101] as 100)\n",
+    )
 
 
 # --- zhizhi fire danger layout ----------------------------------------------------------------------
@@ -189,7 +197,10 @@ def test_danger_rh_just_above_100_refused_then_clamped(column: str) -> None:
 @pytest.mark.parametrize("column", ["rh_min", "rh"])
 def test_danger_rh_above_101_refused_even_with_the_option(column: str) -> None:
     e = danger_refused(with_cell(DERIVED, 4, column, "101.5"), clamp_rh=True)
-    assert e.detail == f"s.csv: line 4, column {column}: 101.5 is outside 0 to 100 %"
+    assert (
+        e.detail
+        == f"s.csv: line 4, column {column}: 101.5 is outside 0 to 101 % (--clamp-rh takes (100, 101] as 100)"
+    )
     assert csvread.clamp_hint(e) is None
 
 
@@ -201,3 +212,29 @@ def test_cover_columns_are_not_clamped() -> None:
     e = danger_refused(text, clamp_rh=True)
     assert e.detail == "s.csv: line 2, column green_cover: 100.5 is outside 0 to 100 %"
     assert csvread.clamp_hint(e) is None
+
+
+# --- not a text file ---------------------------------------------------------------------------------------
+
+
+def test_decode_text_names_the_byte_and_line_of_a_binary_file() -> None:
+    assert csvread.decode_text("date,温度\n".encode("gb18030"), "g.csv") == "date,温度\n"  # GB18030 reads
+    assert csvread.decode_text(b"\xef\xbb\xbfdate\n", "b.csv") == "date\n"  # BOM dropped
+    with pytest.raises(InvalidInput) as e:
+        csvread.decode_text(b"date,temp\n1,2\n\x89PNG\x00\xf0\x9f", "x.csv")  # a NUL: binary
+    assert e.value.detail == "x.csv: not a text file (UTF-8 or GB18030): byte 0x00 at line 3"
+    assert (e.value.errors[0].field, e.value.errors[0].line) == ("file", 3)
+    with pytest.raises(InvalidInput) as e:  # neither UTF-8 nor GB18030 (0xff never starts a GB18030 char)
+        csvread.decode_text(b"date\n\xff\xff", "y.csv")
+    assert e.value.detail == "y.csv: not a text file (UTF-8 or GB18030): byte 0xff at line 2"
+
+
+@pytest.mark.parametrize("command", ["fwi", "danger"])
+def test_fwi_and_danger_refuse_a_binary_file_naming_it(command: str, tmp_path: Path, engine: Engine) -> None:
+    p = tmp_path / "photo.csv"
+    p.write_bytes(b"\xf0\x9f\x98" + bytes(range(256)))  # cut UTF-8, then every byte (a NUL among them)
+    r = CliRunner().invoke(app, ["fire", command, str(p)], prog_name="zhizhi")
+    code, out, err = r.exit_code, r.stdout, r.stderr
+    assert (code, out) == (2, "")
+    name = str(p) if command == "fwi" else p.name  # (as each command names files in its messages)
+    assert err == f"error: {name}: not a text file (UTF-8 or GB18030): byte 0x00 at line 1\n"

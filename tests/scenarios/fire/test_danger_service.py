@@ -198,6 +198,45 @@ def test_a_run_that_rates_nothing_keeps_the_days_ratings(session: Session) -> No
     assert session.scalar(count) == stored
 
 
+# 北京 (54511): about 1,500 km from 永川 (1,483 km from its nearest grid)
+BEIJING_STATION = "station,lon,lat,date,tmax,rh_min,rain,wind_max\n54511,116.47,39.81,2007-05-24,30,20,0,5\n"
+
+
+def test_a_station_farther_than_the_default_max_km_rates_nothing_and_keeps_the_day(
+    session: Session, tmp_path: Path
+) -> None:
+    from zhizhi.scenarios.fire.cli import danger as cli_danger
+    from zhizhi.scenarios.fire.service import danger as svc_danger
+
+    assert svc_danger.DEFAULT_MAX_KM == cli_danger.DEFAULT_MAX_KM == 150.0  # the CLI's copy agrees
+    full = rate(session)
+    session.commit()
+    count = select(func.count()).select_from(DangerRating).where(DangerRating.day == D24)
+    stored = session.scalar(count)
+    with pytest.raises(InvalidInput) as e:  # the service's default: 150 km
+        service.rate_danger(session, SYS, BEIJING_STATION.encode(), "bj.csv", D24)
+    assert re.fullmatch(
+        r"bj.csv: no town or grid is within 150 km of a station \(the nearest station is 1483 km from "
+        r"the nearest town or grid\); nothing was rated and the ratings stored for 2007-05-24 are kept\. "
+        r"Check the stations' lon/lat, or raise the limit \(max_km; --max-km of `zhizhi fire danger`\) to "
+        r"rate from stations that far",
+        e.value.detail,
+    ), e.value.detail
+    session.rollback()
+    f = tmp_path / "bj.csv"
+    f.write_text(BEIJING_STATION, encoding="utf-8")
+    r = CliRunner().invoke(app, ["fire", "danger", str(f)])
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr.startswith("error: bj.csv: no town or grid is within 150 km of a station")
+    assert session.scalar(count) == stored == full.towns + full.grids  # nothing replaced
+    r = CliRunner().invoke(app, ["fire", "danger", "--help"])
+    assert "[default: 150" in " ".join(r.stdout.split())
+    r = CliRunner().invoke(app, ["fire", "danger", str(f), "--max-km", "2000", "--json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["unrated"] == 0  # the override rates from that far, with a warning
+    assert "rated from a station more than 50 km" in r.stderr
+
+
 def test_a_day_without_rows_and_a_bad_file_are_refused(session: Session) -> None:
     with pytest.raises(InvalidInput) as e:
         rate(session, date(2007, 6, 1))
@@ -380,4 +419,9 @@ def test_rh_just_above_100_needs_clamp_rh_and_is_counted(session: Session, tmp_p
     assert code == 0 and json.loads(out)["rh_clamped"] == 1
     p.write_bytes(RAW.replace(b"2007-05-13,17.63,19.13", b"2007-05-13,17.63,101.5"))
     code, out, err = zz(*args)
-    assert (code, out, err) == (2, "", "error: rh.csv: line 4, column rh_min: 101.5 is outside 0 to 100 %\n")
+    assert (code, out, err) == (
+        2,
+        "",
+        "error: rh.csv: line 4, column rh_min: 101.5 is outside 0 to 101 % "
+        "(--clamp-rh takes (100, 101] as 100)\n",
+    )

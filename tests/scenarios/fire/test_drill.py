@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from zhizhi.auth.service import user_actor
 from zhizhi.cli import app
+from zhizhi.core import time as ztime
 from zhizhi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhizhi.core.time import LOCAL_TZ
 from zhizhi.event import service as events
@@ -174,7 +175,9 @@ def test_a_broken_drill_policy_is_refused_naming_file_and_key(
 
 
 def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) -> None:
+    began = ztime.utcnow()
     run = svc.start_drill(session, SYS, ZHUTUO, simulate=True)
+    ended = ztime.utcnow()
     ev = session.get(Event, run.event_id)
     assert ev is not None
     assert (ev.category_code, ev.is_drill, ev.town_code, ev.node, ev.unit_code) == (
@@ -189,31 +192,47 @@ def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) ->
     assert (round(run.lon, 6), round(run.lat, 6)) == (105.808022, 29.011404)
     alarm = ev.reported_at
     steps = session.execute(
-        select(EventStep.action, EventStep.at, EventStep.actor_name)
+        select(EventStep.action, EventStep.at, EventStep.actor_name, EventStep.comment, EventStep.data)
         .where(EventStep.event_id == ev.id)
         .order_by(EventStep.at, EventStep.id)
     ).all()
-    got = [(a, (at - alarm).total_seconds()) for a, at, _ in steps if a != "preplan"]
-    assert got == [
-        ("report", 0.0),
-        ("accept", 5.0),
-        ("register", 10.0),
-        ("dispatch", 15.0),
-        ("sign", 45.0),
-        ("handle", 1455.0),
-        ("verify_pass", 1575.0),
-        ("close", 1635.0),
-    ]
-    assert {n for a, _, n in steps if a not in ("report", "preplan")} == {"演练模拟"}
+    # no made-up time: every step, task and event time is the moment the platform made the move
+    assert all(began <= at <= ended for _, at, *_ in steps)
+    times = [ev.accepted_at, ev.registered_at, ev.dispatched_at, ev.signed_at, ev.handled_at, ev.closed_at]
+    assert all(t is not None and alarm <= t <= ended for t in times)
+    assert [a for a, *_ in steps if a not in ("preplan",)] == [
+        "report", "note", "accept", "register", "dispatch", "sign", "handle", "verify_pass", "close"
+    ]  # fmt: skip
+    # the simulated clock is recorded beside them: one note, and each move's comment
+    (clock,) = [d for a, _, _, _, d in steps if a == "note"]
+    assert clock["kind"] == "drill_simulation" and clock["offsets_s"] == {
+        "step:accept": 5.0,
+        "step:register": 10.0,
+        "step:dispatch": 15.0,
+        "step:sign": 45.0,
+        "task:grid": 165.0,
+        "task:town": 255.0,
+        "step:handle": 1455.0,
+        "step:verify_pass": 1575.0,
+        "step:close": 1635.0,
+    }
+    note = next(c for a, _, _, c, _ in steps if a == "note")
+    assert note.startswith("演练模拟时钟（非真实时间）：平台受理卫星热点告警 +0:05，")
+    assert "镇街指挥中心签收（接警）（接警签收） +0:45" in note and note.endswith("节点用时按模拟时钟计")
+    assert dict((a, c) for a, _, _, c, _ in steps)["close"] == "演练：结案（模拟时钟 +27:15）"
+    assert {n for a, _, n, _, _ in steps if a not in ("report", "preplan")} == {"演练模拟"}
     tasks = {t.unit_code: t for t in session.scalars(select(EventTask).where(EventTask.event_id == ev.id))}
     assert set(tasks) == {"500118-LYJ", "500118118000-ZHZX", "500118118209012", "500118-YJJ"}
-    assert (tasks["500118118209012"].done_at - alarm).total_seconds() == 165.0  # type: ignore[operator]
-    assert (tasks["500118118000-ZHZX"].done_at - alarm).total_seconds() == 255.0  # type: ignore[operator]
+    assert all(t.done_at is not None and began <= t.done_at <= ended for t in tasks.values())
+    assert tasks["500118118209012"].comment.endswith("（模拟时钟 +2:45）")
     # the departments' tasks nobody simulated are closed with the drill (at its close), not left open
     for unit in ("500118-LYJ", "500118-YJJ"):
         t = tasks[unit]
-        assert (t.status, t.comment) == ("closed", "演练结束，未完成的任务随演练事件关闭")
-        assert (t.done_at - alarm).total_seconds() == 1635.0  # type: ignore[operator]
+        assert (t.status, t.comment, t.done_at) == (
+            "closed",
+            "演练结束，未完成的任务随演练事件关闭",
+            ev.closed_at,
+        )
     assert {t.status for t in tasks.values()} == {"done", "closed"}
     r = run.result
     assert [(n.key, n.elapsed_s, n.status) for n in r.nodes] == [
@@ -222,7 +241,8 @@ def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) ->
         ("team_out", 255.0, "met"),
         ("under_control", 1455.0, "done"),
     ]
-    assert (r.finished, r.all_met) == (True, True)
+    assert all(n.at is not None and n.at <= ended for n in r.nodes)
+    assert (r.finished, r.all_met, r.simulated, r.as_dict()["clock"]) == (True, True, True, "simulated")
     cl = session.get(HotspotCluster, run.cluster_id)
     assert cl is not None and cl.drill and cl.event_id == ev.id
     (h,) = session.scalars(select(Hotspot).where(Hotspot.cluster_id == cl.id)).all()
@@ -390,6 +410,7 @@ def test_cli_simulated_drill_prints_the_node_times(engine: Engine, tmp_path: Pat
         "  扑火队出动（team_out）  用时 4:05  目标 ≤ 5:00  达标",
         "  火势控制（under_control）  用时 24:05  目标 无目标  已完成",
         "演练完成：3/3 个节点达标",
+        "模拟时钟：用时按模拟时钟计（fire/data/drill.yaml simulate）；时刻为平台实际记录的时刻",
     ]
     assert b"<status>Exercise</status>" in cap_file.read_bytes()
     eid = re.search(r"事件 (\d+)", lines[0]).group(1)  # type: ignore[union-attr]

@@ -50,6 +50,8 @@ def test_hotspots_verified_on_time_counts_only_what_is_decided() -> None:
             (T0 + H, T0 + 2 * H),  # late
             (T0 + H, None),  # unverified past the deadline: late
             (now + H, None),  # still within its deadline: pending
+            (None, None),  # no deadline (a historical cluster): neither counted nor pending
+            (None, T0 + 5 * H),  # the same, given an outcome later
         ],
         now,
         target_min=1.0,

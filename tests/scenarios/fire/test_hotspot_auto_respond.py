@@ -110,7 +110,7 @@ def test_confirming_a_real_fire_dispatches_the_preplan_and_the_nearest_team(sess
         "朱沱镇值班员 核查确认真实火情，按策略自动启动扑救响应（预案 forest-fire-alarm），"
     )
     assert "派发任务 5 项" in fs[-1][2]
-    assert fire.node == "reported"  # the response does not move the event
+    assert fire.node == "dispatched"  # taken on by the platform (test_hotspot_take_on), not by the response
     # starting twice is impossible: the one click is refused while the pre-plan runs
     with pytest.raises(Conflict, match="already running"):
         response.respond(session, SYS, fire.id)

@@ -114,7 +114,7 @@ def test_a_real_fire_opens_one_2206_event_in_the_same_town_and_merges_the_check(
     check = session.get(Event, ref.event_id)
     assert check is not None
     assert (fire.town_code, fire.grid_code, fire.district_code) == (ZHUTUO, check.grid_code, "500118")
-    assert (fire.urgency, fire.is_drill, fire.node) == ("urgent", False, "reported")
+    assert (fire.urgency, fire.is_drill, fire.node) == ("urgent", False, "dispatched")
     assert fire.title == "森林火情：朱沱镇 卫星热点核查确认"
     assert f"卫星热点簇 {cl.id}" in fire.description and "朱沱镇值班员" in fire.description
     assert (check.node, check.merged_into_id, check.node_deadline) == ("merged", fire.id, None)
@@ -135,9 +135,8 @@ def test_a_real_fire_opens_one_2206_event_in_the_same_town_and_merges_the_check(
     today = ztime.utcnow().astimezone(ztime.LOCAL_TZ).date()
     pending = fire_kpis.fire_kpis_between(session, SYS, today, today)["fires_out_within_24h"]
     assert (pending["hits"], pending["counted"], pending["pending"]) == (0, 0, 1)
-    for action in ("accept", "register", "dispatch", "sign", "handle", "verify_pass", "close"):
-        unit = "500118118000-ZHZX" if action == "dispatch" else None
-        events.transition(session, SYS, fire.id, TransitionIn(action=action, comment="扑灭", unit_code=unit))
+    for action in ("sign", "handle", "verify_pass", "close"):  # the platform accepted and dispatched it
+        events.transition(session, SYS, fire.id, TransitionIn(action=action, comment="扑灭"))
     assert fire.node == "closed"
     done = fire_kpis.fire_kpis_between(session, SYS, today, today)["fires_out_within_24h"]
     assert (done["hits"], done["counted"], done["pending"]) == (1, 1, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,10 @@ def test_small_chunks_give_the_same_result(
     assert outcome(got) == want
     assert [(e.line, e.column or e.field) for e in got.errors] == [
         (11, "daynight"),
-        (41, "row"),
+        (41, ""),  # the whole line: no column
         (51, "confidence"),
     ]
+    assert str(got.errors[1]) == "line 41: 10 fields, expected 13 (as the header)"
 
 
 # --- a malformed row anywhere is reported ----------------------------------------------------------------
@@ -127,6 +129,42 @@ def test_a_malformed_row_far_from_any_district_is_reported_with_file_line_and_co
         "south_asia.csv: 1 of 3549 rows are invalid "
         "(first: line 2001, column latitude: latitude must be a number from -90 to 90)"
     )
+
+
+# --- a row acquired in the future is refused ---------------------------------------------------------------
+
+
+def test_a_row_acquired_in_the_future_is_a_bad_row_naming_line_column_and_value() -> None:
+    lines = VIIRS_7D.read_text(encoding="utf-8").splitlines()[:6]  # 2025-06-21 05:55, then 4 at 07:31 UTC
+    lines[2] = lines[2].replace(",2025-06-21,", ",2027-11-30,")  # line 3: two years ahead
+    text = "\n".join(lines) + "\n"
+    now = datetime(2025, 6, 21, 7, 25, tzinfo=UTC)  # 07:31 within the 10 min of clock skew
+    fast = hs.parse_firms(io.StringIO(text, newline=""), "v.csv", now=now)
+    slow = hs.parse_firms((line for line in io.StringIO(text, newline="")), "v.csv", now=now)
+    assert outcome(fast) == outcome(slow)
+    assert (fast.rows_read, len(fast.detections), fast.bad_rows) == (5, 4, 1)
+    (e,) = fast.errors
+    assert (e.line, e.column, e.value) == (3, "acq_date/acq_time", "2027-11-30 0731")
+    assert str(e) == (
+        "line 3, column acq_date/acq_time: acquired 2027-11-30 07:31 UTC, in the future: later than now "
+        "(2025-06-21 07:25 UTC) plus 10 min for clock skew (a wrong acq_date or acq_time?)"
+    )
+    assert timedelta(minutes=10) == hs.FUTURE_TOLERANCE
+    with pytest.raises(
+        InvalidInput, match=r"v.csv: 1 of 5 rows are invalid \(first: line 3, column acq_date"
+    ):
+        fast.raise_if_bad()
+    # a minute past the tolerance is refused too; bytes and files read the same
+    late = hs.parse_bytes(text.encode(), "v.csv", now=datetime(2025, 6, 21, 7, 20, tzinfo=UTC))
+    assert [(e.line, e.value) for e in late.errors] == [
+        (3, "2027-11-30 0731"), (4, "2025-06-21 0731"), (5, "2025-06-21 0731"), (6, "2025-06-21 0731")
+    ]  # fmt: skip
+    # without ``now``: the current time (the real file, all in the past, reads whole)
+    assert hs.parse_bytes("\n".join(lines[:2]).encode() + b"\n").errors == []
+    # a bad date is reported once, as a bad date, not also as a future one
+    bad = text.replace(",2027-11-30,", ",2027-11-31,")
+    (e,) = hs.parse_firms(io.StringIO(bad, newline=""), "v.csv", now=now).errors
+    assert (e.line, e.column) == (3, "acq_date")
 
 
 # --- files the splitter hands to the csv module ------------------------------------------------------------

@@ -473,6 +473,35 @@ def test_bad_rows_refuse_the_file_unless_skipped(session: Session, tmp_path: Pat
     assert s.errors == ['line 3, column acq_time: acq_time "2460": hour 24 is not 00-23']
 
 
+def test_a_row_acquired_in_the_future_is_a_bad_row_and_opens_nothing(
+    session: Session, tmp_path: Path
+) -> None:
+    ahead = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()  # (the trial's was 2027-11-30)
+    p = tmp_path / "future.csv"
+    p.write_text(f"{HEADER}\n{YC_ROW}\n{YC_ROW.replace(',2022-05-31,', f',{ahead},')}\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as e:
+        service.import_file(session, p)
+    assert e.value.detail.startswith(
+        f"future.csv: 1 of 2 rows are invalid (first: line 3, column acq_date/acq_time: acquired {ahead} "
+        "06:03 UTC, in the future: later than now ("
+    )
+    assert (e.value.errors[0].line, e.value.errors[0].value) == (3, f"{ahead} 0603")
+    assert count(session, Hotspot) == 0 and count(session, HotspotImport) == 0
+    s = service.import_file(session, p, skip_bad_rows=True)  # counted as a bad row, the good one kept
+    assert (s.rows_read, s.parsed, s.bad_rows, s.new, s.events_opened) == (2, 1, 1, 1, 1)
+    assert s.errors[0].startswith(
+        f"line 3, column acq_date/acq_time: acquired {ahead} 06:03 UTC, in the future"
+    )
+    assert count(session, Hotspot) == 1
+    session.rollback()
+    code, out, err = zz("fire", "hotspots", "import", str(p))
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "error: future.csv: 1 of 2 rows are invalid (first: line 3, column acq_date/acq_time"
+    )
+    assert "Traceback" not in err and count(session, Hotspot) == 0
+
+
 def test_a_drill_never_joins_real_clusters(session: Session) -> None:
     service.import_file(session, REAL_2022)
     s = service.import_file(session, FOLLOWUP, drill=True)

@@ -227,7 +227,7 @@ def test_bad_rows_name_the_line_column_and_reason() -> None:
         (10, "daynight", 'daynight must be D or N, not "X"'),
         (11, "frp", "fire radiative power must be a number >= 0 (MW)"),
         (12, "scan", "pixel size must be a number > 0 and <= 10 km"),
-        (13, "row", "has 11 fields, the header has 13"),
+        (13, "", "11 fields, expected 13 (as the header)"),  # the line: no column
     ]
     assert f.errors[4].value == "2460"
     with pytest.raises(InvalidInput) as e:

@@ -129,7 +129,8 @@ def test_every_bad_cell_is_reported_with_line_and_column() -> None:
         "tower,y,105.9,29.3,,,\n"  # unknown kind
     )
     rows, errs = files.read_resource_file(bad.encode(), "bad.csv")
-    assert rows == []
+    # line 2 (kind and point read) comes back with its errors, for the service's own checks (owner…)
+    assert [r.line for r in rows] == [2]
     assert [(e.line, e.column, e.reason) for e in errs] == [
         (2, "name", "missing"),
         (2, "people", "Input should be greater than or equal to 1"),
@@ -180,6 +181,41 @@ def test_a_geojson_in_gcj02_is_converted_to_wgs84() -> None:
     gj["features"][0]["geometry"] = {"type": "LineString", "coordinates": [[105.9, 29.35], [105.91, 29.35]]}
     _, errs = files.read_resource_file(json.dumps(gj).encode(), "w.geojson", kind="water")
     assert errs[0].line == 1 and "geometry type 'LineString' not in ['Point']" in errs[0].reason
+
+
+@pytest.mark.parametrize(
+    ("geometry", "reason"),
+    [
+        (
+            {"type": "Point", "coordinates": [105.9]},
+            "Point coordinates must be [lon, lat] (two numbers, a height optional), got [105.9]",
+        ),
+        (
+            {"type": "Point", "coordinates": ["a", "b"]},
+            'Point coordinates must be [lon, lat] (two numbers, a height optional), got ["a", "b"]',
+        ),
+        (
+            {"type": "Point", "coordinates": [[105.9, 29.35]]},
+            "Point coordinates must be [lon, lat] (two numbers, a height optional), got [[105.9, 29.35]]",
+        ),
+        (
+            {"type": "Point"},
+            "Point coordinates must be [lon, lat] (two numbers, a height optional), got null",
+        ),
+        (None, 'no geometry: give {"type": "Point", "coordinates": [lon, lat]}'),
+    ],
+)
+def test_a_bad_geojson_point_names_feature_and_field_without_numpy(geometry: Any, reason: str) -> None:
+    good = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [105.9, 29.35]},
+            "properties": {"名称": "好"}}  # fmt: skip
+    bad = {"type": "Feature", "geometry": geometry, "properties": {"名称": "坏"}}
+    gj = {"type": "FeatureCollection", "features": [good, bad, bad]}
+    rows, errs = files.read_resource_file(json.dumps(gj).encode(), "w.geojson", kind="water")
+    assert rows == []
+    assert [(e.line, e.column, e.reason) for e in errs] == [
+        (2, "geometry", f"feature 2: {reason}"), (3, "geometry", f"feature 3: {reason}")
+    ]  # fmt: skip
+    assert not any("gufunc" in e.reason or "np." in e.reason for e in errs)
 
 
 # --- distances (pure) -----------------------------------------------------------------------------------
@@ -362,6 +398,25 @@ def test_cli_imports_and_lists(engine: Engine, tmp_path: Path) -> None:
     ]
     res = CliRunner().invoke(app, ["fire", "resources", "import", str(tmp_path / "none.csv")])
     assert res.exit_code == 2 and res.stderr.startswith("error: ") and "no such file" in res.stderr
+    # every error of every row in one pass: a bad cell and an unknown owner on one line, both listed
+    f.write_text(
+        "kind,name,lon,lat,type,people,owner\n"
+        "team,甲队,105.898213,29.362365,professional,-3,NOPE\n"
+        "team,乙队,105.898213,29.362365,professional,5,NOPE2\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["fire", "resources", "import", str(f)])
+    assert (res.exit_code, res.stdout) == (2, "")
+    lines = res.stderr.splitlines()
+    assert lines[0].startswith("error: ledger.csv: 3 errors, nothing imported; first: line 2, column owner: ")
+    assert [ln.split(":")[0] for ln in lines[1:]] == [
+        "  line 2, column owner", "  line 2, column people", "  line 3, column owner"
+    ]  # fmt: skip
+    assert '"NOPE": no such unit' in lines[1] and "greater than or equal to 1" in lines[2]
+    res = CliRunner().invoke(app, ["fire", "resources", "list", "--json"])
+    assert len(json.loads(res.stdout)) == 2  # the two rows of the first import, nothing more
+    res = CliRunner().invoke(app, ["fire", "resources", "import", str(f), "--district", "500119"])
+    assert res.exit_code == 2 and res.stderr.startswith('error: --district "500119": not a loaded district')
 
 
 # --- every new route × every role -----------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_columns_in_any_case_order_and_aliases() -> None:
         ),
         (
             f"{HEAD}\nS1,105.9,29.36,2007-05-01,20,40,0\n",
-            "w.csv: line 2, column row: 7 fields, the header has 8",
+            "w.csv: line 2: 7 fields, expected 8 (as the header)",
         ),
         (
             f"{HEAD}\nS1,105.9,29.36,2007-05-01,20,40,0,3\nS1,105.9,29.36,2007-05-04,20,40,0,3\n",

@@ -178,7 +178,7 @@ def test_latitude_changing_within_a_station() -> None:
 def test_missing_latitude_needs_lat_unless_no_lat_adjust() -> None:
     text = date_header(lat=False) + "\n" + "\n".join(as_date_layout(CFFDRS_INPUT, lat=False))
     e = error_of(text)
-    assert "no latitude: add a lat column or give one (Yongchuan is 29.35)" in e.detail
+    assert "no latitude: add a lat column or give the --lat option (Yongchuan: --lat 29.35)" in e.detail
     t = fw.parse_weather(text, "w.csv")
     assert within_cffdrs_rounding(fw.compute_fwi(t, lat=40.0)["dc"], expected_column("DC"))
     # without the latitude adjustment the 46N tables apply, which at 40N is the same
@@ -255,7 +255,7 @@ def with_cell(row: int, col: int, value: str) -> str:
         ),
         (
             date_header() + "\n" + GOOD_ROWS[0] + "\n" + GOOD_ROWS[1] + ",extra\n",
-            "w.csv: line 3, column row: 7 fields, the header has 6",
+            "w.csv: line 3: 7 fields, expected 6 (as the header)",
         ),
         (
             "yr,mon,day,temp,rh,ws,prec,lat\n1985,4,31,17,42,25,0,40\n",

@@ -151,9 +151,9 @@ def test_fwi_says_the_unit_and_warns_about_implausible_wind(tmp_path: Path) -> N
     assert (code, out) == (2, "")
     assert re.fullmatch(
         rf"error: {re.escape(str(FWI_INPUT))}: column ws: the median over 48 rows is [0-9.]+ m/s, "
-        r"above 15 m/s — the wind looks like km/h read as m/s; nothing rated or stored\. Pass "
-        r"--wind-unit km/h if the file is in km/h, or --accept-implausible-wind to rate it as m/s "
-        r"all the same\n",
+        r"above 15 m/s — the wind looks like km/h read as m/s; nothing computed or written\. Drop "
+        r"--wind-unit m/s if the file is in km/h \(km/h is the default\), or pass "
+        r"--accept-implausible-wind to compute it as m/s all the same\n",
         err,
     ), err
     # the explicit override computes it as m/s, with the median as a warning

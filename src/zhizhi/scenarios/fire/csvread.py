@@ -138,6 +138,30 @@ def header_error(source: str, reason: str, column: str | None = None) -> Invalid
     )
 
 
+def decode_text(raw: bytes, source: str) -> str:
+    """The text of a weather file: UTF-8 (with or without BOM), else GB18030 (Excel's Chinese CSVs).
+
+    raw: the file's bytes; source: its name for messages. Raises InvalidInput
+    ``SOURCE: not a text file (UTF-8 or GB18030): byte 0xf0 at line L`` for bytes neither encoding
+    reads, or a NUL byte (a binary file GB18030 happens to decode): the first byte UTF-8 refuses (or
+    the NUL) and its 1-based line.
+    """
+    at = raw.find(b"\0")
+    if at < 0:
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                return raw.decode(enc)
+            except UnicodeDecodeError:
+                continue
+        try:
+            raw.decode("utf-8")  # (a BOM decodes as U+FEFF: the position counts from the file's start)
+        except UnicodeDecodeError as e:
+            at = e.start
+    line = raw.count(b"\n", 0, at) + 1
+    reason = f"not a text file (UTF-8 or GB18030): byte 0x{raw[at]:02x} at line {line}"
+    raise InvalidInput(f"{source}: {reason}", errors=[FieldError("file", reason, line=line)])
+
+
 def open_rows(text: str, source: str, delimiter: str = ",") -> tuple[LineReader, list[str], int]:
     """A CSV reader on ``text`` positioned after the header (the first non-blank line).
 
@@ -176,6 +200,15 @@ def _range(
     if clamp and _clampable(spec, checked):
         return spec.high, None, True
     extra = f" ({checked:g} km/h)" if spec.wind and wind_factor != 1.0 else ""
+    if clamp and spec.clamp_limit is not None:  # the limit is then the clamp's
+        return (
+            v,
+            (
+                f"{raw}{extra} is outside {spec.low:g} to {spec.clamp_limit:g} {spec.unit} "
+                f"({CLAMP_RH_OPTION} takes ({spec.high:g}, {spec.clamp_limit:g}] as {spec.high:g})"
+            ),
+            False,
+        )
     return v, f"{raw}{extra} is outside {spec.low:g} to {spec.high:g} {spec.unit}", False
 
 
@@ -252,8 +285,9 @@ def read_rows(
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) != len(header):
-            errors.append(FieldError("row", f"{len(cells)} fields, the header has {len(header)}", line=line))
+        if len(cells) != len(header):  # no column: the whole line is wrong
+            why = f"{len(cells)} fields, expected {len(header)} (as the header)"
+            errors.append(FieldError("", why, line=line))
             continue
         row = Row(line, cells)
         late: list[FieldError] = []

@@ -184,6 +184,9 @@ class DrillResult:
     alarm_at: datetime
     as_of: datetime
     nodes: list[NodeResult]
+    simulated: bool = False
+    """Elapsed times are on the simulated clock (``zhizhi fire drill --simulate``, :func:`evaluate`
+    ``simulated``); each node's ``at`` is then when the platform recorded it."""
 
     @property
     def finished(self) -> bool:
@@ -202,6 +205,7 @@ class DrillResult:
             "as_of": self.as_of.astimezone(LOCAL_TZ).isoformat(),
             "finished": self.finished,
             "all_met": self.all_met,
+            "clock": "simulated" if self.simulated else "real",
             "nodes": [
                 {
                     "key": n.key,
@@ -224,6 +228,7 @@ def evaluate(
     marks: Mapping[str, datetime | None],
     as_of: datetime,
     policy: DrillPolicy | None = None,
+    simulated: Mapping[str, float] | None = None,
 ) -> DrillResult:
     """Time each node of a drill against its target.
 
@@ -234,6 +239,10 @@ def evaluate(
         recorded it (aware datetime) or None / absent when not yet.
     as_of : aware datetime "now", to tell pending from overdue nodes.
     policy : the nodes (default: the shipped ``data/drill.yaml``).
+    simulated : for a simulated drill, the seconds from the alarm of each mark on the simulated clock
+        (>= 0): a reached node's elapsed time is that, while its ``at`` stays when the loop recorded
+        the mark (the platform makes the simulated moves at once, never at future times). The
+        result's ``simulated`` is then True.
 
     Returns
     -------
@@ -252,6 +261,10 @@ def evaluate(
     for n in pol.nodes:
         at = marks.get(n.mark)
         elapsed = (at - alarm_at).total_seconds() if at is not None else None
+        if simulated is not None and at is not None and n.mark in simulated:
+            elapsed = float(simulated[n.mark])
+            if not elapsed >= 0:
+                raise ValueError(f"{n.mark}: simulated {elapsed:g} s from the alarm is negative")
         if elapsed is not None and elapsed < 0:
             raise ValueError(f"{n.mark}: at {at.isoformat()} is before the alarm {alarm_at.isoformat()}")  # type: ignore[union-attr]
         status: NodeStatus
@@ -262,7 +275,7 @@ def evaluate(
         else:
             status = "overdue" if (as_of - alarm_at).total_seconds() > n.target_s else "pending"
         out.append(NodeResult(n.key, n.name, at, elapsed, n.target_s, status))
-    return DrillResult(alarm_at, as_of, out)
+    return DrillResult(alarm_at, as_of, out, simulated=simulated is not None)
 
 
 def mmss(seconds: float) -> str:
@@ -276,7 +289,8 @@ def mmss(seconds: float) -> str:
 
 def report_lines(result: DrillResult, title: str) -> list[str]:
     """A drill report as text lines: the title, then one line per node with its Beijing time, the time
-    from the alarm, the target and the status in Chinese, then a summary line."""
+    from the alarm, the target and the status in Chinese, then a summary line (and, for a simulated
+    drill, a line saying the times are on the simulated clock)."""
     lines = [title, f"报警时间 北京时间 {result.alarm_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S}"]
     for n in result.nodes:
         at = f"{n.at.astimezone(LOCAL_TZ):%H:%M:%S}" if n.at else "--:--:--"
@@ -287,4 +301,6 @@ def report_lines(result: DrillResult, title: str) -> list[str]:
     met = sum(n.status == "met" for n in timed)
     state = "演练完成" if result.finished else "演练进行中"
     lines.append(f"{state}：{met}/{len(timed)} 个节点达标")
+    if result.simulated:
+        lines.append("模拟时钟：用时按模拟时钟计（fire/data/drill.yaml simulate）；时刻为平台实际记录的时刻")
     return lines

@@ -6,7 +6,9 @@ Pure functions over plain values; the service (``service/kpis.py``) selects the 
 * **Hotspots verified on time (卫星热点按时核查率)**: share of hotspot clusters whose verification
   outcome (核查结论) was recorded by their deadline. A cluster still within its deadline and not yet
   verified is not counted (it can still be on time); one past its deadline and unverified counts as
-  late.
+  late. Clusters no one is asked to verify are left out altogether, neither counted nor pending: a
+  historical cluster (an archive detection: no event, no deadline) and, like every drill, a drill
+  cluster (the service selects real clusters with their event; a deadline of None is skipped here).
 * **Fires out within 24 h (森林火灾24小时扑灭率)**: share of 森林火情 events (2206) closed (结案: 明火扑灭、
   余火清理) within ``hours`` of their report. An open event younger than ``hours`` is not counted yet;
   an open one older counts as not out in time.
@@ -114,20 +116,25 @@ def _aware(name: str, v: datetime | None) -> None:
 
 
 def hotspots_verified_on_time(
-    clusters: Iterable[tuple[datetime, datetime | None]], as_of: datetime, target_min: float | None = None
+    clusters: Iterable[tuple[datetime | None, datetime | None]],
+    as_of: datetime,
+    target_min: float | None = None,
 ) -> Share:
     """Hotspots verified on time (卫星热点按时核查率).
 
-    clusters: (verify_due_at, verified_at or None) per hotspot cluster, aware datetimes. as_of: aware
-    "now". A cluster verified at or before its deadline is a hit; verified later, or unverified past
-    its deadline, counts and misses; unverified before its deadline is pending. Returns a
-    :class:`Share`. Raises ValueError for naive datetimes.
+    clusters: (verify_due_at or None, verified_at or None) per hotspot cluster, aware datetimes. as_of:
+    aware "now". A cluster verified at or before its deadline is a hit; verified later, or unverified
+    past its deadline, counts and misses; unverified before its deadline is pending; one without a
+    deadline (a historical cluster: nobody was asked to verify it) is skipped, neither counted nor
+    pending. Returns a :class:`Share`. Raises ValueError for naive datetimes.
     """
     _aware("as_of", as_of)
     hits = counted = pending = 0
     for i, (due, verified) in enumerate(clusters):
         _aware(f"clusters[{i}].verify_due_at", due)
         _aware(f"clusters[{i}].verified_at", verified)
+        if due is None:
+            continue
         if verified is None and as_of <= due:
             pending += 1
             continue

@@ -146,8 +146,10 @@ def check_row(
 ) -> tuple[ResourceRow | None, list[FieldError]]:
     """Check one resource given as column → value (text or JSON values) and its coordinates.
 
-    ``kind``: the file's kind when it has no kind column. Returns (the row, []) or (None, the errors,
-    each with ``line`` and ``column``).
+    ``kind``: the file's kind when it has no kind column. Returns (the row, []) for a good row;
+    (the row as far as it could be read, the errors) for a bad row whose kind and point could be read,
+    so that the caller's own checks (point in the district, owner unit, code) still report on it
+    (never store it); (None, the errors) otherwise. Each error has ``line`` and ``column``.
     """
     errs: list[FieldError] = []
 
@@ -201,7 +203,7 @@ def check_row(
         for ae in aerrs:
             col = ae.field.split(".", 1)[0]
             bad(col, ae.reason, values.get(col) if col != "contact_phone" else None)
-    if errs or k is None or name is None or len(lon_lat) != 2:
+    if k is None or len(lon_lat) != 2:
         return None, errs
     lon, lat = lon_lat
     if crs == "gcj02":
@@ -209,7 +211,7 @@ def check_row(
     row = ResourceRow(
         line=line,
         kind=k,
-        name=name,
+        name=name or "",
         lon=lon,
         lat=lat,
         code=code,
@@ -220,15 +222,16 @@ def check_row(
         note=_text(values.get("note")),
         attrs=attrs,
     )
-    return row, []
+    return row, errs
 
 
 def read_csv(
     text: str, name: str, *, kind: str | None = None, crs: Crs = "wgs84", policy: ResourcePolicy | None = None
 ) -> tuple[list[ResourceRow], list[FieldError]]:
-    """Read a resource CSV (module docstring). Returns (rows, errors); the header's problems (an
-    unknown or repeated column, no name/lon/lat column, no kind column without ``kind``) come back as
-    line-1 errors and no rows."""
+    """Read a resource CSV (module docstring). Returns (rows, errors): every error of every row (see
+    :func:`check_row` for the bad rows among ``rows``); the header's problems (an unknown or repeated
+    column, no name/lon/lat column, no kind column without ``kind``) come back as line-1 errors and no
+    rows."""
     pol = policy or default_resource_policy()
     reader = csv.reader(io.StringIO(text))
     try:
@@ -291,6 +294,12 @@ def read_geojson(
     if not isinstance(doc, dict):
         why = f"{name}: expected a GeoJSON FeatureCollection, got {type(doc).__name__}"
         return [], [FieldError("file", why)]
+    listed = [doc] if doc.get("type") == "Feature" else doc.get("features")
+    if isinstance(listed, list):  # points checked here: clear reasons, every bad feature at once
+        found = [_point_error(i, f) for i, f in enumerate(listed, start=1)]
+        bad_points = [e for e in found if e is not None]
+        if bad_points:
+            return [], bad_points
     try:
         org_rules.load_geojson_features(doc, geometry_types=("Point",), require_valid=False, name=name)
     except ValueError as e:
@@ -319,6 +328,29 @@ def read_geojson(
     return rows, errs
 
 
+def _point_error(i: int, feat: Any) -> FieldError | None:
+    """The error of feature ``i`` (1-based) whose geometry is not a usable Point, None otherwise (other
+    geometry types are left to org.rules.load_geojson_features, which names the types accepted)."""
+
+    def bad(reason: str) -> FieldError:
+        return FieldError("geometry", f"feature {i}: {reason}", line=i, column="geometry")
+
+    if not isinstance(feat, dict):
+        return bad(f"not a GeoJSON Feature object (got {type(feat).__name__})")
+    g = feat.get("geometry")
+    if not isinstance(g, dict):
+        return bad('no geometry: give {"type": "Point", "coordinates": [lon, lat]}')
+    if g.get("type") != "Point":
+        return None
+    c = g.get("coordinates")
+    numbers = isinstance(c, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)
+    if not numbers or not 2 <= len(c or ()) <= 3:
+        shown = json.dumps(c, ensure_ascii=False)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return bad(f"Point coordinates must be [lon, lat] (two numbers, a height optional), got {shown}")
+    return None
+
+
 def read_resource_file(
     raw: bytes,
     name: str,
@@ -332,7 +364,9 @@ def read_resource_file(
 
     raw: the file's bytes (UTF-8 or GB 18030). kind: the kind of every row when the file has no kind
     column (a key or Chinese name). crs: ``gcj02`` converts GCJ-02 coordinates to WGS-84. Returns
-    (checked rows, errors with line and column); the caller refuses the file when errors is not empty.
+    (rows, errors with line and column): every error of every row at once, and the rows whose kind and
+    point could be read, bad ones included (:func:`check_row`) so that the caller's checks report on
+    them in the same pass; the caller refuses the whole file when errors is not empty.
     """
     pol = policy or default_resource_policy()
     if kind is not None:

@@ -196,8 +196,28 @@ class HotspotImportSummary(BaseModel):
     errors: list[str] = Field(default_factory=list, description="bad rows skipped (with --skip-bad-rows)")
 
 
+ClusterVerification = Literal["awaiting", "verified", "historical", "drill_ended"]
+"""The verification states of a cluster (:class:`ClusterRead` ``verification``)."""
+
+
+def is_historical(drill: bool, event_id: int | None) -> bool:
+    """Whether a cluster is historical (历史热点): a real cluster that opened no event, which happens
+    only to a new cluster whose newest detection was older than ``verification.live_max_age_h`` at
+    import (service/hotspots.py, counted as ``clusters_historical``). Every other new cluster opens
+    its primary event in the same import, and a historical one never grows (only open clusters take
+    new detections)."""
+    return not drill and event_id is None
+
+
 class ClusterRead(BaseModel):
-    """A hotspot cluster (热点簇) as shown to people; times are aware UTC (shown in Beijing time)."""
+    """A hotspot cluster (热点簇) as shown to people; times are aware UTC (shown in Beijing time).
+
+    ``verification`` (核查状态), whether an outcome is still awaited: ``awaiting`` (待核查; overdue,
+    核查逾期, once ``verify_due_at`` has passed), ``verified`` (an outcome is recorded), ``historical``
+    (an archive detection imported after ``verification.live_max_age_h``: it opened no event and
+    nobody is asked to verify it, so ``verify_due_at`` is None) or ``drill_ended`` (a drill cluster
+    without an outcome whose drill event has ended: set by the cluster views, service/clusters.py).
+    Only ``awaiting`` is pending or overdue, anywhere."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -212,13 +232,24 @@ class ClusterRead(BaseModel):
     max_confidence: int
     event_id: int | None
     opened_at: datetime
-    verify_due_at: datetime
+    verify_due_at: datetime | None
     outcome: str | None
     outcome_note: str
     verified_at: datetime | None
     verified_by: str | None
     verified_on_time: bool | None
     drill: bool
+    verification: ClusterVerification = "awaiting"
+
+    @model_validator(mode="after")
+    def _verification(self) -> ClusterRead:
+        if self.outcome is not None:
+            self.verification = "verified"
+        elif is_historical(self.drill, self.event_id):
+            self.verification = "historical"
+        if is_historical(self.drill, self.event_id):
+            self.verify_due_at = None  # no live verification was asked for: no deadline to miss
+        return self
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

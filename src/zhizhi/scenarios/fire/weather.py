@@ -42,6 +42,7 @@ from zhizhi.scenarios.fire.csvread import (
     ColumnSpec,
     Layout,
     Row,
+    decode_text,
     header_error,
     invalid,
     open_rows,
@@ -107,13 +108,6 @@ class WeatherTable:
     columns: dict[str, int] = field(default_factory=dict)
     rh_clamped: int = 0
     """rh values in (100, 101] read as 100 (``clamp_rh``)."""
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030")
 
 
 def _layout(source: str, names: list[str]) -> str:
@@ -241,7 +235,8 @@ def parse_weather(
 def read_weather_csv(path: str | Path, *, wind_unit: str = "km/h", clamp_rh: bool = False) -> WeatherTable:
     """Read and check a weather CSV file (:func:`parse_weather`); OSError if it cannot be read."""
     p = Path(path)
-    return parse_weather(_decode(p.read_bytes()), str(path), wind_unit=wind_unit, clamp_rh=clamp_rh)
+    text = decode_text(p.read_bytes(), str(path))
+    return parse_weather(text, str(path), wind_unit=wind_unit, clamp_rh=clamp_rh)
 
 
 @dataclass(frozen=True)
@@ -308,7 +303,7 @@ def station_runs(table: WeatherTable, *, lat: float | None = None, need_lat: boo
         station_lat = float(known[0]) if known.size else (lat if lat is not None else math.nan)
         if need_lat and math.isnan(station_lat):
             reason = (
-                f"{who}: no latitude: add a lat column or give one (Yongchuan is 29.35); "
+                f"{who}: no latitude: add a lat column or give the --lat option (Yongchuan: --lat 29.35); "
                 "it selects the day-length factors"
             )
             raise invalid(src, [FieldError("lat", reason, line=1)])

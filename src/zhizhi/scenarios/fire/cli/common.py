@@ -3,12 +3,14 @@ tables, dates and the staff a command acts for."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperArgument
 
 from zhizhi.cli import _typer, fail
 from zhizhi.cli_usage import PlainUsage as PlainUsage  # re-exported: moved to zhizhi.cli_usage
@@ -17,6 +19,34 @@ if TYPE_CHECKING:  # imported when a command runs, not when the CLI starts
     from sqlalchemy.orm import Session
 
     from zhizhi.core.access import Actor
+
+ID_MAX = 2_147_483_647
+"""The largest id an id argument or option takes (typer ``max``): the largest 32-bit integer, the
+range of the id columns; a larger number is refused by typer instead of overflowing the database."""
+
+
+class IdUsage(PlainUsage):
+    """A :class:`PlainUsage` command whose id argument (an int argument with ``min=1``, ``max=ID_MAX``)
+    refuses a negative number as its range does (``Invalid value for 'CLUSTER_ID': -1 is not …``)
+    instead of Click's ``No such option: -1`` (Click takes ``-1`` for an option)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's click Context
+        """Click's parsing, with a negative whole number where an option was expected refused as the
+        id argument's value."""
+        from typer._click.exceptions import BadParameter, NoSuchOption
+
+        try:
+            return super().parse_args(ctx, args)
+        except NoSuchOption as e:
+            ids = [p for p in self.params if isinstance(p, TyperArgument) and p.bare_type() == "int"]
+            if not ids or not re.fullmatch(r"-\d+", e.option_name):
+                raise
+            raise BadParameter(
+                f"Input should be greater than or equal to 1 (got {e.option_name}); an id is 1 to {ID_MAX}",
+                ctx=ctx,
+                param=ids[0],
+            ) from None
+
 
 fire_app: typer.Typer = _typer("Forest fire (森林防灭火): FWI, danger rating, satellite hotspots.")
 
@@ -87,3 +117,20 @@ def staff_actor(session: Session, district6: str, username: str) -> Actor:
     if st is None:
         fail(f'--by "{username}": no such active staff (see `zhizhi user list`)')
     return replace(system_actor(district6), id=st.id, name=st.name, username=st.username)
+
+
+def loaded_district(session: Session, district6: str, option: str = "--district") -> str:
+    """``district6`` when it is a loaded district (组织 level ``district``); else a usage error (exit 2)
+    naming ``option`` and the loaded districts, so that an unknown code is not taken for a district
+    with nothing in it."""
+    from sqlalchemy import select
+
+    from zhizhi.org.models import OrgUnit
+
+    loaded = session.execute(
+        select(OrgUnit.district_code, OrgUnit.name).where(OrgUnit.level == "district").order_by(OrgUnit.code)
+    ).all()
+    if any(code == district6 for code, _ in loaded):
+        return district6
+    names = ", ".join(f"{code} {name}" for code, name in loaded) or "none (run `zhizhi org load` first)"
+    fail(f'{option} "{district6}": not a loaded district; loaded: {names}')

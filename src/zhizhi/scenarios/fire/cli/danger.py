@@ -17,6 +17,10 @@ from zhizhi.scenarios.fire.cli.common import (
 )
 from zhizhi.scenarios.fire.cli.fwi import CLAMP_RH_HELP, clamped_note, refuse_weather
 
+DEFAULT_MAX_KM = 150.0
+"""--max-km's default: service.danger.DEFAULT_MAX_KM, written here so that the CLI starts without
+importing the service (a test checks they agree)."""
+
 
 @fire_app.command("danger", cls=PlainUsage)
 def fire_danger(
@@ -30,8 +34,12 @@ def fire_danger(
     wind_unit: WindUnit = typer.Option(
         WindUnit.ms, "--wind-unit", help="unit of the wind_max and ws columns"
     ),
-    max_km: float | None = typer.Option(
-        None, "--max-km", min=0, help="leave towns and grids farther than this from every station unrated"
+    max_km: float = typer.Option(
+        DEFAULT_MAX_KM,
+        "--max-km",
+        min=0,
+        help="leave towns and grids farther than this (km) from every station unrated; when that leaves "
+        "none, refuse and keep the day's stored ratings",
     ),
     warn_km: float = typer.Option(
         50.0, "--warn-km", min=0, help="warn about towns rated from a station farther than this (km)"
@@ -63,7 +71,10 @@ def fire_danger(
     over the file's days) and the FWI chained over the file's days — both continuing from the
     station's stored rating of the day before its first row, if any. Every town and grid of the
     loaded districts takes the rating of its NEAREST station (straight-line distance from its
-    centroid; terrain not considered). Re-running a day replaces that day's ratings.
+    centroid; terrain not considered) — within --max-km (default 150 km): farther ones stay unrated,
+    and a file whose stations are all that far from every town (wrong coordinates, another
+    province's station) is refused, exit 2, the stored ratings kept. Re-running a day replaces that
+    day's ratings.
 
     Wind: this command's default is m/s (Chinese station data; `zhizhi fire fwi` defaults to km/h).
     It says which unit it assumed and warns (naming line and station) about wind above 40 m/s, or

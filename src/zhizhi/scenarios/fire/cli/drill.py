@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import fail, out, run
-from zhizhi.scenarios.fire.cli.common import fire_app
+from zhizhi.scenarios.fire.cli.common import ID_MAX, fire_app
 
 
 def _delays(items: list[str]) -> dict[str, float]:
@@ -38,10 +38,12 @@ def fire_drill(
         None, "--town", metavar="CODE", help="start a drill in this town (12-digit NBS)"
     ),
     report_id: int | None = typer.Option(
-        None, "--report", metavar="EVENT_ID", min=1, help="show a drill's times"
+        None, "--report", metavar="EVENT_ID", min=1, max=ID_MAX, help="show a drill's times"
     ),
     simulate: bool = typer.Option(
-        False, "--simulate", help="the platform makes every move on a simulated clock (ends at once)"
+        False,
+        "--simulate",
+        help="the platform makes every move at once, timed on a simulated clock (no future times)",
     ),
     delay: list[str] = typer.Option(
         [],
@@ -71,10 +73,13 @@ def fire_drill(
       火势控制 under control    处置反馈 (handle) of the event: timed
 
     and --report EVENT_ID shows the times so far. With --simulate the platform makes every move
-    itself on a simulated clock (delays in fire/data/drill.yaml, --delay to change one), so the
-    command ends at once with the full report. Each delay counts from the previous move, not from
-    the alarm: --delay sign=50 puts 签收 50 s after 派遣 (dispatch), and every later move shifts too.
-    Targets and delays are data (fire/data/drill.yaml).
+    itself, at once, timed on a simulated clock (delays in fire/data/drill.yaml, --delay to change
+    one), so the command ends at once with the full report. Each delay counts from the previous move,
+    not from the alarm: --delay sign=50 puts 签收 50 s after 派遣 (dispatch), and every later move
+    shifts too. No time is made up: the event's steps, tasks and times are the moments the platform
+    made the moves (now, never in the future); the simulated clock is recorded beside them (a note
+    演练模拟时钟 on the event, 模拟时钟 +m:ss in each move's comment) and the report's 用时 are on it,
+    its clock times the real ones. Targets and delays are data (fire/data/drill.yaml).
     """
     from zhizhi.core.db import session_scope
     from zhizhi.event.service import system_actor

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from zhizhi.cli import fail, report, run
 from zhizhi.core.errors import InvalidInput
 from zhizhi.scenarios.fire.cli.common import PlainUsage, WindUnit, fire_app, option_given
+
+if TYPE_CHECKING:
+    from zhizhi.scenarios.fire.windcheck import ImplausibleMedian
 
 CLAMP_RH_HELP = (
     "take RH values in (100, 101] as 100 and say how many were clamped; "
@@ -39,6 +43,23 @@ def refuse_weather(e: InvalidInput) -> NoReturn:
 def clamped_note(n: int) -> str:
     """The run's line about RH values clamped by ``--clamp-rh`` (``n`` of them)."""
     return f"rh: {n} value{'s' if n != 1 else ''} in (100, 101] % taken as 100 (--clamp-rh)"
+
+
+def median_refusal(file: str, found: Sequence[ImplausibleMedian]) -> str:
+    """The refusal of a file read as m/s whose ``ws`` median looks like km/h (windcheck.
+    implausible_medians, non-empty ``found``), with this command's advice, the same as its --help:
+    drop ``--wind-unit m/s`` (km/h is the default), or :data:`~windcheck.ACCEPT_OPTION`."""
+    from zhizhi.scenarios.fire.windcheck import ACCEPT_OPTION
+
+    cols = "; ".join(
+        f"column {f.column}: the median over {f.rows} row{'s' if f.rows != 1 else ''} is {f.median:g} m/s"
+        for f in found
+    )
+    return (
+        f"{file}: {cols}, above {found[0].limit:g} m/s — the wind looks like km/h read as m/s; nothing "
+        "computed or written. Drop --wind-unit m/s if the file is in km/h (km/h is the default), or "
+        f"pass {ACCEPT_OPTION} to compute it as m/s all the same"
+    )
 
 
 class FFMCCoefficient(StrEnum):
@@ -93,7 +114,8 @@ def fire_fwi(
     m/s). It says on stderr which unit it assumed, and warns (naming the rows) about wind above
     150 km/h, or 40 m/s with --wind-unit m/s; the warnings do not stop the run. A file read as m/s
     whose median wind is above 15 m/s (most likely km/h) is refused, exit 2, nothing written: drop
-    --wind-unit m/s, or pass --accept-implausible-wind to compute it as m/s anyway (then a warning).
+    --wind-unit m/s (km/h is the default), or pass --accept-implausible-wind to compute it as m/s
+    all the same (then a warning). The refusal says the same.
     """
     import io
     import sys
@@ -112,7 +134,7 @@ def fire_fwi(
             raw = [float(v) / fw.WIND_UNITS[unit] for v in table.ws]  # as written, in the file's unit
             found = windcheck.implausible_medians([(ws_name, raw)], unit)
             if found and not accept_implausible_wind:
-                fail(windcheck.median_refusal(str(input_csv), found))
+                fail(median_refusal(str(input_csv), found))
             result = fw.compute_fwi(
                 table,
                 lat=lat,

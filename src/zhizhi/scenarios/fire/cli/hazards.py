@@ -8,8 +8,9 @@ import typer
 from zhizhi.cli import _typer, fail, out, run
 from zhizhi.core.time import LOCAL_TZ
 from zhizhi.scenarios.fire.cli.common import (
+    ID_MAX,
     Crs,
-    PlainUsage,
+    IdUsage,
     fire_app,
     parse_day,
     staff_actor,
@@ -120,9 +121,9 @@ def hazards_add(
     run(body)
 
 
-@hazards_app.command("rectify", cls=PlainUsage)
+@hazards_app.command("rectify", cls=IdUsage)
 def hazards_rectify(
-    hazard_id: int = typer.Argument(..., min=1, metavar="ID", help="hazard id"),
+    hazard_id: int = typer.Argument(..., min=1, max=ID_MAX, metavar="ID", help="hazard id"),
     note: str = typer.Option(..., "--note", help="what is being done"),
     by: str = typer.Option(..., "--by", metavar="USERNAME", help="who records it (a staff username)"),
     district: str | None = typer.Option(None, "--district", help="6-digit district (default: configured)"),
@@ -141,9 +142,9 @@ def hazards_rectify(
     run(body)
 
 
-@hazards_app.command("close", cls=PlainUsage)
+@hazards_app.command("close", cls=IdUsage)
 def hazards_close(
-    hazard_id: int = typer.Argument(..., min=1, metavar="ID", help="hazard id"),
+    hazard_id: int = typer.Argument(..., min=1, max=ID_MAX, metavar="ID", help="hazard id"),
     evidence: str = typer.Option(..., "--evidence", help="the evidence of the rectification (整改佐证)"),
     by: str = typer.Option(
         ..., "--by", metavar="USERNAME", help="who checked and closes it (a town or district staff username)"

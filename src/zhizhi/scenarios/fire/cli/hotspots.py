@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
-from zhizhi.scenarios.fire.cli.common import PlainUsage, fire_app, parse_day, table_lines
+from zhizhi.scenarios.fire.cli.common import ID_MAX, IdUsage, PlainUsage, fire_app, parse_day, table_lines
 
 hotspots_app: typer.Typer = _typer(
     "Satellite hotspots (卫星热点): import NASA FIRMS files, list and show clusters, record verification "
@@ -56,9 +56,9 @@ def hotspots_import(
     run(body)
 
 
-@hotspots_app.command("verify", cls=PlainUsage)
+@hotspots_app.command("verify", cls=IdUsage)
 def hotspots_verify(
-    cluster_id: int = typer.Argument(..., min=1, metavar="CLUSTER_ID", help="hotspot cluster id"),
+    cluster_id: int = typer.Argument(..., min=1, max=ID_MAX, metavar="CLUSTER_ID", help="hotspot cluster id"),
     outcome: str = typer.Option(..., "--outcome", help="真实火情 | 农事用火 | 工业热源 | 其他热源 | 误报"),
     note: str = typer.Option("", "--note", help="what was found on site"),
     by: str | None = typer.Option(
@@ -108,8 +108,12 @@ def hotspots_verify(
 
 @hotspots_app.command("static")
 def hotspots_static(
-    accept: int | None = typer.Option(None, "--accept", metavar="ID", help="accept this proposed source"),
-    reject: int | None = typer.Option(None, "--reject", metavar="ID", help="reject this proposed source"),
+    accept: int | None = typer.Option(
+        None, "--accept", metavar="ID", min=1, max=ID_MAX, help="accept this proposed source"
+    ),
+    reject: int | None = typer.Option(
+        None, "--reject", metavar="ID", min=1, max=ID_MAX, help="reject this proposed source"
+    ),
     until: str | None = typer.Option(
         None,
         "--until",
@@ -177,16 +181,31 @@ def hotspots_static(
 
 # --- views of clusters (热点聚类), as GET /api/v1/fire/clusters[/{id}] -------------------------------------
 
-CLUSTER_STATES = {"pending": "待核查", "overdue": "核查逾期", "verified": "已核查"}
+CLUSTER_STATES = {
+    "pending": "待核查",
+    "overdue": "核查逾期",
+    "verified": "已核查",
+    "historical": "历史热点",
+    "drill_ended": "演练已结束",
+}
 """The verification states of a cluster ``--status`` takes besides an outcome: no outcome yet and the
-deadline not passed (pending), passed (overdue), an outcome recorded (verified)."""
+deadline not passed (pending), passed (overdue), an outcome recorded (verified), an archive detection
+nobody is asked to verify (historical, no deadline) and a drill cluster whose drill ended without an
+outcome (drill_ended); only pending and overdue await a verification (schemas.ClusterRead)."""
 
 
 def _cluster_state(view: Any, now: datetime) -> str:
     """The state key of a cluster view (:data:`CLUSTER_STATES`)."""
-    if view.outcome is not None:
-        return "verified"
-    return "overdue" if now > view.verify_due_at else "pending"
+    if view.verification != "awaiting":
+        return str(view.verification)
+    return "overdue" if view.verify_due_at is not None and now > view.verify_due_at else "pending"
+
+
+def _due_text(view: Any) -> str:
+    """The verification deadline of a cluster view in Beijing time, or — without one (historical)."""
+    from zhizhi.scenarios.fire import hotspots as hs
+
+    return hs.beijing(view.verify_due_at) if view.verify_due_at is not None else "—"
 
 
 def _status_filter(status: str | None) -> Callable[[Any, datetime], bool]:
@@ -229,6 +248,8 @@ def _outcome_text(view: Any) -> str:
     if view.outcome is None:
         return "—"
     name = service.hotspot_config().outcome(view.outcome).name
+    if view.verified_on_time is None:
+        return name  # no deadline (a historical cluster)
     return f"{name}（{'按时' if view.verified_on_time else '超时'}）"
 
 
@@ -237,7 +258,8 @@ def hotspots_clusters(
     status: str | None = typer.Option(
         None,
         "--status",
-        help="pending (待核查) | overdue (核查逾期) | verified (已核查), or an outcome (真实火情, 误报 …)",
+        help="pending (待核查) | overdue (核查逾期) | verified (已核查) | historical | drill_ended, "
+        "or an outcome (真实火情, 误报 …)",
     ),
     since: str | None = typer.Option(
         None, "--since", metavar="YYYY-MM-DD", help="last detected on or after this day (Beijing time)"
@@ -297,7 +319,7 @@ def hotspots_clusters(
              str(v.event_id) if v.event_id is not None else "—",
              states.get(v.event_id, "—") if v.event_id is not None else "—",
              CLUSTER_STATES[_cluster_state(v, now)] + (" 演练" if v.drill else ""),
-             _outcome_text(v), hs.beijing(v.verify_due_at)]
+             _outcome_text(v), _due_text(v)]
             for v in rows
         ]  # fmt: skip
         for line in table_lines(table, right={0, 3, 4, 7}):
@@ -307,9 +329,9 @@ def hotspots_clusters(
     run(body)
 
 
-@hotspots_app.command("show", cls=PlainUsage)
+@hotspots_app.command("show", cls=IdUsage)
 def hotspots_show(
-    cluster_id: int = typer.Argument(..., min=1, metavar="CLUSTER_ID", help="hotspot cluster id"),
+    cluster_id: int = typer.Argument(..., min=1, max=ID_MAX, metavar="CLUSTER_ID", help="hotspot cluster id"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (as GET /api/v1/fire/clusters/ID; UTC)"),
 ) -> None:
     """One hotspot cluster (热点聚类): its detections and where its alerts were routed.
@@ -355,7 +377,7 @@ def hotspots_show(
         typer.echo(
             f"  first {hs.beijing(v.first_seen)}, last {hs.beijing(v.last_seen)} (北京时间); "
             f"{CLUSTER_STATES[_cluster_state(v, now)]}: 核查结论 {_outcome_text(v)}, "
-            f"deadline {hs.beijing(v.verify_due_at)}"
+            f"deadline {_due_text(v)}"
             + (f", by {v.verified_by} at {hs.beijing(v.verified_at)}" if v.verified_at else "")
         )
         if v.outcome_note:

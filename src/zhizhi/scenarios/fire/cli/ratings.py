@@ -8,7 +8,7 @@ from enum import StrEnum
 import typer
 
 from zhizhi.cli import out, run
-from zhizhi.scenarios.fire.cli.common import fire_app, num, parse_day, table_lines
+from zhizhi.scenarios.fire.cli.common import fire_app, loaded_district, num, parse_day, table_lines
 
 
 class UnitLevel(StrEnum):
@@ -49,8 +49,8 @@ def fire_ratings(
     wanted = parse_day(day, "--date") if day is not None else None
 
     def body() -> None:
-        d6 = district or get_settings().district_code
         with session_scope() as s:
+            d6 = loaded_district(s, district or get_settings().district_code)
             actor = system_actor(d6)
             on = wanted or s.scalar(
                 select(func.max(DangerRating.day)).where(DangerRating.district_code == d6)
@@ -60,6 +60,7 @@ def fire_ratings(
                 if on is not None
                 else []
             )
+        rated = bool(rows)  # the day has ratings (of the --unit asked), whatever their level
         if level is not None:
             rows = [r for r in rows if r.level >= level]
         if as_json:
@@ -69,6 +70,12 @@ def fire_ratings(
             typer.echo(
                 f"no fire danger ratings in district {d6} "
                 "(rate a day from station weather: zhizhi fire danger WEATHER.csv)"
+            )
+            return
+        if not rows and rated:  # rated, but below --level
+            what = {"all": "town or grid", "town": "town", "grid": "grid"}[unit.value]
+            typer.echo(
+                f"{on.isoformat()} was rated in district {d6}: no {what} reached level {level} or higher"
             )
             return
         if not rows:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from zhizhi.cli import _typer, fail, out, run
-from zhizhi.scenarios.fire.cli.common import Crs, PlainUsage, fire_app, table_lines
+from zhizhi.scenarios.fire.cli.common import Crs, PlainUsage, fire_app, loaded_district, table_lines
 
 resources_app: typer.Typer = _typer(
     "Fire resources (防火资源): import the district's ledgers (CSV or GeoJSON), list them."
@@ -53,8 +53,8 @@ def resources_import(
             fail(f"{file}: is a directory, not a file")
         if not file.exists():
             fail(f"{file}: no such file")
-        d6 = district or get_settings().district_code
         with session_scope() as s:
+            d6 = loaded_district(s, district or get_settings().district_code)
             res = svc.import_resources(
                 s,
                 system_actor(d6),
@@ -82,7 +82,8 @@ def resources_list(
 
     def body() -> None:
         with session_scope() as s:
-            rows = svc.list_resources(s, system_actor(district or get_settings().district_code), kind)
+            d6 = loaded_district(s, district or get_settings().district_code)
+            rows = svc.list_resources(s, system_actor(d6), kind)
         if as_json:
             out([r.model_dump(mode="json") for r in rows])
             return

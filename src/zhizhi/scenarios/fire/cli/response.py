@@ -10,7 +10,7 @@ import typer
 
 from zhizhi.cli import fail, out, run
 from zhizhi.core.time import LOCAL_TZ
-from zhizhi.scenarios.fire.cli.common import PlainUsage, fire_app, table_lines
+from zhizhi.scenarios.fire.cli.common import ID_MAX, IdUsage, fire_app, table_lines
 
 
 def _local(at: datetime | None) -> str:
@@ -18,10 +18,10 @@ def _local(at: datetime | None) -> str:
     return "—" if at is None else f"{at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
 
 
-@fire_app.command("nearest", cls=PlainUsage)
+@fire_app.command("nearest", cls=IdUsage)
 def fire_nearest(
     event_id: int = typer.Argument(
-        ..., min=1, metavar="EVENT_ID", help="a 森林火情 (2206) or 卫星热点核查 (2207) event"
+        ..., min=1, max=ID_MAX, metavar="EVENT_ID", help="a 森林火情 (2206) or 卫星热点核查 (2207) event"
     ),
     kind: str | None = typer.Option(
         None,
@@ -83,10 +83,10 @@ def fire_nearest(
     run(body)
 
 
-@fire_app.command("respond", cls=PlainUsage)
+@fire_app.command("respond", cls=IdUsage)
 def fire_respond(
     event_id: int = typer.Argument(
-        ..., min=1, metavar="EVENT_ID", help="a 森林火情 (2206) or 卫星热点核查 (2207) event"
+        ..., min=1, max=ID_MAX, metavar="EVENT_ID", help="a 森林火情 (2206) or 卫星热点核查 (2207) event"
     ),
     as_user: str = typer.Option(
         ...,

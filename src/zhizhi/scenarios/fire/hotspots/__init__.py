@@ -33,6 +33,7 @@ and the number maps back to the same class: **low 15, nominal 55, high 90**. The
 kept beside the number (``confidence_class``) and so is the original text (``confidence_raw``).
 """
 
+from zhizhi.scenarios.fire.hotspots.acqtime import FUTURE_TOLERANCE
 from zhizhi.scenarios.fire.hotspots.cluster import (
     StaticCandidate,
     cluster_labels,
@@ -74,6 +75,7 @@ __all__ = [
     "DAYNIGHT_ZH",
     "FIRE_TYPES",
     "FIRE_TYPE_ZH",
+    "FUTURE_TOLERANCE",
     "MAX_PIXEL_KM",
     "MODIS_CLASS_BOUNDS",
     "MODIS_COLUMNS",

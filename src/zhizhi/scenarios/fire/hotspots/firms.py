@@ -7,10 +7,9 @@ confidence mapping. Pure: no database.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from zhizhi.core.errors import FieldError, InvalidInput
+from zhizhi.scenarios.fire.hotspots.acqtime import (
+    date_problem,
+    future_errors,
+    parse_date,
+    parse_hhmm,
+    time_problem,
+)
 from zhizhi.scenarios.fire.hotspots.convert import text_of, to_float, unique_inverse
 from zhizhi.scenarios.fire.hotspots.table import (
     Table,
@@ -103,8 +109,6 @@ as written."""
 MAX_PIXEL_KM = 10.0
 """Largest accepted scan/track, km (MODIS reaches ~4.8 x 2.0 at the swath edge, VIIRS ~0.8)."""
 _BOM = b"\xef\xbb\xbf"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^\d{1,4}$")
 
 
 # ------------------------------------------------------------------------------------------- parsing
@@ -207,10 +211,11 @@ class FirmsFile:
             )
 
 
-def read_firms(path: str | Path, name: str | None = None) -> FirmsFile:
+def read_firms(path: str | Path, name: str | None = None, now: datetime | None = None) -> FirmsFile:
     """Read a NASA FIRMS MODIS or VIIRS active-fire CSV file; see :func:`parse_firms`.
 
     path: the file (UTF-8, with or without BOM). name: what messages call it (default: the file name).
+    now: the time rows may not be acquired after (default: the current time; see :func:`parse_firms`).
     Raises InvalidInput for a file that is not UTF-8 (naming the line, character and byte offset)
     or has no usable header; OSError propagates.
     """
@@ -220,10 +225,10 @@ def read_firms(path: str | Path, name: str | None = None) -> FirmsFile:
     bom = 3 if buf.startswith(_BOM) else 0
     if bom:
         buf[:3] = b"   "  # outside the text scanned (it starts at byte 3); scan_buffer wants ASCII there
-    return _parse_table(_split(buf, bom, size, label, bom), label)
+    return _parse_table(_split(buf, bom, size, label, bom), label, now)
 
 
-def parse_bytes(raw: bytes, name: str = "<input>") -> FirmsFile:
+def parse_bytes(raw: bytes, name: str = "<input>", now: datetime | None = None) -> FirmsFile:
     """Parse the content of a FIRMS file (UTF-8, with or without BOM); see :func:`parse_firms`.
 
     The same result as ``parse_firms(io.StringIO(raw.decode("utf-8-sig"), newline=""), name)``,
@@ -231,7 +236,7 @@ def parse_bytes(raw: bytes, name: str = "<input>") -> FirmsFile:
     character and byte offset) and as :func:`parse_firms` does.
     """
     bom = 3 if raw.startswith(_BOM) else 0
-    return _parse_table(_split(padded(raw, bom), 0, len(raw) - bom, name, bom), name)
+    return _parse_table(_split(padded(raw, bom), 0, len(raw) - bom, name, bom), name, now)
 
 
 def _split(buf: bytearray, begin: int, size: int, name: str, offset: int) -> Table:
@@ -248,13 +253,15 @@ def _split(buf: bytearray, begin: int, size: int, name: str, offset: int) -> Tab
     return scan_lines(io.StringIO(text, newline=""), name)
 
 
-def parse_firms(lines: Iterable[str], name: str = "<input>") -> FirmsFile:
+def parse_firms(lines: Iterable[str], name: str = "<input>", now: datetime | None = None) -> FirmsFile:
     """Parse FIRMS active-fire CSV text (MODIS C6.1 or VIIRS 375 m; NRT or standard; static-file,
     Area-API or archive layout) into :class:`Detections`.
 
     lines: the text: an open text file or ``io.StringIO`` (read whole and split with numpy when it is
     plain ASCII without quotes, see ``table.scan_buffer``), or any iterable of lines (the csv module;
-    the same result). name: the file name used in messages.
+    the same result). name: the file name used in messages. now: an aware datetime, default the
+    current time: a row acquired later than ``now`` + ``acqtime.FUTURE_TOLERANCE`` (10 min of clock
+    skew) is refused (line, column ``acq_date/acq_time``, the date and time).
     Each row is checked: latitude -90..90, longitude -180..180, brightness values finite and > 0 K,
     scan/track > 0 and <= 10 km, FRP finite and >= 0 MW, ``acq_date`` ``YYYY-MM-DD``, ``acq_time``
     HHMM (1-4 digits, zero padding optional, hour 00-23, minute 00-59: ``2460`` is refused),
@@ -268,10 +275,10 @@ def parse_firms(lines: Iterable[str], name: str = "<input>") -> FirmsFile:
     Source: FIRMS "Active fire data attributes" for MODIS C6.1 and VIIRS 375 m (see module docstring).
     """
     is_file = callable(getattr(lines, "read", None)) and callable(getattr(lines, "seekable", None))
-    return _parse_table(scan_file(lines, name) if is_file else scan_lines(lines, name), name)
+    return _parse_table(scan_file(lines, name) if is_file else scan_lines(lines, name), name, now)
 
 
-def _parse_table(table: Table, name: str) -> FirmsFile:
+def _parse_table(table: Table, name: str, now: datetime | None = None) -> FirmsFile:
     """Check and convert the columns of a split FIRMS file (see :func:`parse_firms`)."""
     if table.header is None:
         raise InvalidInput(f"{name}: empty file (no header line)")
@@ -297,8 +304,9 @@ def _parse_table(table: Table, name: str) -> FirmsFile:
     wanted = tuple(c for c in (*required, *OPTIONAL_COLUMNS) if c in header)
     cols: dict[str, NDArray[Any]] = {c: table.column(header.index(c)) for c in wanted}
     width = len(header)
-    errors = [
-        FieldError("row", f"has {k} fields, the header has {width}", line) for line, k in table.width_errors
+    errors = [  # no column: the whole line is wrong ("line 9: 9 fields, expected 13 (as the header)")
+        FieldError("", f"{k} fields, expected {width} (as the header)", line)
+        for line, k in table.width_errors
     ]
     lines_arr = table.line
     n = len(lines_arr)
@@ -355,8 +363,8 @@ def _parse_table(table: Table, name: str) -> FirmsFile:
         return np.array([missing if p is None else p for p in parsed] or [missing], dtype=dtype), inv
 
     reasons: dict[str, Any] = {
-        "acq_date": _date_problem,
-        "acq_time": _time_problem,
+        "acq_date": date_problem,
+        "acq_time": time_problem,
         "satellite": "satellite is empty",
         "confidence": (lambda v: f'MODIS confidence must be a whole number 0-100, not "{v}"')
         if instrument == "MODIS"
@@ -366,8 +374,8 @@ def _parse_table(table: Table, name: str) -> FirmsFile:
         "type": lambda v: f'type must be 0, 1, 2 or 3, not "{v}"',
         "instrument": lambda v: f'instrument "{v}" does not match the file\'s {instrument} columns',
     }
-    day_u, day_i = by_value("acq_date", _parse_date, np.datetime64("NaT", "D"))
-    minute_u, minute_i = by_value("acq_time", _parse_hhmm, -1)
+    day_u, day_i = by_value("acq_date", parse_date, np.datetime64("NaT", "D"))
+    minute_u, minute_i = by_value("acq_time", parse_hhmm, -1)
     platform_u, platform_i = by_value("satellite", lambda v: PLATFORMS.get(v.lower(), v) if v else None, "")
     if instrument == "MODIS":
         conf_u, conf_i = by_value("confidence", _modis_confidence, -1)
@@ -387,6 +395,10 @@ def _parse_table(table: Table, name: str) -> FirmsFile:
     if "instrument" in cols:
         by_value("instrument", lambda v: True if v.upper() == instrument else None, False)
 
+    future, late = future_errors(day_u, day_i, minute_u, minute_i, ~bad, lines_arr, now)
+    if late:
+        errors += late
+        bad |= future
     good: Any = np.flatnonzero(~bad) if bad.any() else slice(None)  # a slice: no copies
     errors.sort(key=lambda e: (e.line or 0, wanted.index(e.column) if e.column in wanted else -1))
 
@@ -416,37 +428,6 @@ def _parse_table(table: Table, name: str) -> FirmsFile:
         fire_type=each(type_u, type_i, np.int64) if "type" in cols else np.full(len(acq), -1, np.int64),
     )
     return FirmsFile(name, instrument, wanted, n, det, errors)
-
-
-def _parse_date(v: str) -> np.datetime64 | None:
-    if not _DATE.match(v):
-        return None
-    try:
-        return np.datetime64(date.fromisoformat(v), "D")
-    except ValueError:
-        return None
-
-
-def _date_problem(v: str) -> str:
-    if not _DATE.match(v):
-        return f'acq_date "{v}" is not a date YYYY-MM-DD'
-    return f'acq_date "{v}" is not a real calendar date'
-
-
-def _parse_hhmm(v: str) -> int | None:
-    if not _TIME.match(v):
-        return None
-    hh, mm = divmod(int(v), 100)
-    return hh * 60 + mm if hh <= 23 and mm <= 59 else None
-
-
-def _time_problem(v: str) -> str:
-    if not _TIME.match(v):
-        return f'acq_time "{v}" is not HHMM (1 to 4 digits, UTC)'
-    hh, mm = divmod(int(v), 100)
-    if hh > 23:
-        return f'acq_time "{v}": hour {hh} is not 00-23'
-    return f'acq_time "{v}": minute {mm} is not 00-59'
 
 
 def _modis_confidence(v: str) -> int | None:

@@ -1,5 +1,9 @@
 """Reading hotspot clusters, detections and static heat sources within the caller's data scope.
 
+Each cluster view says whether its verification is still awaited (``verification``,
+schemas.ClusterRead): not for a historical cluster (no deadline) nor for a drill cluster once its drill
+has ended (:func:`drill_ended`).
+
 A cluster (热点簇) is in an actor's scope when one of its events — the primary 卫星热点核查 event or
 a neighbour alert (邻区通报) — is: the events' district, town and grid codes decide, through the
 event domain's scope rule (``event.service.scoped``). A cluster without an event is seen by its
@@ -17,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, require, scope_of
 from zhizhi.core.errors import NotFound
+from zhizhi.event import rules as event_rules
 from zhizhi.event import service as events
 from zhizhi.event.models import Event
 from zhizhi.scenarios.fire.models import Hotspot, HotspotAlert, HotspotCluster, StaticHeatSource
@@ -89,6 +94,8 @@ def _view(session: Session, actor: Actor, cl: HotspotCluster, with_hotspots: boo
             for a in alerts
         ],
     )
+    if view.verification == "awaiting" and drill_ended(session, cl):
+        view.verification = "drill_ended"
     if cl.event_id is not None and cl.event_id not in seen:
         view.event_id = None
     if with_hotspots:
@@ -97,6 +104,16 @@ def _view(session: Session, actor: Actor, cl: HotspotCluster, with_hotspots: boo
         ).all()
         view.hotspots = [HotspotRead.model_validate(h) for h in members]
     return view
+
+
+def drill_ended(session: Session, cl: HotspotCluster) -> bool:
+    """Whether ``cl`` is a drill cluster whose drill has ended: its drill event is at a done node
+    (closed, rejected …, by the simulated clock or by people) or gone. Its verification is then no
+    longer awaited (``drill_ended``, schemas.ClusterRead), whether or not an outcome was recorded."""
+    if not cl.drill:
+        return False
+    ev = session.get(Event, cl.event_id) if cl.event_id is not None else None
+    return ev is None or event_rules.Node(ev.node) not in event_rules.OPEN_NODES
 
 
 def list_clusters(

@@ -30,6 +30,7 @@ from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.org.models import OrgUnit
 from zhizhi.scenarios.fire import rules, windcheck
 from zhizhi.scenarios.fire import station as st
+from zhizhi.scenarios.fire.csvread import decode_text
 from zhizhi.scenarios.fire.models import DangerRating, DangerRun, StationDay
 from zhizhi.scenarios.fire.schemas import (
     DangerRatingRead,
@@ -101,11 +102,10 @@ def _carry(session: Session, weather: st.DailyWeather) -> dict[str, st.Carry]:
     return out
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030")
+DEFAULT_MAX_KM = 150.0
+"""Towns and grids farther than this from every station (km, straight line) are left unrated by
+default: a station that far away (another province's, a file's wrong coordinates) says nothing about
+their weather. About three times the spacing of the national stations (国家级气象站) around Chongqing."""
 
 
 def rate_danger(
@@ -116,7 +116,7 @@ def rate_danger(
     day: date | None = None,
     *,
     wind_unit: str = "m/s",
-    max_km: float | None = None,
+    max_km: float | None = DEFAULT_MAX_KM,
     warn_km: float = windcheck.DEFAULT_MAX_STATION_KM,
     accept_implausible_wind: bool = False,
     clamp_rh: bool = False,
@@ -129,7 +129,9 @@ def rate_danger(
         :mod:`zhizhi.scenarios.fire.station`; UTF-8 with or without BOM, else GB18030).
     day : the day to rate (default: the last date of the file). Rows after it are not used.
     wind_unit : unit of ``wind_max`` and ``ws``: ``"m/s"`` (default) or ``"km/h"``.
-    max_km : leave units farther than this from every station unrated (default: no limit).
+    max_km : leave units farther than this from every station unrated (default
+        :data:`DEFAULT_MAX_KM`, 150 km; None: no limit). When that leaves nothing to rate the run is
+        refused and the day's stored ratings are kept.
     warn_km : warn about towns rated from a station farther than this (km, default 50).
     accept_implausible_wind : rate a file read as m/s whose median wind is above 15 m/s all the
         same (then a warning); without it such a file is refused (windcheck.implausible_medians).
@@ -160,7 +162,7 @@ def rate_danger(
     for opt, v in (("max_km", max_km), ("warn_km", warn_km)):
         if v is not None and not v >= 0:
             raise InvalidInput(f"{opt} must be >= 0, got {v}", [FieldError(opt, "must be >= 0")])
-    weather = st.parse_daily_weather(_decode(raw), name, wind_unit=wind_unit, clamp_rh=clamp_rh)
+    weather = st.parse_daily_weather(decode_text(raw, name), name, wind_unit=wind_unit, clamp_rh=clamp_rh)
     if not accept_implausible_wind and (found := implausible_wind(weather, wind_unit)):
         reason = windcheck.median_refusal(name, found)
         raise InvalidInput(reason, [FieldError(found[0].column, reason, column=found[0].column)])
@@ -181,8 +183,10 @@ def rate_danger(
         # a run that rates nothing must not wipe the day's ratings already stored
         nearest = float(np.min(km)) if len(km) else float("nan")
         why = (
-            f"no town or grid is within {max_km} km of a station (the nearest is {nearest:.0f} km away); "
-            f"nothing was rated and the ratings stored for {day.isoformat()} are kept"
+            f"no town or grid is within {max_km:g} km of a station (the nearest station is "
+            f"{nearest:.0f} km from the nearest town or grid); nothing was rated and the ratings stored "
+            f"for {day.isoformat()} are kept. Check the stations' lon/lat, or raise the limit (max_km; "
+            f"--max-km of `zhizhi fire danger`) to rate from stations that far"
         )
         raise InvalidInput(f"{name}: {why}", [FieldError("max_km", why)])
     now = ztime.utcnow()

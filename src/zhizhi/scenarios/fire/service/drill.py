@@ -12,10 +12,14 @@ Two modes:
   (镇街指挥中心) at once and starts the pre-plan ``forest-fire-alarm``; people then make the moves that
   mark the nodes (签收 = alarm seen, the grid's pre-plan task = on site, the town's = team out,
   处置反馈 = under control), and :func:`drill_report` shows the times so far.
-* **simulate**: the platform makes every move itself on a simulated clock (data/drill.yaml
-  ``simulate``, delays overridable), stamped at the simulated times, so the command ends at once. The
-  clock runs forward from the alarm: the event's later steps carry times after the moment the command
-  ran (up to the sum of the delays, 27 min 15 s by default).
+* **simulate**: the platform makes every move itself at once, on a simulated clock (data/drill.yaml
+  ``simulate``, delays overridable), so the command ends at once. No time is made up: every step,
+  task and event time is the wall-clock moment the platform made the move (all within the command's
+  run, never in the future), and the simulated clock is recorded beside them — one note on the drill
+  event (``data.kind`` ``drill_simulation``, ``offsets_s``: seconds from the alarm per move) and
+  ``（模拟时钟 +m:ss）`` in each move's comment. The node timings (:func:`drill_result`) read the
+  simulated seconds from that note. (The alternative, back-dating the run so it ends now, would
+  stamp the event, its hotspot and its steps with times at which nothing happened.)
 
 Services flush; the caller commits.
 """
@@ -194,7 +198,7 @@ def start_drill(
             extra={"event_id": busy},
         )
     try:
-        plan = rules.schedule(ztime.utcnow(), pol.simulate, delays)  # checks the delays up front
+        rules.schedule(ztime.utcnow(), pol.simulate, delays)  # checks the delays up front
     except ValueError as e:
         raise InvalidInput(str(e), [FieldError("delay", str(e))]) from None
     now = ztime.utcnow()
@@ -214,18 +218,22 @@ def start_drill(
     center = f"{town_code}-{org.TOWN_CENTER_SUFFIX}"
     platform = replace(events.system_actor(ev.district_code), name=DRILL_ACTOR_NAME if simulate else "系统")
     alarm = ev.reported_at
+    head: list[tuple[str, float | None]] = [
+        (m, None) for m in ("step:accept", "step:register", "step:dispatch")
+    ]
+    rest: list[tuple[str, float | None]] = []
     if simulate:
-        plan = rules.schedule(alarm, pol.simulate, delays)
-        head = [(m, t) for m, t in plan if m in ("step:accept", "step:register", "step:dispatch")]
-        rest = [(m, t) for m, t in plan if (m, t) not in head]
-    else:
-        head = [(m, None) for m in ("step:accept", "step:register", "step:dispatch")]  # type: ignore[misc]
-        rest = []
-    for mark, at in head:
-        _move(session, platform, ev, mark, at, center)
+        offsets = {m: (t - alarm).total_seconds() for m, t in rules.schedule(alarm, pol.simulate, delays)}
+        events.add_note(
+            session, platform, ev.id, _clock_text(offsets, pol), {"kind": SIM_KIND, "offsets_s": offsets}
+        )
+        head = [(m, s) for m, s in offsets.items() if m in ("step:accept", "step:register", "step:dispatch")]
+        rest = [(m, s) for m, s in offsets.items() if (m, s) not in head]
+    for mark, sim_s in head:
+        _move(session, platform, ev, mark, sim_s, center)
     events.start_preplan(session, platform, ev.id, pol.preplan)
-    for mark, at in rest:
-        _move(session, platform, ev, mark, at, center)
+    for mark, sim_s in rest:
+        _move(session, platform, ev, mark, sim_s, center)
     session.flush()
     result = drill_result(session, ev, pol, as_of=ztime.utcnow())
     cl = summary.events[0].cluster_id if summary.events else None
@@ -262,25 +270,43 @@ _COMMENTS = {
 }
 
 
-def _move(session: Session, platform: Actor, ev: Event, mark: str, at: datetime | None, center: str) -> None:
-    """Make one drill move as the platform: a loop transition (``step:<action>``) stamped ``at``, or
-    completing the pre-plan task of a unit (``task:<unit>``) whose done time is set to ``at``."""
+SIM_KIND = "drill_simulation"
+"""``data.kind`` of the note holding a simulated drill's clock (``offsets_s``: seconds from the alarm
+per move mark)."""
+
+
+def _clock_text(offsets: dict[str, float], pol: rules.DrillPolicy) -> str:
+    """The simulated clock's note: ``演练模拟时钟（非真实时间）：平台受理卫星热点告警 +0:05，…``."""
+    named = {n.mark: n.name for n in pol.nodes}
+    parts = []
+    for mark, secs in offsets.items():
+        kind, name = rules.parse_mark(mark)
+        what = _COMMENTS.get(name, name).removeprefix("演练：") if kind == "step" else f"{name} 预案任务完成"
+        parts.append(f"{what}{f'（{named[mark]}）' if mark in named else ''} +{rules.mmss(secs)}")
+    return (
+        "演练模拟时钟（非真实时间）：" + "，".join(parts) + "。平台当即完成以下各步，时间戳为实际执行时刻；"
+        "节点用时按模拟时钟计"
+    )
+
+
+def _move(session: Session, platform: Actor, ev: Event, mark: str, sim_s: float | None, center: str) -> None:
+    """Make one drill move as the platform, now: a loop transition (``step:<action>``), or completing
+    the pre-plan task of a unit (``task:<unit>``). ``sim_s`` (simulated moves): its time on the
+    simulated clock, seconds from the alarm, added to the comment (the module doc)."""
     kind, name = rules.parse_mark(mark)
+    clock = f"（模拟时钟 +{rules.mmss(sim_s)}）" if sim_s is not None else ""
     if kind == "step":
         data = TransitionIn(
-            action=name, comment=_COMMENTS.get(name, "演练"), unit_code=center if name == "dispatch" else None
+            action=name,
+            comment=_COMMENTS.get(name, "演练") + clock,
+            unit_code=center if name == "dispatch" else None,
         )
-        events.transition(session, platform, ev.id, data, at=at)
+        events.transition(session, platform, ev.id, data)
         return
     task = _task(session, ev, name)
     if task is None:
         raise InvalidInput(f'the drill pre-plan has no task for unit "{name}" on event {ev.id}')
-    events.complete_task(session, platform, task.id, f"演练：{task.task}")
-    if at is not None:
-        # event.service.complete_task stamps the wall clock and takes no time; the simulated clock
-        # sets the drill's own task to the simulated time (see the module doc).
-        task.done_at = at
-        session.flush()
+    events.complete_task(session, platform, task.id, f"演练：{task.task}{clock}")
 
 
 def _task(session: Session, ev: Event, unit: str) -> EventTask | None:
@@ -317,12 +343,30 @@ def _marks(session: Session, ev: Event, pol: rules.DrillPolicy) -> dict[str, dat
     return marks
 
 
+def simulated_offsets(session: Session, ev: Event) -> dict[str, float] | None:
+    """The simulated clock of drill event ``ev`` (seconds from the alarm per move mark, from its
+    ``drill_simulation`` note), or None for a live drill."""
+    rows = session.scalars(
+        select(EventStep.data).where(
+            EventStep.event_id == ev.id,
+            EventStep.action == event_rules.NOTE_ACTION,
+            EventStep.actor_name == DRILL_ACTOR_NAME,
+        )
+    ).all()
+    for d in rows:
+        if isinstance(d, dict) and d.get("kind") == SIM_KIND:
+            return {str(k): float(v) for k, v in d.get("offsets_s", {}).items()}
+    return None
+
+
 def drill_result(
     session: Session, ev: Event, pol: rules.DrillPolicy | None = None, as_of: datetime | None = None
 ) -> rules.DrillResult:
-    """The node results of drill event ``ev`` as of ``as_of`` (default now)."""
+    """The node results of drill event ``ev`` as of ``as_of`` (default now); a simulated drill's
+    elapsed times are those of its simulated clock (:func:`simulated_offsets`)."""
     p = pol or rules.default_drill_policy()
-    return rules.evaluate(ev.reported_at, _marks(session, ev, p), as_of or ztime.utcnow(), p)
+    sim = simulated_offsets(session, ev)
+    return rules.evaluate(ev.reported_at, _marks(session, ev, p), as_of or ztime.utcnow(), p, simulated=sim)
 
 
 def drill_report(

@@ -1,5 +1,6 @@
 """Hotspot verification (热点核查): the outcome of a cluster, recorded once, with its deadline; a
-confirmed real fire (真实火情) opens a 森林火情 event and, by policy, starts its response at once."""
+confirmed real fire (真实火情) opens a 森林火情 event, which the platform accepts, registers and
+dispatches to the town center at once, and, by policy, starts its response at once."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from zhizhi.scenarios.fire.resource_schemas import RespondRead
 from zhizhi.scenarios.fire.schemas import (
     ClusterRead,
     HotspotOutcome,
+    is_historical,
 )
 from zhizhi.scenarios.fire.service import response
 from zhizhi.scenarios.fire.service.alerts import _district_name
@@ -89,9 +91,11 @@ def verify_cluster(
     the verifier, so every district alerted sees it. A note moves nothing and counts in no KPI.
     The actor needs ``fire.verify`` and ``event.read`` and must see the cluster's primary event (its
     data scope: the event's district, town or grid); a cluster without an event only its district's
-    center. The platform then acts on the real (non-drill) events: see :func:`_act_on_outcome`; for
-    真实火情 with ``response.auto_respond_on_confirmed`` (data/resources.yaml, default true) it also
-    starts the response on the new 森林火情 event (:func:`_auto_respond`).
+    center. The platform then acts on the real (non-drill) events: see :func:`_act_on_outcome` (for
+    真实火情 the new 森林火情 event is accepted, registered and dispatched to the town center by the
+    platform whatever the response policy, :func:`_take_on`); for 真实火情 with
+    ``response.auto_respond_on_confirmed`` (data/resources.yaml, default true) it also starts the
+    response on the new 森林火情 event (:func:`_auto_respond`).
     Returns a :class:`VerifyResult`. Raises Forbidden (role), NotFound (no such cluster, or out of
     scope), InvalidInput (unknown outcome), Conflict (an outcome is already recorded); a response that
     cannot start never fails the verification.
@@ -100,7 +104,7 @@ def verify_cluster(
     require(actor, "fire.verify")  # a refusal by role first: it says nothing about the cluster
     cl = get_cluster(session, cluster_id)
     if cl.event_id is not None:
-        events.get_event(session, actor, cl.event_id)  # NotFound outside the actor's scope
+        events.get_event(session, actor, cl.event_id, own_tasks=False)  # outside the scope: NotFound
     elif scope_of(actor) != Scope("district", cl.district_code):
         raise NotFound(f"hotspot cluster {cluster_id} not found")
     try:
@@ -115,7 +119,8 @@ def verify_cluster(
     now = ztime.utcnow()
     cl.outcome, cl.outcome_note = o.key, note
     cl.verified_at, cl.verified_by = now, actor.name
-    cl.verified_on_time = now <= cl.verify_due_at
+    # a historical cluster had no deadline (schemas.is_historical): neither on time nor late
+    cl.verified_on_time = None if is_historical(cl.drill, cl.event_id) else now <= cl.verify_due_at
     if o.proposes_static:
         _propose_from_cluster(session, cl, o, actor, note, now)
     session.flush()
@@ -181,8 +186,9 @@ def _act_on_outcome(
     with the loop's ``reject`` by its district's platform, comment ``核查结论：<name>，非森林火情：<note>``
     naming the verifier; an event already moved on by hand is not forced, it gets a note saying the
     outcome allows closing. 真实火情: a 2206 event is opened at the primary event's point (else the
-    cluster's), urgency urgent, the open 2207 event merged into it; neighbour events get a note
-    pointing at it. Returns that 2206 event (None for another outcome or a drill)."""
+    cluster's), urgency urgent, taken on by the platform (:func:`_take_on`: 受理, 立案, 派遣 to the town
+    center), the open 2207 event merged into it; neighbour events get a note pointing at it. Returns
+    that 2206 event (None for another outcome or a drill)."""
     primary = session.get(Event, cl.event_id) if cl.event_id is not None else None
     if cl.drill or (primary is not None and primary.is_drill):
         return None  # a drill moves its own event through the loop and its pre-plan (service/drill.py)
@@ -201,6 +207,7 @@ def _act_on_outcome(
         return None
     fire = _open_fire_event(session, actor, cl, primary, note)
     data["fire_event_id"] = fire.id
+    _take_on(session, actor, fire, data)
     platform = events.system_actor(cl.district_code)
     if primary is not None:
         events.add_note(
@@ -222,6 +229,64 @@ def _act_on_outcome(
             data,
         )  # fmt: skip
     return fire
+
+
+TAKE_ON_COMMENT = "核查确认真实火情，平台自动"
+"""The start of the comment on the platform's 受理/立案/派遣 of a confirmed fire's 2206 event."""
+
+
+def fire_unit(session: Session, fire: Event) -> tuple[str | None, str]:
+    """The unit a confirmed fire's 2206 event is dispatched to, and its name: the town center
+    (镇街指挥中心) of the town where the fire is (属地; the drill's choice, service/drill.py, and the
+    ``town`` row of the pre-plan). Not the catalogue's routing default for 2206 (林业局 LYJ, a
+    department that supervises and gets its own pre-plan task). (None, why) when the event is in no
+    town or that town has no center loaded."""
+    if not fire.town_code:
+        return None, "火情位置不在本区任何镇街内，无属地镇街可派遣，请区指挥中心人工派遣"
+    code = f"{fire.town_code}-{org.TOWN_CENTER_SUFFIX}"
+    try:
+        return code, str(org.get_unit(session, code).name)
+    except NotFound:
+        return None, f"镇街 {fire.town_code} 未登记指挥中心（{code}），请区指挥中心人工派遣"
+
+
+def _take_on(session: Session, verifier: Actor, fire: Event, data: dict[str, object]) -> None:
+    """受理 (accept), 立案 (register) and 派遣 (dispatch, to :func:`fire_unit`) the 2206 event ``fire``
+    just opened for a confirmed real fire, as the platform (系统) of its district, each move commented
+    ``核查确认真实火情，平台自动受理|立案|派遣<unit>（<verifier> 核查）``: the fire is confirmed, so it
+    waits at ``dispatched`` for the town center's 签收 with that node's limit (2206: 3 min), not at
+    ``reported`` with the 1-minute 受理 limit (overdue, red and escalated by the SLA sweep while the
+    response runs). Done whatever ``response.auto_respond_on_confirmed`` says. Each move is tried in
+    a savepoint; the first that cannot be made (no town, no town center, refused by the loop) leaves
+    the event where it is, with a note saying why; the verification stands."""
+    platform = events.system_actor(fire.district_code)
+    unit, unit_name = fire_unit(session, fire)
+    moves = [
+        ("accept", "受理", "", None),
+        ("register", "立案", "", None),
+        ("dispatch", "派遣", unit_name, unit),
+    ]
+    for action, verb, target, code in moves:
+        if action == "dispatch" and code is None:
+            why = unit_name
+        else:
+            comment = f"{TAKE_ON_COMMENT}{verb}{target}（{verifier.name} 核查）"
+            try:
+                with session.begin_nested():
+                    events.transition(
+                        session,
+                        platform,
+                        fire.id,
+                        TransitionIn(action=action, comment=comment, unit_code=code),
+                    )
+                continue
+            except (InvalidInput, Conflict, NotFound, Forbidden) as e:
+                why = str(e)
+        text = f"核查确认真实火情，平台未能自动{verb}：{why}"
+        events.add_note(
+            session, platform, fire.id, text, {**data, "kind": "hotspot_take_on", "failed": action}
+        )
+        return
 
 
 def _auto_on() -> bool:

@@ -94,10 +94,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   let verifying = null;
 
   function clusterRow(c) {
-    const due = new Date(c.verify_due_at).getTime();
+    const due = c.verify_due_at ? new Date(c.verify_due_at).getTime() : null;
     let state;
     if (c.outcome) state = ZZ.el("span", { class: "tag" }, outcomeName[c.outcome] || c.outcome);
-    else if (Date.now() > due) state = ZZ.el("span", { class: "tag red" }, `${ZZ.t("clusters.pending")} · ${ZZ.t("clusters.late")}`);
+    // an old detection imported later (no event) and a drill's cluster after its drill: nobody verifies them
+    else if (c.verification === "historical") state = ZZ.el("span", { class: "tag" }, ZZ.t("clusters.historical"));
+    else if (c.verification === "drill_ended") state = ZZ.el("span", { class: "tag" }, ZZ.t("clusters.drill_ended"));
+    else if (due !== null && Date.now() > due) state = ZZ.el("span", { class: "tag red" }, `${ZZ.t("clusters.pending")} · ${ZZ.t("clusters.late")}`);
     else state = ZZ.el("span", { class: "tag yellow" }, ZZ.t("clusters.pending"));
     const cells = [
       ZZ.el("td", {}, `#${c.id}`, c.drill ? ` (${ZZ.t("clusters.drill")})` : ""),
@@ -105,7 +108,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       ZZ.el("td", {}, ZZ.time(c.last_seen)),
       ZZ.el("td", { class: "num" }, c.n_detections),
       ZZ.el("td", { class: "num" }, c.max_frp.toFixed(1)),
-      ZZ.el("td", {}, ZZ.time(c.verify_due_at)),
+      ZZ.el("td", {}, c.verify_due_at ? ZZ.time(c.verify_due_at) : ZZ.t("none")),
       ZZ.el("td", { class: "cluster-state" }, state),
       ZZ.el("td", {}, c.event_id ? ZZ.el("a", { href: `/console/events/${c.event_id}` }, `#${c.event_id}`) : ZZ.t("none")),
     ];
@@ -113,7 +116,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       cells[7].append(" ", ZZ.el("button", { type: "button", class: "nearest", onclick: () => showNearest(c) },
         ZZ.t("nearest.show")));
     }
-    if (!c.outcome && ZZ.can("fire.verify")) {
+    if (!c.outcome && c.verification !== "drill_ended" && ZZ.can("fire.verify")) {
       cells[6].append(" ", ZZ.el("button", { type: "button", class: "verify", dataset: { id: c.id },
         onclick: () => openVerify(c) }, ZZ.t("clusters.verify")));
     }
