@@ -339,6 +339,7 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
                 "status": t.status,
                 "deadline": t.deadline,
                 "done_at": t.done_at,
+                "comment": mask_text(t.comment) or "",
                 "can_complete": t.status == "open" and may_complete_task(actor, t),
             }
             for t in tasks

@@ -2,8 +2,9 @@
    (the API's allowed_actions, labelled for the node: 不予立案 at 待立案), a small form per move (派遣
    with a unit picker offering only what the user may do, 上报区级 for what lies beyond the town,
    处置反馈 with the after-photo, 核查 with the photos before and after side by side), the timeline and
-   the photos (thumbnails, full size), the last two and the small map drawn by EventView (event_view.js,
-   loaded first). Every move sends expected_version, so a stale page gets a clear 409. Results and
+   the photos (thumbnails, full size), the pre-plan tasks (联动任务) with a small form to mark the user's
+   own done (POST /api/v1/tasks/{id}/done, an optional comment), the last three and the small map drawn
+   by EventView (event_view.js, loaded first). Every move sends expected_version, so a stale page gets a clear 409. Results and
    errors show next to what was pressed (aria-live), in Chinese (ZZ.problem). */
 "use strict";
 
@@ -298,10 +299,72 @@ document.addEventListener("DOMContentLoaded", async () => {
     e.currentTarget.dataset.touched = "1";
   });
 
+  // --- pre-plan tasks (联动任务): the table by EventView.tasks, a small form under the row pressed ------
+  const taskStatus = document.getElementById("task-status");
+  let taskForm = null; // the open completion form's row, if any
+  function closeTaskForm() {
+    if (taskForm) taskForm.remove();
+    taskForm = null;
+  }
+  function openTaskForm(task, button) {
+    closeTaskForm();
+    ZZ.status(taskStatus, "");
+    const row = button.closest("tr");
+    const fStatus = ZZ.el("p", { id: "tf-status", class: "status", role: "status", "aria-live": "polite" });
+    const cancel = () => {
+      closeTaskForm();
+      button.focus();
+    };
+    const tform = ZZ.el("form", { class: "action-form task-form", id: "task-form", novalidate: true,
+      dataset: { id: task.id }, "aria-label": `${ZZ.t("event.task_complete")}：${task.task}`,
+      onkeydown: (e) => { if (e.key === "Escape") cancel(); } },
+    field(ZZ.t("event.task_form_comment"), ZZ.el("textarea", { id: "tf-comment", name: "comment", rows: 2, maxlength: 500 })),
+    ZZ.el("div", { class: "buttons" },
+      ZZ.el("button", { type: "submit", class: "primary", id: "tf-submit" }, ZZ.t("event.task_form_submit")),
+      ZZ.el("button", { type: "button", onclick: cancel }, ZZ.t("form.cancel"))),
+    fStatus);
+    tform.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const submit = document.getElementById("tf-submit");
+      submit.disabled = true;
+      ZZ.status(fStatus, ZZ.t("event.task_sending"));
+      const comment = tform.elements.comment.value.trim();
+      const query = comment ? `?comment=${encodeURIComponent(comment)}` : "";
+      try {
+        await ZZ.api("POST", `/api/v1/tasks/${task.id}/done${query}`);
+        closeTaskForm();
+        await load();
+        ZZ.status(taskStatus, ZZ.t("event.task_completed", { task: task.task }), "ok");
+        taskStatus.focus();
+      } catch (err) {
+        if (err.status === 409 || err.status === 404) { // done meanwhile, or gone: show how it is now
+          closeTaskForm();
+          await load();
+          ZZ.status(taskStatus, failed(err), "error");
+          taskStatus.focus();
+        } else {
+          ZZ.status(fStatus, failed(err), "error");
+          submit.disabled = false;
+        }
+      }
+    });
+    taskForm = ZZ.el("tr", { class: "task-form-row" }, ZZ.el("td", { colspan: 5 }, tform));
+    row.after(taskForm);
+    document.getElementById("tf-comment").focus();
+  }
+
+  async function renderTasks() {
+    const codes = [...new Set((ev.tasks || []).map((t) => t.unit_code))];
+    const names = Object.fromEntries(await Promise.all(codes.map(async (c) => [c, await unitName(c)])));
+    taskForm = null; // the rows are redrawn: a form among them goes too
+    EventView.tasks(ev, names, openTaskForm);
+  }
+
   async function render() {
     await renderFacts();
     EventView.map(ev);
     renderActions();
+    await renderTasks();
     EventView.timeline(ev, transitions);
     renderAttachments();
     document.body.dataset.version = String(ev.version);
@@ -371,7 +434,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!ev) return;
     if ((msg.type === "change" && msg.id === id && msg.version !== ev.version) || msg.type !== "change" ||
         (msg.type === "change" && msg.id === id && ["attach", "note"].includes(msg.action))) {
-      if (form.hidden) load(); // do not pull the page from under someone filling a form
+      if (form.hidden && !taskForm) load(); // do not pull the page from under someone filling a form
       else ZZ.status(document.getElementById("f-status"), ZZ.t("event.new_version"));
     }
   });

@@ -1,6 +1,7 @@
 /* event_view.js — what the event page (event.js, loaded after this) shows of an event without acting on
    it: time limits as words, the timeline, the photos (thumbnails opening the full size, 处置前 | 处置后
-   side by side) and the other files, the small map of the town's grids (console layout only: the phone
+   side by side) and the other files, the pre-plan tasks (联动任务) with a 完成 button where the user may
+   mark one done (the form is event.js's), the small map of the town's grids (console layout only: the phone
    loads no chart library), and the check of a photo before it is uploaded. One global, EventView;
    each function takes the event as the API sends it (GET /api/v1/events/{id}). */
 "use strict";
@@ -98,6 +99,41 @@ const EventView = (() => {
     }));
   }
 
+  // --- pre-plan tasks (联动任务) ----------------------------------------------------------------------
+  function taskState(t) {
+    if (t.status === "done") return ZZ.t("event.task_done");
+    if (t.status === "closed") return ZZ.t("event.task_closed");
+    return ZZ.t("event.task_open");
+  }
+  /** The event's tasks into #ev-tasks (the section hidden without any): text, unit (`names`: unit code →
+      name), deadline, status (an open task past its deadline marked 已超时) and, for a task the user
+      may mark done now (`can_complete`), a 完成 button calling `onComplete(task, button)`. */
+  function tasks(ev, names, onComplete) {
+    const list = ev.tasks || [];
+    document.getElementById("ev-tasks-section").hidden = !list.length;
+    const now = Date.now();
+    document.getElementById("ev-tasks").replaceChildren(...list.map((t) => {
+      const late = t.status === "open" && t.deadline && new Date(t.deadline).getTime() < now;
+      const textId = `task-${t.id}-text`;
+      const state = [ZZ.el("span", { class: "task-state" }, taskState(t))];
+      if (late) state.push(" ", ZZ.el("span", { class: "tag red" }, ZZ.t("event.task_late")));
+      if (t.status === "done" && t.done_at) {
+        state.push(ZZ.el("br"), ZZ.el("span", { class: "small muted" }, ZZ.t("event.task_done_at", { at: ZZ.time(t.done_at) })));
+      }
+      const button = t.can_complete
+        ? ZZ.el("button", { type: "button", class: "task-done", "aria-describedby": textId,
+          onclick: (e) => onComplete(t, e.currentTarget) }, ZZ.t("event.task_complete"))
+        : ZZ.el("span", { class: "muted" }, ZZ.t("event.task_none"));
+      return ZZ.el("tr", { dataset: { id: t.id, status: t.status, late: late ? "true" : "false" }, class: late ? "late" : "" },
+        ZZ.el("td", { class: "wrap" }, ZZ.el("span", { id: textId }, t.task),
+          t.comment ? ZZ.el("div", { class: "small muted" }, ZZ.t("event.task_comment", { comment: t.comment })) : null),
+        ZZ.el("td", { title: t.unit_code, dataset: { label: ZZ.t("event.task_unit") } }, names[t.unit_code] || t.unit_code),
+        ZZ.el("td", { class: "when", dataset: { label: ZZ.t("event.task_deadline") } }, t.deadline ? ZZ.el("time", { datetime: t.deadline }, ZZ.time(t.deadline)) : ZZ.t("none")),
+        ZZ.el("td", { class: late ? "late" : "", dataset: { label: ZZ.t("event.task_state") } }, state),
+        ZZ.el("td", { class: t.can_complete ? "task-act" : "task-act none" }, button));
+    }));
+  }
+
   // --- photos and files ------------------------------------------------------------------------------
   let shownFiles = null;
   /** The photos into #ev-photos and the other files into #ev-attachments; the same photos as last
@@ -160,5 +196,5 @@ const EventView = (() => {
     }
   }
 
-  return { photoTypes: PHOTO_TYPES, limitText, compare, usablePhoto, timeline, files, map };
+  return { photoTypes: PHOTO_TYPES, limitText, compare, usablePhoto, timeline, tasks, files, map };
 })();
