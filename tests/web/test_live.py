@@ -61,6 +61,11 @@ def test_who_hears_of_a_change_follows_the_data_scope() -> None:
     )  # own report
     handler = actor("dept_handler", "500118-CGJ")
     assert not live.visible(handler, c)
+    # a unit holding a pre-plan task on another town's event hears of it (it may open the event)
+    other_town = actor("town_duty", "500118002000-ZHZX", "500118002000")
+    assert live.visible(other_town, change(task_units=["500118-LYJ", "500118002000-ZHZX"]))
+    assert not live.visible(other_town, change(task_units=["500118-LYJ"]))
+    assert live.visible(handler, change(task_units=["500118-CGJ"]))
     assert live.visible(handler, change(unit_code="500118-CGJ", dispatch_count=1))
     assert not live.visible(actor("center_duty", "500118-CYZX"), change(district_code="500101"))
     assert not live.visible(actor("center_duty", "500118-CYZX"), change(is_drill=True))

@@ -65,13 +65,15 @@ def visible(actor: Actor, change: dict[str, Any]) -> bool:
     """Whether ``actor`` may hear of ``change`` (a notice of :func:`zhizhi.event.service.notify.changed`).
 
     Mirrors :func:`zhizhi.event.service.scoped` for district, town and grid scopes; for a unit scope,
-    only events assigned to the unit now (or reported by the actor). Drills are left out (the pages
+    only events assigned to the unit now (or reported by the actor); every unit also hears of the
+    events it holds a pre-plan task on (``task_units``). Drills are left out (the pages
     show real figures). Confidential categories need ``event.confidential``, a personal grant, or
     being the reporter or the assigned unit."""
     if change.get("is_drill"):
         return False
     mine = actor.id is not None and change.get("reporter_id") == actor.id
     assigned = change.get("unit_code") == actor.unit_code and (change.get("dispatch_count") or 0) > 0
+    tasked = actor.unit_code in (change.get("task_units") or ())
     try:
         sc = scope_of(actor)
     except ValueError:
@@ -84,7 +86,7 @@ def visible(actor: Actor, change: dict[str, Any]) -> bool:
         inside = change.get("grid_code") == sc.code or mine
     else:
         inside = assigned or mine
-    if not inside:
+    if not (inside or tasked):
         return False
     cat = change.get("category_code")
     if (
@@ -92,7 +94,7 @@ def visible(actor: Actor, change: dict[str, Any]) -> bool:
         and not has_permission(actor, "event.confidential")
         and cat not in actor.grants
     ):
-        return mine or assigned
+        return mine or assigned or tasked
     return True
 
 

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from zhizhi.event.models import Event
+from zhizhi.event.models import Event, EventTask
 
 log = logging.getLogger("zhizhi")
 Listener = Callable[[Engine, list[dict[str, Any]]], None]
@@ -65,6 +66,10 @@ def changed(session: Session, ev: Event, action: str) -> None:
             "is_drill": bool(ev.is_drill),
             "lon": ev.lon,
             "lat": ev.lat,
+            # units holding a pre-plan task on it: they see the event wherever it is (service.read.scoped)
+            "task_units": sorted(
+                set(session.scalars(select(EventTask.unit_code).where(EventTask.event_id == ev.id)))
+            ),
         }
     )
 
