@@ -109,11 +109,13 @@ def run_the_page(
     assert page.locator("#verify-heading").inner_text() == f"核查 #{cid}"
     page.get_by_label("核查结论").select_option(label="真实火情")
     page.get_by_label("现场情况").fill("林下明火，面积约 0.5 亩(测试生成)")
+    page.get_by_label("核查人").fill("王五(测试生成)")  # the on-site verifier, not the desk user
     with page.expect_response(lambda r: r.url.endswith(f"/api/v1/fire/clusters/{cid}/verify")) as answer:
         page.get_by_role("button", name="提交核查结论").click()
     assert answer.value.status == 200, answer.value.text()
     fid = answer.value.json()["fire_event_id"]
     assert isinstance(fid, int) and fid != check["event_id"]
+    assert answer.value.json()["verified_by"] == "王五(测试生成)"
 
     # the tasks dispatched, counted by the API afterwards
     fire = api.get(f"/api/v1/events/{fid}").json()
@@ -133,9 +135,15 @@ def run_the_page(
     assert not page.locator("#verify-form").is_visible()
     page.screenshot(path=str(artifacts / "fire-verify-real.png"), full_page=True)
 
-    # the row's event link: the check event, merged into the 森林火情 event
-    link = row.get_by_role("link", name=f"#{check['event_id']}", exact=True)
+    # the row's event links: the 森林火情 event first, the check event (merged into it) after it
+    links = row.locator("td.cluster-events a")
+    assert links.evaluate_all("as => as.map(a => [a.className, a.innerText])") == [
+        ["fire-event", f"森林火情 #{fid}"],
+        ["check-event small", f"核查事件 #{check['event_id']}"],
+    ]
+    link = row.get_by_role("link", name=f"核查事件 #{check['event_id']}", exact=True)
     assert link.get_attribute("href") == f"/console/events/{check['event_id']}"
+    assert row.get_by_role("link", name=f"森林火情 #{fid}").get_attribute("href") == f"/console/events/{fid}"
     # the status line's link: the 森林火情 event with the response on its timeline
     to_fire = status.get_by_role("link", name="查看森林火情事件")
     assert to_fire.get_attribute("href") == f"/console/events/{fid}"
@@ -151,9 +159,10 @@ def run_the_page(
 
     page.goto("/fire")
     page.wait_for_selector("body[data-loaded]")
-    page.locator(f"#cluster-body tr[data-id='{cid}']").get_by_role(
-        "link", name=f"#{check['event_id']}", exact=True
-    ).click()
+    # reloaded: the clusters API names the fire event (fire_event_id), the row links it first
+    row = page.locator(f"#cluster-body tr[data-id='{cid}']")
+    assert row.locator("a.fire-event").get_attribute("href") == f"/console/events/{fid}"
+    row.get_by_role("link", name=f"核查事件 #{check['event_id']}", exact=True).click()
     page.wait_for_url(f"**/console/events/{check['event_id']}")
     page.wait_for_selector("#ev-node[data-node='merged']")
     assert f"已立森林火情事件 {fid}" in page.locator("#ev-timeline").inner_text()

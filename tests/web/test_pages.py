@@ -109,6 +109,7 @@ def test_the_fire_page_shows_levels_verifies_a_hotspot_and_times_a_drill(
     page = sign_in(browser, live_server, console, "center_duty", viewport=DESK)
     page.goto(f"/fire?date={RATED}")
     page.wait_for_selector("body[data-loaded]")
+    assert page.locator("#danger-day").inner_text() == f"{RATED} 的火险评级"
     rows = page.locator("#danger-body tr")
     levels = rows.evaluate_all("rs => rs.map(r => [r.dataset.town, Number(r.dataset.level), r.innerText])")
     api = page.context.request.get(f"/api/v1/fire/danger?date={RATED}&level=town").json()
@@ -127,11 +128,16 @@ def test_the_fire_page_shows_levels_verifies_a_hotspot_and_times_a_drill(
     assert row.count() == 1 and "05-31 14:03" in row.inner_text() and "历史热点" in row.inner_text()
     assert "待核查" not in row.inner_text()
     assert "扑火队伍(1)" in page.locator("#resources").inner_text()
+    # that day has no rating: the table says so and links the latest rated day
+    latest = page.locator("#danger-body a.latest-rated")
+    assert latest.inner_text() == f"查看最近评级日 {RATED}"
+    assert latest.get_attribute("href") == f"/fire?date={RATED}"
     row.get_by_role("button", name="核查").click()
     page.get_by_label("核查结论").select_option(label="农事用火")
     page.get_by_label("现场情况").fill("村民焚烧秸秆(测试生成)")
-    page.get_by_role("button", name="提交核查结论").click()
+    page.get_by_role("button", name="提交核查结论").click()  # no 核查人: the signed-in user
     page.wait_for_selector("#cluster-body tr[data-outcome='agricultural']")
+    assert page.locator("#fire-status").inner_text() == "已记录核查结论"
     assert "农事用火" in page.locator("#cluster-body tr").first.inner_text()
     assert page.locator("#cluster-body button.verify").count() == 0
     cap = page.locator("#bulletin a").first
@@ -152,10 +158,14 @@ def test_the_fire_page_shows_levels_verifies_a_hotspot_and_times_a_drill(
     assert all(st in ("met", "missed", "done") and ":" in elapsed for _, st, elapsed in nodes), nodes
     page.locator("#drill-section").screenshot(path=str(artifacts / "fire-drill.png"))
 
-    # today: the drill's own hotspot, with its event; the nearest fire resources to it
+    # today: the drill's own hotspot, with its event; the nearest fire resources to it; today has no
+    # rating, so the danger table shows the latest rated day and says so
     eid = rr.value.json()["event_id"]
     page.goto("/fire")
     page.wait_for_selector("body[data-loaded]")
+    assert page.locator("#danger-day").inner_text() == f"{RATED} 的火险评级(最近一次评级)"
+    assert page.locator("#danger-body tr[data-level]").count() == 23
+    assert page.locator("#bulletin a").first.get_attribute("href") == f"/api/v1/fire/bulletin?date={RATED}"
     drill_row = page.locator("#cluster-body tr", has_text="(演练)")
     assert f"#{eid}" in drill_row.inner_text() and "中山路街道" in drill_row.inner_text()
     drill_row.get_by_role("button", name="就近资源").click()

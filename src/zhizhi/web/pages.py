@@ -210,13 +210,19 @@ router.add_api_route("/console/kpis", _page("kpis.html", "kpis"), methods=["GET"
 def fire(
     request: Request, date: str | None = None, session: Session = Depends(get_session, scope="function")
 ) -> Response:
-    """The fire page (森林防火): ``?date=YYYY-MM-DD`` (default today)."""
+    """The fire page (森林防火): ``?date=YYYY-MM-DD`` (default today for the hotspots; the danger
+    ratings of the latest rated day in the user's scope, ``latest_rated``, when none is given:
+    fire.service.latest_rated_day, as ``zhizhi fire ratings``)."""
+    from zhizhi.scenarios.fire.service import latest_rated_day
+
     found = _signed_in(request, session)
     if found is None:
         return _to_login(request)
     outcomes = [{"key": k, "name": v} for k, v in i18n.messages("fire")["outcome"].items()]
+    latest = latest_rated_day(session, found[0]) if has_permission(found[0], "fire.read") else None
     data = {
         "date": day_param(date),
+        "latest_rated": latest.isoformat() if latest else None,
         "outcomes": outcomes,
         "resources": has_route(request, FIRE_RESOURCES),
         "nearest": has_route(request, FIRE_NEAREST),

@@ -117,12 +117,14 @@ def test_clusters_list_and_show_a_real_firms_cluster(engine: Engine) -> None:
     lines = out.splitlines()
     assert lines[0].split() == [
         "id", "首次发现", "最近发现", "热点", "置信度", "镇街", "网格",
-        "事件", "环节", "状态", "核查结论", "核查期限",
+        "事件", "环节", "森林火情", "状态", "核查结论", "核查期限",
     ]  # fmt: skip
     row = lines[1].split()
     assert row[0] == str(cid)
-    assert row[1:8] == ["2022-05-31", "14:03", "2022-05-31", "14:03", "1", "39%", ZHUTUO]
-    assert row[8] == ZHUTUO_GRID and row[10] == "reported" and row[11] == "待核查" and row[12] == "—"
+    # the town and grid by name (as `show` names them), the 森林火情 event — until 真实火情
+    assert row[1:8] == ["2022-05-31", "14:03", "2022-05-31", "14:03", "1", "39%", "朱沱镇"]
+    assert row[8] == "转龙村村民委员会第1网格" and row[10] == "reported" and row[11] == "—"
+    assert row[12] == "待核查" and row[13] == "—"
     assert lines[-1] == "times: 北京时间 (Beijing)"
     code, out, _ = zz("fire", "hotspots", "clusters", "--json", "--since", "2022-05-31")
     (got,) = json.loads(out)
@@ -131,6 +133,11 @@ def test_clusters_list_and_show_a_real_firms_cluster(engine: Engine) -> None:
     assert (code, json.loads(out)) == (0, [])
     code, out, _ = zz("fire", "hotspots", "clusters", "--status", "verified", "--json")
     assert (code, json.loads(out)) == (0, [])
+    code, out, _ = zz("fire", "hotspots", "clusters", "--status", "overdue")
+    assert code == 0 and out.strip() == (
+        "no clusters with status overdue in district 500118 (1 cluster in total; --status pending | "
+        "overdue | verified | historical | drill_ended or an outcome to list others, no --status for all)"
+    )
     code, _, err = zz("fire", "hotspots", "clusters", "--status", "烧烤")
     assert code == 2 and err.startswith(
         'error: --status "烧烤": not a state (pending (待核查) | overdue (核查逾期) | verified (已核查) | '
@@ -171,7 +178,7 @@ def test_clusters_list_and_show_a_real_firms_cluster(engine: Engine) -> None:
     assert code == 0, err
     code, out, _ = zz("fire", "hotspots", "clusters", "--status", "误报")
     row = out.splitlines()[1].split()
-    assert row[0] == str(cid) and row[11] == "已核查" and row[12].startswith("误报（")
+    assert row[0] == str(cid) and row[12] == "已核查" and row[13].startswith("误报（")
     code, out, _ = zz("fire", "hotspots", "clusters", "--status", "pending", "--json")
     assert json.loads(out) == []
 

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -235,6 +236,47 @@ def test_a_station_farther_than_the_default_max_km_rates_nothing_and_keeps_the_d
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["unrated"] == 0  # the override rates from that far, with a warning
     assert "rated from a station more than 50 km" in r.stderr
+
+
+def near_and_beijing() -> bytes:
+    """YC-A's row of 2007-05-24 (DERIVED) and 北京 54511's (about 1,483 km away), noon columns empty."""
+    (near,) = one_day("2007-05-24", ("YC-A",)).decode().splitlines()[1:]
+    far = "54511,116.47,39.81,2007-05-24,30,20,0,5,,,,"
+    return ("\n".join([RAW.decode().splitlines()[0], near, far]) + "\n").encode()
+
+
+def test_a_station_too_far_from_every_town_is_named_as_not_used(session: Session, tmp_path: Path) -> None:
+    got = service.rate_danger(session, SYS, near_and_beijing(), "two.csv", D24, wind_unit="km/h")
+    beijing = next(st for st in got.stations if st.station == "54511")
+    assert (beijing.towns, beijing.grids) == (0, 0) and got.unrated == 0
+    (warning,) = [w for w in got.warnings if "54511" in w]
+    assert warning == (
+        "station 54511 is 1483 km from the nearest town or grid: not used (beyond --max-km 150; "
+        "check its lon/lat)"
+    )
+    # no limit: no such warning (every station may be used)
+    session.rollback()
+    got = service.rate_danger(session, SYS, near_and_beijing(), "two.csv", D24, wind_unit="km/h", max_km=None)
+    assert not [w for w in got.warnings if "not used" in w]
+    session.rollback()
+    f = tmp_path / "two.csv"
+    f.write_bytes(near_and_beijing())
+    r = CliRunner().invoke(app, ["fire", "danger", str(f), "--wind-unit", "km/h", "--json"])
+    assert r.exit_code == 0, r.stderr
+    assert f"warning: {warning}" in r.stderr.splitlines()
+    assert warning in json.loads(r.stdout)["warnings"]
+
+
+def test_the_latest_rated_day_in_the_callers_scope(session: Session) -> None:
+    center = Actor(None, "d", "值班员", "center_duty", "500118-CYZX", "500118")
+    assert service.latest_rated_day(session, center) is None
+    rate(session, D24)
+    rate(session, D25, raw=one_day("2007-05-25"))
+    assert service.latest_rated_day(session, center) == D25
+    other = Actor(None, "d", "值班员", "center_duty", "500116-CYZX", "500116")
+    assert service.latest_rated_day(session, other) is None  # another district's ratings: not seen
+    town = replace(center, role="town_duty", unit_code=f"{ZHUTUO}-ZHZX", town_code=ZHUTUO)
+    assert service.latest_rated_day(session, town) == D25
 
 
 def test_a_day_without_rows_and_a_bad_file_are_refused(session: Session) -> None:

@@ -233,7 +233,11 @@ def test_verification_in_scope_once(client: TestClient) -> None:
     body = {"outcome": "农事用火", "note": "村民烧秸秆"}
     r = client.post(url, json=body, headers=as_(LEADER))
     assert r.status_code == 403 and "(fire.verify)" in r.json()["detail"]
-    assert client.post(url, json=body, headers=as_(f"{ZHONGSHAN}.duty")).status_code == 404
+    # out of scope: the cluster's "not found", as for an unknown cluster (not its event's id)
+    r = client.post(url, json=body, headers=as_(f"{ZHONGSHAN}.duty"))
+    assert (r.status_code, r.json()["detail"]) == (404, f"hotspot cluster {cl['id']} not found")
+    unknown = client.post("/api/v1/fire/clusters/999999/verify", json=body, headers=as_(f"{ZHONGSHAN}.duty"))
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "hotspot cluster 999999 not found")
     r = client.post(url, json={"outcome": "野火"}, headers=as_(f"{ZT_GRID}.worker"))
     assert r.status_code == 422 and r.json()["detail"].startswith('unknown outcome "野火"; one of: 真实火情')
     r = client.post(url, json=body, headers=as_(f"{ZT_GRID}.worker"))
@@ -270,6 +274,41 @@ def test_verification_in_scope_once(client: TestClient) -> None:
         "系统",
         "核查结论：农事用火，非森林火情：村民烧秸秆（转龙村村民委员会第1网格网格员(生成) 核查）",
     )
+
+
+def test_the_on_site_verifier_is_named_instead_of_the_desk_user(client: TestClient) -> None:
+    """``by`` (核查人, optional): the person who checked on site, as the CLI's --by; the note's step
+    stays the signed-in desk user's."""
+    upload(client, CENTER)
+    (cl,) = get(client, "/api/v1/fire/clusters", CENTER)
+    url = f"/api/v1/fire/clusters/{cl['id']}/verify"
+    r = client.post(url, json={"outcome": "误报", "by": "x" * 65}, headers=as_(CENTER))
+    assert r.status_code == 422 and "by" in r.text
+    r = client.post(url, json={"outcome": "误报", "note": "云反光", "by": " 李四 "}, headers=as_(CENTER))
+    assert r.status_code == 200, r.text
+    assert r.json()["verified_by"] == "李四"
+    ev = get(client, f"/api/v1/events/{cl['event_id']}", CENTER)
+    (note,) = [s for s in ev["timeline"] if s["action"] == "note"]
+    assert note["comment"] == "核查结论：误报（按时，李四 现场核查）：云反光"
+    assert (note["actor_name"], note["actor_role"]) == ("城运中心值班员(生成)", "center_duty")
+    assert ev["timeline"][-1]["comment"] == "核查结论：误报，非森林火情：云反光（李四 核查）"
+
+
+def test_a_real_fire_clusters_view_names_its_fire_event(client: TestClient) -> None:
+    upload(client, CENTER)
+    (cl,) = get(client, "/api/v1/fire/clusters", CENTER)
+    assert cl["fire_event_id"] is None
+    url = f"/api/v1/fire/clusters/{cl['id']}/verify"
+    r = client.post(url, json={"outcome": "真实火情"}, headers=as_(CENTER))
+    assert r.status_code == 200, r.text
+    fid = r.json()["fire_event_id"]
+    assert isinstance(fid, int) and fid != cl["event_id"]
+    (listed,) = get(client, "/api/v1/fire/clusters", CENTER)
+    one = get(client, f"/api/v1/fire/clusters/{cl['id']}", CENTER)
+    assert listed["fire_event_id"] == one["fire_event_id"] == fid
+    assert listed["event_id"] == cl["event_id"]  # the check event, merged into the fire event
+    # a town out of the fire's scope sees neither
+    assert get(client, "/api/v1/fire/clusters", f"{ZHONGSHAN}.duty") == []
 
 
 def test_static_sources_are_proposed_accepted_and_listed(client: TestClient) -> None:

@@ -134,12 +134,14 @@ def verify(
     (``fire_event_id``) and merges it into that; by policy (data/resources.yaml
     ``response.auto_respond_on_confirmed``) the platform also starts its response at once:
     ``response`` lists the tasks dispatched, ``response_note`` says why it could not start, ``hint``
-    how to start it by hand. 404 out of scope, 409 when already recorded."""
-    got = service.verify_cluster(session, actor, cluster_id, body.outcome, body.note)
+    how to start it by hand. ``by`` names who checked on site (核查人; default: the caller). On a
+    historical cluster (no event) the outcome is recorded only: 真实火情 opens no event and
+    ``response_note`` says so. 404 out of scope, 409 when already recorded."""
+    got = service.verify_cluster(session, actor, cluster_id, body.outcome, body.note, body.by)
     view = service.read_cluster(session, actor, cluster_id)
     return VerifyRead(
-        **view.model_dump(),
-        fire_event_id=got.fire_event_id,
+        **view.model_dump(exclude={"fire_event_id"}),
+        fire_event_id=got.fire_event_id or view.fire_event_id,
         response=got.response,
         response_note=got.response_note,
         hint=got.hint,

@@ -295,10 +295,13 @@ class HotspotRead(BaseModel):
 
 class ClusterView(ClusterRead):
     """A cluster with the town and grid of its primary event and its alerts; with ``hotspots`` (its
-    detections, oldest first) when one cluster is read."""
+    detections, oldest first) when one cluster is read. ``fire_event_id``: the 森林火情 (2206) event
+    opened when it was verified as 真实火情 (its 2207 check event is merged into it), when in the
+    caller's scope; None otherwise."""
 
     town_code: str | None = None
     grid_code: str | None = None
+    fire_event_id: int | None = None
     alerts: list[ClusterAlertRead] = Field(default_factory=list)
     hotspots: list[HotspotRead] | None = None
 
@@ -307,21 +310,24 @@ class VerifyRead(ClusterView):
     """The answer to a verification: the cluster, and for 真实火情 the 森林火情 event opened
     (``fire_event_id``) with the response started on it by policy (``response``: its tasks, the
     nearest team's first) or why it could not start (``response_note``); both None when the policy
-    leaves the response to the one click (``hint``)."""
+    leaves the response to the one click (``hint``). On a historical cluster an outcome is recorded
+    for the record only: 真实火情 opens no event and ``response_note`` says so."""
 
-    fire_event_id: int | None = None
     response: RespondRead | None = None
     response_note: str | None = None
     hint: str | None = None
 
 
 class VerifyIn(BaseModel):
-    """A verification outcome (核查结论) by key or Chinese name, and what was found on site."""
+    """A verification outcome (核查结论) by key or Chinese name, what was found on site, and
+    optionally who checked on site (``by``, 核查人; default: the signed-in user), as the CLI's
+    ``--by``."""
 
     model_config = ConfigDict(extra="forbid")
 
     outcome: str = Field(min_length=1, max_length=40)
     note: str = Field(default="", max_length=2000)
+    by: str | None = Field(default=None, max_length=64, description="the on-site verifier (核查人)")
 
 
 class StaticSourceRead(BaseModel):

@@ -76,7 +76,9 @@ def hotspots_verify(
     真实火情 opens a 森林火情 (2206) event: the JSON then has ``fire_event_id`` and, by policy
     (fire/data/resources.yaml response.auto_respond_on_confirmed), the response started on it
     (``response``: the tasks dispatched) or why not (``response_note``), else a ``hint`` on starting
-    it (POST /api/v1/fire/events/ID/respond). Prints the cluster as JSON (UTC)."""
+    it (POST /api/v1/fire/events/ID/respond). On a historical cluster (历史热点: an archive detection,
+    no event) the outcome is recorded only: 真实火情 opens no event and starts nothing
+    (``response_note``). Prints the cluster as JSON (UTC)."""
     from dataclasses import replace
 
     from zhizhi.core.db import session_scope
@@ -97,10 +99,10 @@ def hotspots_verify(
             res["fire_event_id"] = got.fire_event_id
             if got.response is not None:
                 res["response"] = got.response.model_dump(mode="json")
-            if got.response_note is not None:
-                res["response_note"] = got.response_note
             if got.hint is not None:
                 res["hint"] = got.hint
+        if got.response_note is not None:  # why no response (also: a historical cluster's 真实火情)
+            res["response_note"] = got.response_note
         out(res)
 
     run(body)
@@ -270,8 +272,9 @@ def hotspots_clusters(
     """Hotspot clusters (热点聚类) of a district, newest last detection first (at most 500).
 
     Each: id, first and last detection (北京时间), detections, highest confidence %, the town and grid
-    its 卫星热点核查 event was routed to, the event id and its node (环节), the verification outcome
-    (核查结论, on time or not) and deadline. Drill clusters (演练) are marked. One cluster with its
+    (names) its 卫星热点核查 event was routed to, the event id and its node (环节), the 森林火情 event
+    it was merged into once verified as 真实火情, the verification outcome (核查结论, on time or not)
+    and deadline. Drill clusters (演练) are marked. One cluster with its
     detections and routing: zhizhi fire hotspots show CLUSTER_ID.
     """
     from zhizhi.core import time as ztime
@@ -288,16 +291,15 @@ def hotspots_clusters(
         d6 = district or get_settings().district_code
         now = ztime.utcnow()
         with session_scope() as s:
-            rows = [v for v in service.list_clusters(s, system_actor(d6), since=start) if keep(v, now)]
+            every = service.list_clusters(s, system_actor(d6), since=start)
+            rows = [v for v in every if keep(v, now)]
             states = _event_states(s, {v.event_id for v in rows if v.event_id is not None})
+            names = _unit_names(s, [c for v in rows for c in (v.town_code, v.grid_code)])
         if as_json:
             out([v.as_dict() for v in rows])
             return
         if not rows:
-            typer.echo(
-                f"no hotspot clusters in district {d6} "
-                "(import NASA FIRMS files: zhizhi fire hotspots import FILE)"
-            )
+            typer.echo(_none_text(d6, status, since, len(every)))
             return
         head = [
             "id",
@@ -309,24 +311,50 @@ def hotspots_clusters(
             "网格",
             "事件",
             "环节",
+            "森林火情",
             "状态",
             "核查结论",
             "核查期限",
         ]
         table = [head] + [
             [str(v.id), hs.beijing(v.first_seen), hs.beijing(v.last_seen), str(v.n_detections),
-             f"{v.max_confidence}%", v.town_code or "—", v.grid_code or "—",
+             f"{v.max_confidence}%", _named(v.town_code, names), _named(v.grid_code, names),
              str(v.event_id) if v.event_id is not None else "—",
              states.get(v.event_id, "—") if v.event_id is not None else "—",
+             str(v.fire_event_id) if v.fire_event_id is not None else "—",
              CLUSTER_STATES[_cluster_state(v, now)] + (" 演练" if v.drill else ""),
              _outcome_text(v), _due_text(v)]
             for v in rows
         ]  # fmt: skip
-        for line in table_lines(table, right={0, 3, 4, 7}):
+        for line in table_lines(table, right={0, 3, 4, 7, 9}):
             typer.echo(line)
         typer.echo("times: 北京时间 (Beijing)")
 
     run(body)
+
+
+def _named(code: str | None, names: dict[str, str]) -> str:
+    """An org unit's name (its code when it has none loaded), or — without a code."""
+    if not code:
+        return "—"
+    return names.get(code) or code
+
+
+def _none_text(d6: str, status: str | None, since: str | None, total: int) -> str:
+    """What ``clusters`` prints when no cluster is listed: none at all (import files), or none with
+    this ``--status`` among ``total`` clusters (of the --since window)."""
+    window = f" since {since}" if since else ""
+    if total == 0:
+        return (
+            f"no hotspot clusters in district {d6}{window} "
+            "(import NASA FIRMS files: zhizhi fire hotspots import FILE)"
+        )
+    states = " | ".join(CLUSTER_STATES)
+    return (
+        f"no clusters with status {status} in district {d6}{window} ({total} cluster"
+        f"{'s' if total != 1 else ''} in total; --status {states} or an outcome to list others, "
+        "no --status for all)"
+    )
 
 
 @hotspots_app.command("show", cls=IdUsage)

@@ -38,13 +38,10 @@ def fire_ratings(
     those `zhizhi fire danger WEATHER.csv` stored; by default the latest day rated in the district.
     --level 4 lists the towns and grids at 四级 or 五级 (高火险 and above).
     """
-    from sqlalchemy import func, select
-
     from zhizhi.core.config import get_settings
     from zhizhi.core.db import session_scope
     from zhizhi.event.service import system_actor
     from zhizhi.scenarios.fire import service
-    from zhizhi.scenarios.fire.models import DangerRating
 
     wanted = parse_day(day, "--date") if day is not None else None
 
@@ -52,9 +49,7 @@ def fire_ratings(
         with session_scope() as s:
             d6 = loaded_district(s, district or get_settings().district_code)
             actor = system_actor(d6)
-            on = wanted or s.scalar(
-                select(func.max(DangerRating.day)).where(DangerRating.district_code == d6)
-            )
+            on = wanted or service.latest_rated_day(s, actor)
             rows = (
                 service.list_ratings(s, actor, on, None if unit is UnitLevel.all else unit.value)
                 if on is not None

@@ -26,6 +26,7 @@ from zhizhi.scenarios.fire.service.config import (
 )
 from zhizhi.scenarios.fire.service.danger import (
     danger_geojson,
+    latest_rated_day,
     level_label,
     list_ratings,
     rate_danger,
@@ -54,6 +55,7 @@ __all__ = [
     "hotspot_config",
     "import_bytes",
     "import_file",
+    "latest_rated_day",
     "level_label",
     "list_clusters",
     "list_hotspots",

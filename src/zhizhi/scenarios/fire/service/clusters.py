@@ -2,7 +2,8 @@
 
 Each cluster view says whether its verification is still awaited (``verification``,
 schemas.ClusterRead): not for a historical cluster (no deadline) nor for a drill cluster once its drill
-has ended (:func:`drill_ended`).
+has ended (:func:`drill_ended`); and, once verified as 真实火情, the 森林火情 event its check event
+was merged into (``fire_event_id``, :func:`fire_events`).
 
 A cluster (热点簇) is in an actor's scope when one of its events — the primary 卫星热点核查 event or
 a neighbour alert (邻区通报) — is: the events' district, town and grid codes decide, through the
@@ -14,8 +15,9 @@ are seen by the center of their district. Out of scope is "not found" (404), nev
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from zhizhi.core import time as ztime
@@ -32,6 +34,7 @@ from zhizhi.scenarios.fire.schemas import (
     HotspotRead,
     StaticSourceRead,
 )
+from zhizhi.scenarios.fire.service.verification import FIRE_CATEGORY, fire_external_id
 
 MAX_ROWS = 5000
 
@@ -70,7 +73,34 @@ def _window(
     return out
 
 
-def _view(session: Session, actor: Actor, cl: HotspotCluster, with_hotspots: bool) -> ClusterView:
+def fire_events(session: Session, actor: Actor, cluster_ids: list[int]) -> dict[int, int]:
+    """{cluster id: id of its 森林火情 (2206) event} for the clusters of ``cluster_ids`` verified as
+    真实火情 whose fire event is in ``actor``'s scope (verification.fire_event_id, batched): the event
+    the cluster's 2207 check event was merged into."""
+    if not cluster_ids:
+        return {}
+    wanted = {fire_external_id(i): i for i in cluster_ids}
+    out: dict[int, int] = {}
+    for part in range(0, len(cluster_ids), 500):
+        keys = list(wanted)[part : part + 500]
+        q = cast(
+            "Select[Any]",
+            select(Event.id, Event.external_id).where(
+                Event.external_id.in_(keys), Event.category_code == FIRE_CATEGORY
+            ),
+        )
+        for row in session.execute(events.scoped(actor, q)).all():
+            out[wanted[row.external_id]] = int(row.id)
+    return out
+
+
+def _view(
+    session: Session,
+    actor: Actor,
+    cl: HotspotCluster,
+    with_hotspots: bool,
+    fire: dict[int, int] | None = None,
+) -> ClusterView:
     alerts = session.scalars(
         select(HotspotAlert).where(HotspotAlert.cluster_id == cl.id).order_by(HotspotAlert.id)
     ).all()
@@ -84,6 +114,7 @@ def _view(session: Session, actor: Actor, cl: HotspotCluster, with_hotspots: boo
         **ClusterRead.model_validate(cl).model_dump(),
         town_code=town,
         grid_code=grid,
+        fire_event_id=(fire if fire is not None else fire_events(session, actor, [cl.id])).get(cl.id),
         alerts=[
             ClusterAlertRead(
                 district_code=a.district_code,
@@ -137,7 +168,8 @@ def list_clusters(
     rows = session.scalars(
         q.order_by(HotspotCluster.last_seen.desc(), HotspotCluster.id.desc()).limit(min(limit, MAX_ROWS))
     ).all()
-    return [_view(session, actor, cl, with_hotspots=False) for cl in rows]
+    fire = fire_events(session, actor, [cl.id for cl in rows])
+    return [_view(session, actor, cl, with_hotspots=False, fire=fire) for cl in rows]
 
 
 def read_cluster(session: Session, actor: Actor, cluster_id: int) -> ClusterView:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import mapping
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, true
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 
 from zhizhi.core import time as ztime
@@ -148,7 +148,8 @@ def rate_danger(
     ``warnings`` flag implausible input that is stored all the same (windcheck.py): wind above
     40 m/s (150 km/h), a file read as m/s whose median daily maximum wind is above 15 m/s (a km/h
     file?) only with ``accept_implausible_wind`` (else refused), towns rated from a station farther
-    than ``warn_km``.
+    than ``warn_km``, and stations farther than ``max_km`` from every town and grid, so used for none
+    (:func:`unused_station_warnings`; "station S is 1486 km from the nearest town or grid: not used").
 
     Returns :class:`DangerRunSummary`. Raises Forbidden without ``fire.manage``; InvalidInput for a
     bad file (naming file, line and column), a day no station has a row for, no loaded district,
@@ -302,7 +303,8 @@ def rate_danger(
         warnings=wind_warnings(weather, wind_unit)
         + windcheck.far_station_warnings(
             [(v["unit_code"], v["unit_name"], v["station"], v["distance_km"]) for v in towns], warn_km
-        ),
+        )
+        + unused_station_warnings(rated, units, max_km),
         rh_clamped=weather.rh_clamped,
     )
     run.counts = summary.model_dump(mode="json", include={"towns", "grids", "unrated", "stations_skipped"})
@@ -311,6 +313,35 @@ def rate_danger(
         run.counts["rh_clamped"] = weather.rh_clamped
     session.flush()
     return summary
+
+
+def unused_station_warnings(
+    rated: list[st.StationRating], units: list[_Unit], max_km: float | None
+) -> list[str]:
+    """One warning per rated station farther than ``max_km`` (km, straight line) from every town and
+    grid of ``units``, so that no unit took its rating (a wrong lon/lat, another province's station):
+    ``station S is 1486 km from the nearest town or grid: not used (beyond --max-km 150)``. None
+    when ``max_km`` is None (no limit) or there is no unit."""
+    if max_km is None or not units or not rated:
+        return []
+    _, km = st.nearest_stations(
+        [r.lon for r in rated], [r.lat for r in rated], [u.lon for u in units], [u.lat for u in units]
+    )
+    return [
+        f"station {r.station} is {float(d):.0f} km from the nearest town or grid: not used "
+        f"(beyond --max-km {max_km:g}; check its lon/lat)"
+        for r, d in zip(rated, km, strict=True)
+        if float(d) > max_km
+    ]
+
+
+def latest_rated_day(session: Session, actor: Actor) -> date | None:
+    """The latest day with a rating in ``actor``'s scope (see :func:`_in_scope`), or None when there
+    is none: what the fire page and ``zhizhi fire ratings`` show without a date. Needs ``fire.read``
+    (Forbidden)."""
+    require(actor, "fire.read")
+    day: date | None = session.scalar(select(func.max(DangerRating.day)).where(_in_scope(actor)))
+    return day
 
 
 def _wind_columns(weather: st.DailyWeather, wind_unit: str) -> list[tuple[str, list[float]]]:

@@ -4,7 +4,9 @@ functions of kpis.py.
 * hotspots verified on time: hotspot clusters opened in the period (``HotspotCluster.opened_at``) that
   are not drills and whose event is in the actor's scope;
 * fires out within 24 h: 森林火情 events (2206) reported in the period, not drills, not merged
-  duplicates, not rejected (不予受理: no fire);
+  duplicates, not rejected (不予受理: no fire), not opened for a historical cluster (历史热点: an
+  archive detection; verifying one as 真实火情 opens no event now, :func:`_historical_fire`
+  leaves out those opened before that rule);
 * damage rate: the damaged forest area (受害森林面积) of the period's fire records (``fire_event_record``
   of the 2206/2207 events reported in the period, not drills, merged or rejected) over the district's
   forest area (data/kpis.yaml or given). Every counted 2206 fire must have its record, else the rate
@@ -22,7 +24,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, exists, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -38,6 +40,20 @@ from zhizhi.scenarios.fire.models import FireEventRecord, HotspotCluster
 FIRE_CATEGORY = "2206"  # 森林火情 (event/data/categories.yaml)
 RECORD_CATEGORIES = ("2206", "2207")  # fire records live on 森林火情 and 卫星热点核查 events
 MAX_DAYS = 3660  # the longest span of days fire_kpis_between takes (ten years)
+
+
+def _historical_fire() -> ColumnElement[bool]:
+    """A 2206 event opened for a historical cluster (real, no event of its own) verified as 真实火情
+    (external id ``hotspot-<cluster id>-fire``, service/verification.py): an old detection, not a
+    fire of the period."""
+    ext = literal("hotspot-") + cast(HotspotCluster.id, String) + literal("-fire")
+    return exists().where(
+        and_(
+            HotspotCluster.event_id.is_(None),
+            HotspotCluster.drill.is_(False),
+            Event.external_id == ext,
+        )
+    )
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -142,6 +158,7 @@ def _kpis(
             Event.reported_at >= start,
             Event.reported_at < end,
             scope,
+            ~_historical_fire(),
         )
     ).all()
     t = pol.targets

@@ -4,7 +4,7 @@ dispatches to the town center at once, and, by policy, starts its response at on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,18 +70,34 @@ class VerifyResult:
         )
 
 
+HISTORICAL_NOTE = "历史热点：仅记录核查结论，不立事件、不启动响应"
+"""The ``response_note`` of 真实火情 recorded on a historical cluster (schemas.is_historical)."""
+
+BY_MAX = 64
+"""The longest on-site verifier name (核查人) taken: ``verified_by`` is 64 characters."""
+
+
 def record_outcome(
-    session: Session, actor: Actor, cluster_id: int, outcome: str, note: str = ""
+    session: Session, actor: Actor, cluster_id: int, outcome: str, note: str = "", by: str | None = None
 ) -> HotspotCluster:
     """Record the verification outcome of a cluster: :func:`verify_cluster`, returning the cluster."""
-    return verify_cluster(session, actor, cluster_id, outcome, note).cluster
+    return verify_cluster(session, actor, cluster_id, outcome, note, by).cluster
 
 
 def verify_cluster(
-    session: Session, actor: Actor, cluster_id: int, outcome: str, note: str = ""
+    session: Session,
+    actor: Actor,
+    cluster_id: int,
+    outcome: str,
+    note: str = "",
+    by: str | None = None,
 ) -> VerifyResult:
     """Record the verification outcome (核查结论) of a cluster: one of ``data/hotspots.yaml`` outcomes,
     by key or Chinese name (真实火情 / 农事用火 / 工业热源 / 其他热源 / 误报).
+
+    ``by``: the person who checked on site (核查人, at most :data:`BY_MAX` characters), when not the
+    actor (a desk user entering a field team's result); recorded as ``verified_by`` and named in the
+    texts instead of the actor's name. The steps written on the events stay the actor's.
 
     Sets verified_at/by and whether the verification deadline was met (``verified_on_time``). An
     outcome with ``proposes_static`` (工业热源) proposes a static heat source covering the cluster.
@@ -91,22 +107,35 @@ def verify_cluster(
     the verifier, so every district alerted sees it. A note moves nothing and counts in no KPI.
     The actor needs ``fire.verify`` and ``event.read`` and must see the cluster's primary event (its
     data scope: the event's district, town or grid); a cluster without an event only its district's
-    center. The platform then acts on the real (non-drill) events: see :func:`_act_on_outcome` (for
-    真实火情 the new 森林火情 event is accepted, registered and dispatched to the town center by the
-    platform whatever the response policy, :func:`_take_on`); for 真实火情 with
+    center. A historical cluster (历史热点, schemas.is_historical: an archive detection, no event, no
+    deadline) takes an outcome for the record only (工业热源 still proposes its static source): the
+    platform does nothing more, 真实火情 included (no 森林火情 event, no dispatch, no response; the
+    result's ``response_note`` is :data:`HISTORICAL_NOTE`). Otherwise the platform then acts on the
+    real (non-drill) events: see :func:`_act_on_outcome` (for 真实火情 the new 森林火情 event is
+    accepted, registered and dispatched to the town center by the platform whatever the response
+    policy, :func:`_take_on`); for 真实火情 with
     ``response.auto_respond_on_confirmed`` (data/resources.yaml, default true) it also starts the
     response on the new 森林火情 event (:func:`_auto_respond`).
     Returns a :class:`VerifyResult`. Raises Forbidden (role), NotFound (no such cluster, or out of
-    scope), InvalidInput (unknown outcome), Conflict (an outcome is already recorded); a response that
+    scope: the same "hotspot cluster N not found"), InvalidInput (unknown outcome, ``by`` too long),
+    Conflict (an outcome is already recorded); a response that
     cannot start never fails the verification.
     """
     cfg = hotspot_config()
     require(actor, "fire.verify")  # a refusal by role first: it says nothing about the cluster
     cl = get_cluster(session, cluster_id)
     if cl.event_id is not None:
-        events.get_event(session, actor, cl.event_id, own_tasks=False)  # outside the scope: NotFound
+        try:
+            events.get_event(session, actor, cl.event_id, own_tasks=False)
+        except NotFound:  # outside the scope: the cluster's "not found", never its event's id
+            raise NotFound(f"hotspot cluster {cluster_id} not found") from None
     elif scope_of(actor) != Scope("district", cl.district_code):
         raise NotFound(f"hotspot cluster {cluster_id} not found")
+    who = (by or "").strip()
+    if len(who) > BY_MAX:
+        too_long = f"the verifier's name is longer than {BY_MAX} characters"
+        raise InvalidInput(too_long, [FieldError("by", too_long)])
+    verifier = replace(actor, name=who) if who else actor  # only its name is used, in texts
     try:
         o: HotspotOutcome = cfg.outcome(outcome)
     except ValueError as e:
@@ -118,34 +147,45 @@ def verify_cluster(
         )
     now = ztime.utcnow()
     cl.outcome, cl.outcome_note = o.key, note
-    cl.verified_at, cl.verified_by = now, actor.name
+    cl.verified_at, cl.verified_by = now, verifier.name[:BY_MAX]
+    historical = is_historical(cl.drill, cl.event_id)
     # a historical cluster had no deadline (schemas.is_historical): neither on time nor late
-    cl.verified_on_time = None if is_historical(cl.drill, cl.event_id) else now <= cl.verify_due_at
+    cl.verified_on_time = None if historical else now <= cl.verify_due_at
     if o.proposes_static:
-        _propose_from_cluster(session, cl, o, actor, note, now)
+        _propose_from_cluster(session, cl, o, verifier, note, now)
     session.flush()
-    _note_outcome(session, actor, cl, o, note)
-    fire = _act_on_outcome(session, actor, cl, o, note)
+    _note_outcome(session, actor, cl, o, note, verifier.name)
+    if historical:  # an old detection: the outcome is for the record, there is no fire to answer now
+        return VerifyResult(cl, response_note=HISTORICAL_NOTE if o.key == REAL_FIRE else None)
+    fire = _act_on_outcome(session, verifier, cl, o, note)
     if fire is None:
         return VerifyResult(cl)
-    started, why = _auto_respond(session, actor, cl, fire) if _auto_on() else (None, None)
+    started, why = _auto_respond(session, verifier, cl, fire) if _auto_on() else (None, None)
     return VerifyResult(cl, fire.id, started, why)
 
 
-def outcome_text(o: HotspotOutcome, on_time: bool, note: str = "", by: str | None = None) -> str:
+def outcome_text(
+    o: HotspotOutcome, on_time: bool, note: str = "", by: str | None = None, verb: str = "记录"
+) -> str:
     """The timeline note of a verification outcome:
-    ``核查结论：<name>（按时|超时[，<by> 记录]）[：<note>]``."""
-    who = f"，{by} 记录" if by else ""
+    ``核查结论：<name>（按时|超时[，<by> <verb>]）[：<note>]`` (verb 记录, or 现场核查 for the on-site
+    verifier named by a desk user)."""
+    who = f"，{by} {verb}" if by else ""
     text = f"核查结论：{o.name}（{'按时' if on_time else '超时'}{who}）"
     return text + (f"：{note.strip()}" if note.strip() else "")
 
 
-def _note_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: HotspotOutcome, note: str) -> None:
-    """Write the outcome on the timelines of the cluster's events (see :func:`record_outcome`)."""
+def _note_outcome(
+    session: Session, actor: Actor, cl: HotspotCluster, o: HotspotOutcome, note: str, who: str
+) -> None:
+    """Write the outcome on the timelines of the cluster's events (see :func:`record_outcome`):
+    ``who`` checked on site; named on the primary event's note when not the ``actor``."""
     on_time = bool(cl.verified_on_time)
     data = {"kind": "hotspot_outcome", "cluster_id": cl.id, "outcome": o.key, "on_time": on_time}
     if cl.event_id is not None:
-        events.add_note(session, actor, cl.event_id, outcome_text(o, on_time, note), data)
+        named = who if who != actor.name else None
+        text = outcome_text(o, on_time, note, named, "现场核查")
+        events.add_note(session, actor, cl.event_id, text, data)
     alerts = session.scalars(
         select(HotspotAlert).where(HotspotAlert.cluster_id == cl.id).order_by(HotspotAlert.id)
     ).all()
@@ -153,7 +193,7 @@ def _note_outcome(session: Session, actor: Actor, cl: HotspotCluster, o: Hotspot
         if a.event_id is None or a.event_id == cl.event_id:
             continue
         platform = events.system_actor(a.district_code)
-        by = f"{_district_name(session, cl.district_code)}{actor.name}"
+        by = f"{_district_name(session, cl.district_code)}{who}"
         events.add_note(session, platform, a.event_id, outcome_text(o, on_time, note, by), data)
 
 
@@ -164,15 +204,16 @@ REAL_FIRE = "real_fire"
 _REJECTABLE = frozenset({event_rules.Node.REPORTED.value, event_rules.Node.ACCEPTED.value})
 
 
-def _fire_external_id(cl: HotspotCluster) -> str:
-    return f"hotspot-{cl.id}-fire"
+def fire_external_id(cl: HotspotCluster | int) -> str:
+    """The ``external_id`` of the 森林火情 event of cluster ``cl`` (a cluster or its id)."""
+    return f"hotspot-{cl if isinstance(cl, int) else cl.id}-fire"
 
 
 def fire_event_id(session: Session, cl: HotspotCluster) -> int | None:
     """The id of the 森林火情 (2206) event opened when cluster ``cl`` was verified as 真实火情, or None."""
     return session.scalar(
         select(Event.id).where(
-            Event.external_id == _fire_external_id(cl), Event.category_code == FIRE_CATEGORY
+            Event.external_id == fire_external_id(cl), Event.category_code == FIRE_CATEGORY
         )
     )
 
@@ -371,7 +412,7 @@ def _open_fire_event(
         lon=lon,
         lat=lat,
         urgency="urgent",
-        external_id=_fire_external_id(cl),
+        external_id=fire_external_id(cl),
     )
     return events.create_event(session, events.system_actor(cl.district_code), data, propose_merges=False)
 

@@ -1,5 +1,5 @@
 /* fire.js — the fire page (森林防火): the day's danger level per town (map + table) from
-   /api/v1/fire/danger(/geojson), hotspot clusters of the last 7 days with their verification state
+   /api/v1/fire/danger(/geojson) (without ?date= the latest rated day, page data latest_rated), hotspot clusters of the last 7 days with their verification state
    and a verify form (fire.verify), resources when the platform serves them, the CAP bulletin, and
    the drill button (fire.drill): POST /api/v1/fire/drills, then its node timings, polled from
    GET /api/v1/fire/drills/{id} until every node is reached. */
@@ -14,6 +14,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   const dateInput = document.getElementById("f-date");
   const today = ZZ.today();
   const day = ZZ.page.date || today;
+  // the danger ratings: of the day asked for, else of the latest day rated (a run may be days old);
+  // the hotspots stay those of the 7 days to the page's day
+  const latest = ZZ.page.latest_rated;
+  const dangerDay = ZZ.page.date || latest || today;
   dateInput.value = day;
   dateInput.max = today;
   const fail = (e) => ZZ.status(status, ZZ.t("error.generic", { detail: e.message }), "error");
@@ -37,9 +41,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   const map = echarts.init(document.getElementById("fire-map"), null, { renderer: "canvas" });
   async function loadDanger() {
     const [geo, rows] = await Promise.all([
-      ZZ.api("GET", `/api/v1/fire/danger/geojson?date=${day}`),
-      ZZ.api("GET", `/api/v1/fire/danger?date=${day}&level=town`),
+      ZZ.api("GET", `/api/v1/fire/danger/geojson?date=${dangerDay}`),
+      ZZ.api("GET", `/api/v1/fire/danger?date=${dangerDay}&level=town`),
     ]);
+    const shown = document.getElementById("danger-day");
+    shown.dataset.day = dangerDay;
+    shown.textContent = !ZZ.page.date && latest && latest !== today
+      ? ZZ.t("danger.latest", { day: dangerDay }) : ZZ.t("danger.day", { day: dangerDay });
     const body = document.getElementById("danger-body");
     body.replaceChildren(...rows.map((r) => {
       const sw = ZZ.el("span", { class: "swatch", "aria-hidden": "true" });
@@ -52,7 +60,15 @@ document.addEventListener("DOMContentLoaded", async () => {
         ZZ.el("td", {}, r.station),
         ZZ.el("td", { class: "num" }, r.distance_km.toFixed(1)));
     }));
-    if (!rows.length) body.replaceChildren(ZZ.el("tr", {}, ZZ.el("td", { colspan: 6, class: "muted" }, ZZ.t("danger.none"))));
+    if (!rows.length) {
+      // rated on another day: say which, with a link to it
+      const cell = ZZ.el("td", { colspan: 6, class: "muted" }, ZZ.t("danger.none"));
+      if (latest && latest !== dangerDay) {
+        cell.append(" ", ZZ.el("a", { href: `/fire?date=${latest}`, class: "latest-rated" },
+          ZZ.t("danger.see_latest", { day: latest })));
+      }
+      body.replaceChildren(ZZ.el("tr", {}, cell));
+    }
     return geo;
   }
 
@@ -110,7 +126,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       ZZ.el("td", { class: "num" }, c.max_frp.toFixed(1)),
       ZZ.el("td", {}, c.verify_due_at ? ZZ.time(c.verify_due_at) : ZZ.t("none")),
       ZZ.el("td", { class: "cluster-state" }, state),
-      ZZ.el("td", {}, c.event_id ? ZZ.el("a", { href: `/console/events/${c.event_id}` }, `#${c.event_id}`) : ZZ.t("none")),
+      ZZ.el("td", { class: "cluster-events" }, ...eventLinks(c)),
     ];
     if (c.event_id && ZZ.page.nearest) {
       cells[7].append(" ", ZZ.el("button", { type: "button", class: "nearest", onclick: () => showNearest(c) },
@@ -121,6 +137,18 @@ document.addEventListener("DOMContentLoaded", async () => {
         onclick: () => openVerify(c) }, ZZ.t("clusters.verify")));
     }
     return ZZ.el("tr", { dataset: { id: c.id, outcome: c.outcome || "" } }, cells);
+  }
+
+  // the 森林火情 event first once 真实火情 merged the check event into it; the check event after it
+  function eventLinks(c) {
+    const check = c.event_id ? ZZ.el("a", { href: `/console/events/${c.event_id}`, class: "check-event" },
+      ZZ.t("clusters.check_event", { id: c.event_id })) : null;
+    if (!c.fire_event_id) return [check ? check : ZZ.t("none")];
+    const fire = ZZ.el("a", { href: `/console/events/${c.fire_event_id}`, class: "fire-event" },
+      ZZ.t("clusters.fire_event_link", { id: c.fire_event_id }));
+    if (!check) return [fire];
+    check.classList.add("small");
+    return [fire, " ", ZZ.el("span", { class: "small muted" }, "(", check, ")")];
   }
 
   function openVerify(c) {
@@ -135,11 +163,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   verifyForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     document.getElementById("v-submit").disabled = true;
+    const by = document.getElementById("v-by").value.trim();
     try {
       // the answer is the cluster as recorded: draw it from there (a list fetched at once might not
       // see the change yet)
       const c = await ZZ.api("POST", `/api/v1/fire/clusters/${verifying}/verify`, {
         outcome: outcomeSelect.value, note: document.getElementById("v-note").value.trim(),
+        ...(by ? { by } : {}),
       });
       verifyForm.hidden = true;
       verifyForm.reset();
@@ -151,9 +181,11 @@ document.addEventListener("DOMContentLoaded", async () => {
         more = ZZ.t("clusters.responded", { id: c.fire_event_id, n: c.response.tasks.length });
       } else if (c.fire_event_id) {
         more = ZZ.t("clusters.fire_event", { id: c.fire_event_id }) + (c.response_note ? `: ${c.response_note}` : "");
+      } else if (c.response_note) {
+        more = c.response_note; // a historical cluster: the outcome is recorded only
       }
       ZZ.status(status, more ? `${ZZ.t("clusters.done")}；${more}` : ZZ.t("clusters.done"), "ok");
-      // the 森林火情 event is linked from nowhere else on this page (the row links the check event)
+      // the row links it too; here next to the message
       if (c.fire_event_id) {
         status.append(" ", ZZ.el("a", { href: `/console/events/${c.fire_event_id}`, class: "fire-event" },
           ZZ.t("clusters.open_fire_event")));
@@ -229,11 +261,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   // --- CAP bulletin ------------------------------------------------------------------------------------
   const bulletin = document.getElementById("bulletin");
   if (ZZ.page.bulletin) {
-    bulletin.replaceChildren(ZZ.el("a", { class: "button", href: `/api/v1/fire/bulletin?date=${day}`, download: "" },
+    bulletin.replaceChildren(ZZ.el("a", { class: "button", href: `/api/v1/fire/bulletin?date=${dangerDay}`, download: "" },
       ZZ.t("bulletin.download")));
   } else {
-    bulletin.replaceChildren(ZZ.t("bulletin.cli"),
-      ZZ.el("pre", { class: "cli" }, `zhizhi fire bulletin --date ${day} --format cap -o fire-bulletin-${day}.xml`));
+    bulletin.replaceChildren(ZZ.t("bulletin.cli"), ZZ.el("pre", { class: "cli" },
+      `zhizhi fire bulletin --date ${dangerDay} --format cap -o fire-bulletin-${dangerDay}.xml`));
   }
 
   async function refresh() {
