@@ -79,7 +79,8 @@ def test_sweep_reminds_at_80_percent_then_supervises_at_the_deadline(session: Se
 
     assert ev.next_check_at == utc(local(9, 15))  # first change: blue at 50 % of the limit
     c = tasks.sweep(session, t0 + timedelta(minutes=10))
-    assert c == {"checked": 0, "due_soon": 0, "overdue": 0, "reminded": 0, "supervised": 0, "escalated": 0}
+    assert c == {"checked": 0, "due_soon": 0, "overdue": 0, "reminded": 0, "supervised": 0, "escalated": 0,
+                 "tasks_overdue": 0}
     assert (ev.colour, ev.due_soon, ev.overdue) == ("green", False, False)
     tasks.sweep(session, t0 + timedelta(minutes=20))
     assert ev.colour == "blue" == rules.colour(20 / 60, 0.5)
@@ -134,9 +135,19 @@ def test_one_late_sweep_catches_up_every_level_exactly_once(session: Session) ->
     t0 = local(9)
     ev = report(session, t0)
     c = tasks.sweep(session, t0 + timedelta(hours=5))
-    assert c == {"checked": 1, "due_soon": 1, "overdue": 1, "reminded": 1, "supervised": 1, "escalated": 1}
+    assert c == {"checked": 1, "due_soon": 1, "overdue": 1, "reminded": 1, "supervised": 1, "escalated": 1,
+                 "tasks_overdue": 0}
     assert steps(session, ev) == [("report", utc(t0)), ("remind", utc(local(9, 24))),
                                   ("supervise", utc(local(9, 30))), ("escalate", utc(local(10)))]
+    # the 督办 reason is for people (node label, limit, clock); the facts for programs on the step
+    reasons = session.scalars(select(Supervision.reason).where(Supervision.event_id == ev.id)
+                              .order_by(Supervision.level)).all()
+    assert reasons == ["“待受理”环节超过时限（时限 30 分钟，全天连续计时）",
+                       "“待受理”环节用时已达时限的 2 倍（时限 30 分钟，全天连续计时）"]
+    auto = session.scalars(select(EventStep).where(EventStep.event_id == ev.id,
+                                                   EventStep.action == "escalate")).one()
+    assert {k: auto.data[k] for k in ("level", "node", "limit_amount", "clock", "share")} == {
+        "level": 2, "node": "reported", "limit_amount": 0.5, "clock": "continuous", "share": 2.0}
     assert [(k, lv, at) for k, lv, at, _ in sups(session, ev)] == [("overdue", 1, utc(local(9, 30))),
                                                                    ("overdue", 2, utc(local(10)))]
     c = tasks.sweep(session, t0 + timedelta(hours=9))
@@ -264,7 +275,7 @@ def test_sweep_endpoint_is_for_the_center(client: TestClient) -> None:
     r = client.post("/api/v1/ops/sweep", params={"as_of": "2026-11-03T09:31:00+08:00"}, headers=DUTY)
     assert r.status_code == 200
     assert r.json() == {"checked": 1, "due_soon": 1, "overdue": 1, "reminded": 1, "supervised": 1,
-                        "escalated": 0}
+                        "escalated": 0, "tasks_overdue": 0}
     ev = client.get(f"/api/v1/events/{eid}", headers=DUTY).json()
     assert (ev["overdue"], ev["supervised"], ev["colour"]) == (True, True, "orange")
     assert [(s["kind"], s["level"], s["issued_at"]) for s in ev["supervisions"]] == [

@@ -65,7 +65,7 @@ def _event(client: TestClient, **body: Any) -> dict[str, Any]:
 
 def _state(client: TestClient, eid: int) -> tuple[str, int, int]:
     d = client.get(f"/api/v1/events/{eid}", headers=DUTY).json()
-    moves = [s for s in d["timeline"] if s["action"] not in ("note", "attach")]
+    moves = [s for s in d["timeline"] if s["action"] not in ("note", "attach", "task_done")]
     return d["node"], d["version"], len(moves)
 
 
@@ -200,7 +200,7 @@ def test_a_tasked_grid_worker_of_another_grid_reads_and_completes_but_does_not_m
     assert total == 1 and [i.id for i in items] == [task.id]
     assert service.complete_task(session, worker, task.id, "完成").status == "done"
     moves = session.scalars(select(EventStep.action).where(EventStep.event_id == ev.id)).all()
-    assert list(moves) == ["report", "note"]
+    assert list(moves) == ["report", "note", "task_done"]  # a completed task is recorded, moves nothing
 
 
 def test_a_department_keeps_its_tasked_events_as_before(session: Session) -> None:

@@ -138,7 +138,9 @@ def run_the_page(
     assert after[mine]["status"] == "done" and after[mine]["done_at"], after[mine]
     assert after[mine]["comment"] == "扑火队已出发(测试生成)"
     # the page, reloaded after the move, shows the comment on the row
-    assert "扑火队已出发(测试生成)" in section.locator(f"#ev-tasks tr[data-id='{mine}']").inner_text()
+    done_row = section.locator(f"#ev-tasks tr[data-id='{mine}']").inner_text()
+    assert "扑火队已出发(测试生成)" in done_row
+    assert after[mine]["done_by"] and after[mine]["done_by"] in done_row  # who did it, on the row
     assert all(after[i]["status"] == "open" for i in tasks if i != mine)
 
     # the phone: the grid worker of the event's grid, 完成 on its own task

@@ -29,6 +29,7 @@ from zhizhi.event.schemas import (
     RoutingRuleIn,
     RoutingRuleRead,
     SupervisionIn,
+    TaskDoneIn,
     TaskPage,
     TransitionIn,
 )
@@ -308,25 +309,40 @@ def start_preplan(
 @router.post("/tasks/{task_id}/done")
 def task_done(
     task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    comment: str = "",
+    body: TaskDoneIn | None = None,
+    comment: str | None = Query(None, max_length=4000, description="the comment, or in the JSON body"),
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> dict[str, Any]:
-    """Mark a pre-plan task done."""
-    t = service.complete_task(session, actor, task_id, comment)
-    return {"id": t.id, "status": t.status, "done_at": t.done_at}
+    """Mark a pre-plan task (联动任务) done, with an optional comment given either as the JSON body
+    ``{"comment": "..."}`` or as the query parameter ``comment`` (both: they must agree, else 422).
+    Records who did it and a 完成联动任务 step on the event's timeline. 409 once the task is done or
+    closed, or its event has ended."""
+    text = (comment or "").strip()
+    if body is not None and comment is not None and body.comment != text:
+        why = "the comment is given both in the query and in the body, and they differ; give it once"
+        raise InvalidInput(why, [FieldError("comment", why)])
+    if body is not None:
+        text = body.comment
+    t = service.complete_task(session, actor, task_id, text)
+    return {"id": t.id, "status": t.status, "done_at": t.done_at, "done_by": t.done_by, "comment": t.comment}
 
 
 @router.get("/tasks", response_model=TaskPage)
 def list_tasks(
-    status: str | None = Query("open", description="open, done or closed; empty for all"),
+    status: str | None = Query(
+        "open",
+        description="open (the default when absent), done, closed, or all (also an empty value) for "
+        "every status",
+    ),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(permit("event.read")),
 ) -> TaskPage:
-    """Pre-plan tasks (联动任务) of the caller's unit, open ones by default (another town's event
-    included when the task is the unit's); the district center sees every task in its scope."""
+    """Pre-plan tasks (联动任务) of the caller's unit (another town's event included when the task is
+    the unit's); the district center sees every task in its scope. ``status`` absent: open tasks only;
+    ``all`` or empty: every status. Each task carries ``done_by`` and ``overdue``."""
     total, items = service.list_tasks(session, actor, status or None, limit, offset)
     return TaskPage(total=total, items=items, limit=limit, offset=offset)
 

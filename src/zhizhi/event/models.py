@@ -240,6 +240,11 @@ class EventTask(Base):
     deadline: Mapped[datetime | None] = mapped_column(TS)
     done_at: Mapped[datetime | None] = mapped_column(TS)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # who marked it done (as EventStep records an actor: "display name（unit code）"); None while open
+    # or when it closed with its event
+    done_by: Mapped[str | None] = mapped_column(String(160))
+    # when the SLA sweep noted on the event's timeline that the task is past its deadline (once)
+    reminded_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class JobRun(Base):

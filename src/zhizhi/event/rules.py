@@ -286,3 +286,58 @@ def next_check(
     if now <= deadline:
         ahead.append(deadline + timedelta(microseconds=1))
     return min(ahead) if ahead else None
+
+
+# --- words for people: node labels, clocks, limits (as the web console shows them) --------------------
+
+NODE_LABELS: dict[str, str] = {
+    Node.REPORTED: "待受理",
+    Node.ACCEPTED: "待立案",
+    Node.REJECTED: "不予受理/立案",
+    Node.REGISTERED: "待派遣",
+    Node.DISPATCHED: "待签收",
+    Node.SIGNED: "处置中",
+    Node.PARKED: "挂账",
+    Node.HANDLED: "待核查",
+    Node.VERIFIED: "待结案",
+    Node.CLOSED: "已结案",
+    Node.EVALUATED: "已评价",
+    Node.MERGED: "已合并",
+}
+"""The Chinese label of each node, the same as the web console's (web/messages/zh-CN/common.yaml
+``node``)."""
+
+CLOCK_LABELS: dict[str, str] = {
+    ztime.ClockType.continuous: "全天连续计时",
+    ztime.ClockType.working_hours: "工作时间",
+    ztime.ClockType.working_days: "工作日",
+    ztime.ClockType.natural_days: "自然日",
+}
+"""The Chinese name of each clock type (计时类型, core.time.ClockType)."""
+
+
+def _num(x: float) -> str:
+    return f"{round(x, 2):g}"
+
+
+def limit_text(amount: float, clock: str) -> str:
+    """A time limit in words: ``0.05 continuous`` → "3 分钟，全天连续计时", ``2 working_hours`` →
+    "2 小时，工作时间", ``0.5 working_hours`` → "30 分钟，工作时间", ``1 working_days`` → "1 个工作日",
+    ``3 natural_days`` → "3 个自然日". ``amount``: hours on the hour clocks (under 1 h in minutes),
+    days on the day clocks; an unknown clock is written as given."""
+    if clock in (ztime.ClockType.continuous, ztime.ClockType.working_hours):
+        n = f"{_num(amount * 60)} 分钟" if amount < 1 else f"{_num(amount)} 小时"
+        return f"{n}，{CLOCK_LABELS[clock]}"
+    if clock in (ztime.ClockType.working_days, ztime.ClockType.natural_days):
+        return f"{_num(amount)} 个{CLOCK_LABELS[clock]}"
+    return f"{_num(amount)} {clock}"
+
+
+def overdue_reason(node: str, amount: float, clock: str, multiple: float = 1.0) -> str:
+    """The reason of an automatic 超时督办 for people, e.g. "“待签收”环节超过时限（时限 3 分钟，全天连续
+    计时）", or, at ``multiple`` ≥ 2 (the escalation), "“待签收”环节用时已达时限的 2 倍（…）".
+    ``node``: the node's value; ``amount``/``clock``: the limit running there (:func:`limit_text`)."""
+    label = NODE_LABELS.get(node, node)
+    if multiple > 1:
+        return f"“{label}”环节用时已达时限的 {_num(multiple)} 倍（时限 {limit_text(amount, clock)}）"
+    return f"“{label}”环节超过时限（时限 {limit_text(amount, clock)}）"

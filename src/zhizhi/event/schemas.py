@@ -212,7 +212,9 @@ class EventPage(BaseModel):
 class TaskItem(BaseModel):
     """One pre-plan task (联动任务) with what its unit needs to find the event: the event's id, title
     (masked as in the event list), node, category, town and drill flag. ``can_complete``: whether the
-    caller may mark it done now (POST /api/v1/tasks/{id}/done). Times are UTC."""
+    caller may mark it done now (POST /api/v1/tasks/{id}/done). ``done_by``: who marked it done
+    (display name and unit), None otherwise; ``overdue``: open and past its deadline now. Times are
+    UTC."""
 
     id: int
     event_id: int
@@ -229,7 +231,17 @@ class TaskItem(BaseModel):
     deadline: datetime | None
     done_at: datetime | None
     comment: str
+    done_by: str | None = None
+    overdue: bool = False
     can_complete: bool
+
+
+class TaskDoneIn(BaseModel):
+    """Body of POST /api/v1/tasks/{id}/done (optional): the completion comment (完成情况说明)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    comment: str = Field("", max_length=4000)
 
 
 class TaskPage(BaseModel):

@@ -22,7 +22,7 @@ from zhizhi.event.rules import Node
 from zhizhi.event.schemas import TransitionIn
 from zhizhi.event.service.common import _enter, _parse_limit, district_center, held_by_district
 from zhizhi.event.service.notify import changed
-from zhizhi.event.service.preplan import DRILL_END_COMMENT, close_open_tasks
+from zhizhi.event.service.preplan import close_open_tasks, end_comment
 from zhizhi.event.service.read import MERGED_ACTIONS, get_event
 from zhizhi.event.service.routing import (
     UNIT_ACTIONS,
@@ -131,8 +131,8 @@ def transition(
         step.to_node = ev.node
         if ev.node == Node.SIGNED.value and ev.handle_deadline is None:
             ev.handle_deadline = ev.node_deadline
-        if ev.is_drill and Node(ev.node) in rules.DONE_NODES:  # a drill's tasks end with it
-            close_open_tasks(session, ev.id, t, DRILL_END_COMMENT)
+        if Node(ev.node) in rules.DONE_NODES:  # an event's open tasks (联动任务) end with it
+            close_open_tasks(session, ev.id, t, end_comment(ev))
     ev.version += 1  # a person's move is a new version; the sweep's flag updates are not
     session.add(step)
     try:
@@ -416,6 +416,7 @@ def merge(
     child.node = Node.MERGED.value
     child.node_deadline = None
     child.overdue = False
+    close_open_tasks(session, child.id, t, end_comment(child))  # the parent's tasks carry on
     for p in session.scalars(select(MergeProposal).where(MergeProposal.event_id == child.id)).all():
         p.status = "accepted" if p.parent_id == parent.id else "superseded"
         p.decided_by = actor.name

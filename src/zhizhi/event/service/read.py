@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from zhizhi.core import time as ztime
 from zhizhi.core.access import (
     Actor,
     Scope,
@@ -286,11 +287,15 @@ def to_read(ev: Event, actor: Actor | None) -> EventRead:
 
 def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
     """The event with its timeline, allowed actions, attachments, 督办, tasks and merge proposals.
-    Each task carries ``can_complete``: whether ``actor`` may mark it done now (POST
-    /api/v1/tasks/{id}/done; preplan.may_complete_task), the one thing a unit that sees the event
+    Each task carries ``done_by`` (who marked it done), ``overdue`` (open and past its deadline now)
+    and ``can_complete``: whether ``actor`` may mark it done now (POST /api/v1/tasks/{id}/done;
+    preplan.may_complete_task; never once the event has ended), the one thing a unit that sees the event
     only through its task may do besides reading it and adding notes and photos."""
     from zhizhi.event.models import Attachment
-    from zhizhi.event.service.preplan import may_complete_task  # preplan imports this module
+    from zhizhi.event.service.preplan import may_complete_task, task_overdue  # preplan imports this
+
+    ended = rules.Node(ev.node) in rules.DONE_NODES  # an ended event's tasks are closed, not completed
+    now = ztime.utcnow()
 
     base = to_read(ev, actor).model_dump()
     steps = session.scalars(select(EventStep).where(EventStep.event_id == ev.id).order_by(EventStep.id)).all()
@@ -340,7 +345,9 @@ def detail(session: Session, actor: Actor, ev: Event) -> EventDetail:
                 "deadline": t.deadline,
                 "done_at": t.done_at,
                 "comment": mask_text(t.comment) or "",
-                "can_complete": t.status == "open" and may_complete_task(actor, t),
+                "done_by": t.done_by,
+                "overdue": task_overdue(t, now),
+                "can_complete": t.status == "open" and not ended and may_complete_task(actor, t),
             }
             for t in tasks
         ],
@@ -422,6 +429,9 @@ _STEP_LABELS = {
     "merge": "合并",
     rules.NOTE_ACTION: rules.NOTE_LABEL,
     "attach": "上传附件",
+    "preplan": "启动预案",
+    "task_done": "完成联动任务",  # preplan.TASK_DONE_ACTION
+    "task_overdue": "联动任务超时",  # preplan.TASK_OVERDUE_ACTION, by the SLA sweep
 }
 
 

@@ -118,7 +118,7 @@ const EventView = (() => {
       const state = [ZZ.el("span", { class: "task-state" }, taskState(t))];
       if (late) state.push(" ", ZZ.el("span", { class: "tag red" }, ZZ.t("event.task_late")));
       if (t.status === "done" && t.done_at) {
-        state.push(ZZ.el("br"), ZZ.el("span", { class: "small muted" }, ZZ.t("event.task_done_at", { at: ZZ.time(t.done_at) })));
+        state.push(ZZ.el("br"), ZZ.el("span", { class: "small muted" }, ZZ.t("event.task_done_at", { at: ZZ.time(t.done_at) }) + (t.done_by ? ` · ${t.done_by}` : "")));
       }
       const button = t.can_complete
         ? ZZ.el("button", { type: "button", class: "task-done", "aria-describedby": textId,
