@@ -129,8 +129,12 @@ def test_every_bad_cell_is_reported_with_line_and_column() -> None:
         "tower,y,105.9,29.3,,,\n"  # unknown kind
     )
     rows, errs = files.read_resource_file(bad.encode(), "bad.csv")
-    # line 2 (kind and point read) comes back with its errors, for the service's own checks (owner…)
-    assert [r.line for r in rows] == [2]
+    # every row comes back as far as it was read, for the service's own checks (owner, code, town)
+    assert [(r.line, r.kind, r.lon) for r in rows] == [
+        (2, "team", 105.9),
+        (3, "water", None),
+        (5, None, 105.9),
+    ]
     assert [(e.line, e.column, e.reason) for e in errs] == [
         (2, "name", "missing"),
         (2, "people", "Input should be greater than or equal to 1"),
@@ -141,6 +145,19 @@ def test_every_bad_cell_is_reported_with_line_and_column() -> None:
          "lookout (瞭望与监控), checkpoint (防火检查站/卡口), depot (物资库), drone_dock (无人机机场)"),
     ]  # fmt: skip
     assert all(e.value != "not-a-phone" for e in errs)  # a phone is never echoed
+
+
+def test_every_attribute_is_checked_once_whatever_the_others_errors() -> None:
+    text_ = (
+        "kind,name,lon,lat,type,people,capacity_m3\n"
+        "water,x,105.9,29.3,lake,3,-1\n"  # an attribute water has not, a bad capacity, a bad type
+        "team,y,105.9,29.3,,x,\n"  # an empty cell of another kind's column is no error
+    )
+    _, errs = files.read_resource_file(text_.encode(), "a.csv")
+    assert [(e.line, e.column) for e in errs] == [
+        (2, "people"), (2, "capacity_m3"), (2, "type"), (3, "type"), (3, "people")
+    ]  # fmt: skip
+    assert errs[2].reason.startswith('unknown water type "lake"')
 
 
 @pytest.mark.parametrize(
@@ -207,11 +224,11 @@ def test_a_geojson_in_gcj02_is_converted_to_wgs84() -> None:
 )
 def test_a_bad_geojson_point_names_feature_and_field_without_numpy(geometry: Any, reason: str) -> None:
     good = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [105.9, 29.35]},
-            "properties": {"名称": "好"}}  # fmt: skip
-    bad = {"type": "Feature", "geometry": geometry, "properties": {"名称": "坏"}}
+            "properties": {"名称": "好", "类型": "pond"}}  # fmt: skip
+    bad = {"type": "Feature", "geometry": geometry, "properties": {"名称": "坏", "类型": "pond"}}
     gj = {"type": "FeatureCollection", "features": [good, bad, bad]}
     rows, errs = files.read_resource_file(json.dumps(gj).encode(), "w.geojson", kind="water")
-    assert rows == []
+    assert [(r.line, r.lon, r.lat) for r in rows] == [(1, 105.9, 29.35), (2, None, None), (3, None, None)]
     assert [(e.line, e.column, e.reason) for e in errs] == [
         (2, "geometry", f"feature 2: {reason}"), (3, "geometry", f"feature 3: {reason}")
     ]  # fmt: skip
@@ -381,6 +398,34 @@ def test_import_is_all_or_nothing_and_codes_update(client: TestClient) -> None:
     assert r.status_code == 403
 
 
+def test_every_field_of_a_row_is_checked_whatever_the_others_errors(client: TestClient) -> None:
+    # the user trial's row: a bad lon used to hide the owner and type errors until it was fixed
+    trial = "kind,name,lon,lat,type,people,owner\nteam,甲队,abc,29.362365,nonsense,-3,NOPE\n"
+    r = client.post("/api/v1/fire/resources/import", files=_csv(trial), headers=CENTER)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"].startswith("ledger.csv: 4 errors, nothing imported; first: line 2, column lon: ")
+    got = [(e["line"], e["column"], e["reason"]) for e in body["errors"]]
+    assert [g[:2] for g in got] == [(2, "lon"), (2, "owner"), (2, "people"), (2, "type")]
+    assert got[0][2] == "not a number" and got[1][2].startswith('"NOPE": no such unit')
+    assert got[2][2] == "Input should be greater than or equal to 1"
+    assert got[3][2] == 'unknown team type "nonsense"; known: professional, semi_professional'
+    # a GeoJSON feature whose point cannot be read: its unknown owner is reported with it
+    gj = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": ["x", 29.35]},
+         "properties": {"名称": "测试队", "类型": "professional", "人数": 5, "所属单位": "NOPE",
+                        "颜色": "红"}},
+    ]}  # fmt: skip
+    files_ = {"file": ("teams.geojson", json.dumps(gj).encode(), "application/geo+json")}
+    r = client.post("/api/v1/fire/resources/import?kind=team", files=files_, headers=CENTER)
+    assert r.status_code == 422
+    got = [(e["line"], e["column"], e["reason"]) for e in r.json()["errors"]]
+    assert [g[:2] for g in got] == [(1, "geometry"), (1, "owner"), (1, "颜色")]
+    assert got[0][2].startswith("feature 1: Point coordinates must be [lon, lat]")
+    assert got[1][2].startswith('"NOPE": no such unit') and got[2][2] == "unknown property"
+    assert client.get("/api/v1/fire/resources", headers=CENTER).json() == []  # nothing stored
+
+
 def test_cli_imports_and_lists(engine: Engine, tmp_path: Path) -> None:
     f = tmp_path / "ledger.csv"
     f.write_text(GOOD_CSV, encoding="utf-8")
@@ -393,8 +438,8 @@ def test_cli_imports_and_lists(engine: Engine, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["fire", "resources", "import", str(f)])
     assert res.exit_code == 2
     assert res.stderr.splitlines() == [
-        "error: ledger.csv: 1 error, nothing imported; first: line 2, column *: 5 cells, the header has 4",
-        "  line 2, column *: 5 cells, the header has 4",
+        "error: ledger.csv: 1 error, nothing imported; first: line 2: 5 cells, expected 4 (as the header)",
+        "  line 2: 5 cells, expected 4 (as the header)",
     ]
     res = CliRunner().invoke(app, ["fire", "resources", "import", str(tmp_path / "none.csv")])
     assert res.exit_code == 2 and res.stderr.startswith("error: ") and "no such file" in res.stderr

@@ -17,7 +17,10 @@ names. Columns:
 
 Coordinates are WGS-84 unless the caller says the file is GCJ-02 (国测局坐标, AMap/Tencent), which is
 converted (org.rules.gcj02_to_wgs84). Every bad cell is reported with its line (CSV: the file line,
-header = 1; GeoJSON: the feature number, 1-based) and column; the caller refuses the whole file.
+header = 1; GeoJSON: the feature number, 1-based) and column; the caller refuses the whole file. Every
+field of every row is checked whatever the other fields' errors (one pass lists them all), and every
+row is returned, so that the caller's own checks (owner unit, code; the point's town when the point
+could be read) report on the bad rows too.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ from typing import Any, Literal
 
 from zhizhi.core.errors import FieldError
 from zhizhi.org import rules as org_rules
-from zhizhi.scenarios.fire.resources import ATTR_FIELDS, ResourcePolicy, check_attrs, default_resource_policy
+from zhizhi.scenarios.fire.resources import (
+    ATTR_FIELDS,
+    ATTRS,
+    AttrError,
+    ResourcePolicy,
+    check_attrs,
+    default_resource_policy,
+)
 
 MAX_ROWS = 50_000
 COMMON = ("kind", "code", "name", "lon", "lat", "owner", "contact_name", "contact_phone", "address", "note")
@@ -73,13 +83,15 @@ Crs = Literal["wgs84", "gcj02"]
 @dataclass
 class ResourceRow:
     """One checked resource of a file: ``line`` (CSV line or GeoJSON feature number), WGS-84 lon/lat,
-    the common fields, and the kind's clean attributes."""
+    the common fields, and the kind's clean attributes. A bad row (one with errors) is returned as far
+    as it could be read: ``kind`` None when its kind could not be read, ``lon``/``lat`` None when its
+    point could not; a row without errors always has both."""
 
     line: int
-    kind: str
+    kind: str | None
     name: str
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     code: str | None = None
     owner: str | None = None
     contact_name: str | None = None
@@ -135,21 +147,45 @@ def _type_key(kind: str, v: Any, policy: ResourcePolicy) -> Any:
     return v
 
 
+def _all_attr_errors(
+    kind: str, given: dict[str, Any], policy: ResourcePolicy
+) -> tuple[dict[str, Any], list[AttrError]]:
+    """:func:`check_attrs`, with every attribute checked: check_attrs stops at its first stage with
+    errors (attributes the kind does not have, then the values, then the sub-type); here the later
+    stages run too, so that one pass reports them all. Returns (clean attributes, []) or ({}, errors)."""
+    attrs, errs = check_attrs(kind, given, policy)
+    if not errs:
+        return attrs, []
+    present = {c: v for c, v in given.items() if v is not None and v != ""}  # as check_attrs sees them
+    known = {c: v for c, v in present.items() if c in ATTRS[kind].model_fields}
+    if len(known) < len(present):  # stopped at attributes the kind does not have: check its own ones
+        errs = errs + check_attrs(kind, known, policy)[1]
+    t = known.get("type")
+    if isinstance(t, str) and t.strip() and not any(e.field.split(".")[0] == "type" for e in errs):
+        try:  # stopped at a bad value: the sub-type was not checked
+            policy.kind(kind).subtype(t.strip())
+        except ValueError as e:
+            errs.append(AttrError("type", str(e)))
+    return {}, errs
+
+
 def check_row(
     line: int,
     values: dict[str, Any],
-    lonlat: tuple[Any, Any],
+    lonlat: tuple[Any, Any] | None,
     *,
     kind: str | None,
     crs: Crs,
     policy: ResourcePolicy,
-) -> tuple[ResourceRow | None, list[FieldError]]:
+) -> tuple[ResourceRow, list[FieldError]]:
     """Check one resource given as column → value (text or JSON values) and its coordinates.
 
-    ``kind``: the file's kind when it has no kind column. Returns (the row, []) for a good row;
-    (the row as far as it could be read, the errors) for a bad row whose kind and point could be read,
-    so that the caller's own checks (point in the district, owner unit, code) still report on it
-    (never store it); (None, the errors) otherwise. Each error has ``line`` and ``column``.
+    ``lonlat``: the point's (lon, lat) as given, or None when the caller found the point unreadable
+    and reported it already. ``kind``: the file's kind when it has no kind column. Every field is
+    checked whatever the others' errors. Returns (the row, []) for a good row; (the row as far as it
+    could be read — see :class:`ResourceRow` — the errors) for a bad one, so that the caller's own
+    checks (owner unit, code, the point's town) still report on it (never store it). Each error has
+    ``line`` and ``column``.
     """
     errs: list[FieldError] = []
 
@@ -172,7 +208,8 @@ def check_row(
     elif len(name) > 100:
         bad("name", "longer than 100 characters", name)
     lon_lat: list[float] = []
-    for col, v, lo, hi in (("lon", lonlat[0], -180, 180), ("lat", lonlat[1], -90, 90)):
+    coords = () if lonlat is None else (("lon", lonlat[0], -180, 180), ("lat", lonlat[1], -90, 90))
+    for col, v, lo, hi in coords:
         try:
             x = float(v) if not isinstance(v, bool) and v is not None and str(v).strip() != "" else None
         except (TypeError, ValueError):
@@ -199,15 +236,16 @@ def check_row(
         given = {c: v for c, v in values.items() if c in ATTR_FIELDS}
         if "type" in given:
             given["type"] = _type_key(k, given["type"], policy)
-        attrs, aerrs = check_attrs(k, given, policy)
+        attrs, aerrs = _all_attr_errors(k, given, policy)
         for ae in aerrs:
             col = ae.field.split(".", 1)[0]
             bad(col, ae.reason, values.get(col) if col != "contact_phone" else None)
-    if k is None or len(lon_lat) != 2:
-        return None, errs
-    lon, lat = lon_lat
-    if crs == "gcj02":
-        lon, lat = org_rules.gcj02_to_wgs84(lon, lat)
+    lon: float | None = None
+    lat: float | None = None
+    if len(lon_lat) == 2:
+        lon, lat = lon_lat
+        if crs == "gcj02":
+            lon, lat = org_rules.gcj02_to_wgs84(lon, lat)
     row = ResourceRow(
         line=line,
         kind=k,
@@ -228,10 +266,10 @@ def check_row(
 def read_csv(
     text: str, name: str, *, kind: str | None = None, crs: Crs = "wgs84", policy: ResourcePolicy | None = None
 ) -> tuple[list[ResourceRow], list[FieldError]]:
-    """Read a resource CSV (module docstring). Returns (rows, errors): every error of every row (see
-    :func:`check_row` for the bad rows among ``rows``); the header's problems (an unknown or repeated
-    column, no name/lon/lat column, no kind column without ``kind``) come back as line-1 errors and no
-    rows."""
+    """Read a resource CSV (module docstring). Returns (rows, errors): every error of every row, and
+    every row but those with a wrong number of cells (see :func:`check_row` for the bad rows among
+    ``rows``); the header's problems (an unknown or repeated column, no name/lon/lat column, no kind
+    column without ``kind``) come back as line-1 errors and no rows."""
     pol = policy or default_resource_policy()
     reader = csv.reader(io.StringIO(text))
     try:
@@ -263,8 +301,9 @@ def read_csv(
                 errs.append(FieldError("file", f"more than {MAX_ROWS} rows: split the file", line=line))
                 break
             if len(rec) != len(cols):
+                # no column: the whole line is wrong ("line 2: 5 cells, expected 4 (as the header)")
                 errs.append(
-                    FieldError("file", f"{len(rec)} cells, the header has {len(cols)}", line=line, column="*")
+                    FieldError("", f"{len(rec)} cells, expected {len(cols)} (as the header)", line=line)
                 )
                 continue
             values = dict(zip(cols, rec, strict=True))
@@ -272,8 +311,7 @@ def read_csv(
                 line, values, (values.get("lon"), values.get("lat")), kind=kind, crs=crs, policy=pol
             )
             errs += rerrs
-            if row is not None:
-                rows.append(row)
+            rows.append(row)
     except csv.Error as e:
         errs.append(FieldError("file", f"not valid CSV: {e}", line=reader.line_num))
     if not rows and not errs:
@@ -285,7 +323,10 @@ def read_geojson(
     text: str, name: str, *, kind: str | None = None, crs: Crs = "wgs84", policy: ResourcePolicy | None = None
 ) -> tuple[list[ResourceRow], list[FieldError]]:
     """Read a resource GeoJSON FeatureCollection of Points (module docstring). A feature's properties
-    are its columns; ``line`` of an error is the feature number (1-based)."""
+    are its columns; ``line`` of an error is the feature number (1-based). A feature whose point cannot
+    be read has that error and its properties still checked (its row has no lon/lat); a file whose
+    structure is wrong (not a FeatureCollection, a feature not an object, another geometry type …)
+    comes back with no rows."""
     pol = policy or default_resource_policy()
     try:
         doc = json.loads(text)
@@ -295,36 +336,49 @@ def read_geojson(
         why = f"{name}: expected a GeoJSON FeatureCollection, got {type(doc).__name__}"
         return [], [FieldError("file", why)]
     listed = [doc] if doc.get("type") == "Feature" else doc.get("features")
+    bad_points: dict[int, FieldError] = {}
+    checked: dict[str, Any] = doc
     if isinstance(listed, list):  # points checked here: clear reasons, every bad feature at once
-        found = [_point_error(i, f) for i, f in enumerate(listed, start=1)]
-        bad_points = [e for e in found if e is not None]
-        if bad_points:
-            return [], bad_points
+        for i, f in enumerate(listed, start=1):
+            pe = _point_error(i, f)
+            if pe is not None:
+                bad_points[i] = pe
+        if bad_points:  # the structure is still checked, with a stand-in point for each bad one
+            stand_in = {"type": "Point", "coordinates": [0.0, 0.0]}
+            plain = [
+                f if i not in bad_points
+                else {**f, "geometry": stand_in} if isinstance(f, dict)
+                else {"type": "Feature", "properties": None, "geometry": stand_in}
+                for i, f in enumerate(listed, start=1)
+            ]  # fmt: skip
+            checked = plain[0] if doc.get("type") == "Feature" else {**doc, "features": plain}
     try:
-        org_rules.load_geojson_features(doc, geometry_types=("Point",), require_valid=False, name=name)
+        org_rules.load_geojson_features(checked, geometry_types=("Point",), require_valid=False, name=name)
     except ValueError as e:
         m = re.search(r"feature (\d+)", str(e))
-        return [], [FieldError("geometry", str(e), line=int(m.group(1)) + 1 if m else None)]
+        at = int(m.group(1)) + 1 if m else None
+        return [], [*bad_points.values(), FieldError("geometry", str(e), line=at)]
     feats = [doc] if doc.get("type") == "Feature" else doc["features"]
     if not feats:
         return [], [FieldError("file", f"{name}: no features")]
     if len(feats) > MAX_ROWS:
         return [], [FieldError("file", f"more than {MAX_ROWS} features: split the file")]
     rows: list[ResourceRow] = []
-    errs: list[FieldError] = []
+    errs: list[FieldError] = list(bad_points.values())
     for i, feat in enumerate(feats, start=1):
-        props = {column_name(str(k)): v for k, v in (feat.get("properties") or {}).items()}
-        unknown = sorted(c for c in props if c not in KNOWN or c in ("lon", "lat"))
-        if unknown:
-            for c in unknown:
-                why = "lon/lat come from the geometry" if c in ("lon", "lat") else "unknown property"
-                errs.append(FieldError(c, why, i, c))
+        if not isinstance(feat, dict):  # reported as not a Feature: no properties to check
             continue
-        x, y = feat["geometry"]["coordinates"][:2]
-        row, rerrs = check_row(i, props, (x, y), kind=kind, crs=crs, policy=pol)
+        props = {column_name(str(k)): v for k, v in (feat.get("properties") or {}).items()}
+        for c in sorted(c for c in props if c not in KNOWN or c in ("lon", "lat")):
+            why = "lon/lat come from the geometry" if c in ("lon", "lat") else "unknown property"
+            errs.append(FieldError(c, why, i, c))
+            del props[c]  # the other properties are still checked
+        lonlat: tuple[Any, Any] | None = None  # a bad point is reported above
+        if i not in bad_points:
+            lonlat = (feat["geometry"]["coordinates"][0], feat["geometry"]["coordinates"][1])
+        row, rerrs = check_row(i, props, lonlat, kind=kind, crs=crs, policy=pol)
         errs += rerrs
-        if row is not None:
-            rows.append(row)
+        rows.append(row)
     return rows, errs
 
 

@@ -334,9 +334,10 @@ def import_resources(
     crs: files.Crs = "wgs84",
 ) -> ResourceImportSummary:
     """Import a resource file (CSV or GeoJSON, resource_files.py) into the actor's district, all or
-    nothing: every row is checked (cells, attributes of its kind, point inside the district, owner
-    unit, codes unique) and any bad row refuses the whole file with an InvalidInput listing each
-    error's line and column. A row whose code is already a resource of the district updates it;
+    nothing: every field of every row is checked whatever the others' errors (cells, attributes of its
+    kind, owner unit, codes unique; the point inside the district when it could be read) and any bad
+    row refuses the whole file with an InvalidInput listing each error's line and column, all in one
+    pass. A row whose code is already a resource of the district updates it;
     others are created. Needs ``fire.manage``."""
     require(actor, "fire.manage")
     d6 = actor.district_code
@@ -347,12 +348,14 @@ def import_resources(
     seen: dict[str, int] = {}
     towns: dict[int, str | None] = {}
     resolved: dict[int, str | None] = {}
-    for row in rows:
-        town, why = _place(session, d6, row.lon, row.lat)
-        if why:
-            errs.append(FieldError("lon", why, line=row.line, column="lon"))
-        elif sc.kind == "town" and town != sc.code:
-            errs.append(FieldError("lon", f"outside your town {sc.code}", line=row.line, column="lon"))
+    for row in rows:  # bad rows too (resource_files.check_row): their owner and code are checked
+        town = why = None
+        if row.lon is not None and row.lat is not None:
+            town, why = _place(session, d6, row.lon, row.lat)
+            if why:
+                errs.append(FieldError("lon", why, line=row.line, column="lon"))
+            elif sc.kind == "town" and town != sc.code:
+                errs.append(FieldError("lon", f"outside your town {sc.code}", line=row.line, column="lon"))
         towns[row.line] = town
         if row.owner is not None:
             try:
@@ -375,14 +378,15 @@ def import_resources(
     }
     for row in rows:
         old = existing.get(row.code) if row.code is not None else None
-        if old is not None and old.kind != row.kind:
+        if old is not None and row.kind is not None and old.kind != row.kind:
             why = f'code "{row.code}" is a {old.kind} (resource {old.id}), not a {row.kind}'
             errs.append(FieldError("kind", why, line=row.line, column="kind"))
     fmt_used = fmt or files.guess_format(name)
     if errs:
         errs.sort(key=lambda e: (e.line or 0, e.column or ""))
         first = errs[0]
-        where = f"line {first.line}, column {first.column or first.field}: " if first.line else ""
+        col = f", column {first.column or first.field}" if first.column or first.field else ""
+        where = f"line {first.line}{col}: " if first.line else ""
         raise InvalidInput(
             f"{name}: {len(errs)} error{'s' if len(errs) != 1 else ''}, nothing imported; first: {where}"
             f"{first.reason}",
@@ -392,6 +396,7 @@ def import_resources(
     created = updated = 0
     by_kind: Counter[str] = Counter()
     for row in rows:
+        assert row.kind is not None and row.lon is not None and row.lat is not None  # no errors: read whole
         values = {
             "kind": row.kind,
             "name": row.name,
