@@ -30,13 +30,16 @@ from zhizhi.core.time import LOCAL_TZ
 from zhizhi.event import service as events
 from zhizhi.event.models import Event, EventStep, EventTask
 from zhizhi.event.schemas import EventCreate, TransitionIn
+from zhizhi.event.service.preplan import DRILL_END_COMMENT
 from zhizhi.ops import service as ops
 from zhizhi.org import service as org
 from zhizhi.scenarios.fire import drill
 from zhizhi.scenarios.fire.models import Hotspot, HotspotAlert, HotspotCluster, HotspotImport
+from zhizhi.scenarios.fire.resource_schemas import ResourceIn
 from zhizhi.scenarios.fire.rules import PolicyError
 from zhizhi.scenarios.fire.service import drill as svc
 from zhizhi.scenarios.fire.service import kpis as fire_kpis
+from zhizhi.scenarios.fire.service import resources as fire_resources
 
 ZHUTUO, HONGLU = "500118118000", "500118114000"  # 朱沱镇, 红炉镇
 SYS = events.system_actor("500118")
@@ -244,6 +247,9 @@ def test_simulated_drill_runs_the_loop_and_times_every_node(session: Session) ->
     ]
     assert all(n.at is not None and n.at <= ended for n in r.nodes)
     assert (r.finished, r.all_met, r.simulated, r.as_dict()["clock"]) == (True, True, True, "simulated")
+    # no fire team registered in the district: team out is timed on the town center's task, as before
+    assert (r.team_task, r.as_dict()["team_task"], r.as_dict()["team_task_id"]) == (False, False, None)
+    assert r.team_note == "扑火队出动按镇街指挥中心预案任务计时：本区未登记扑火队伍，未派扑火队任务"
     cl = session.get(HotspotCluster, run.cluster_id)
     assert cl is not None and cl.drill and cl.event_id == ev.id
     (h,) = session.scalars(select(Hotspot).where(Hotspot.cluster_id == cl.id)).all()
@@ -357,6 +363,117 @@ def test_a_second_drill_waits_for_the_open_one_and_other_refusals(session: Sessi
         svc.drill_report(session, SYS, real.id)
 
 
+# --- with a fire team registered: the drill starts the response as the real one does ----------------
+
+DRILL_POINT = (105.808022, 29.011404)  # 朱沱镇's representative point, where the drill hotspot goes
+
+
+def _teams(session: Session) -> dict[str, int]:
+    """GENERATED fire teams (no public list exists; "测试" in their names): the nearest, 朱沱镇's own,
+    0.01° north of the drill point, and a farther one of 林业局 0.05° north."""
+    lon, lat = DRILL_POINT
+    near = fire_resources.create_resource(
+        session, SYS, ResourceIn(kind="team", name="测试朱沱半专业扑火队", lon=lon, lat=lat + 0.01,
+                                 owner=ZHUTUO, attrs={"type": "semi_professional", "people": 20})
+    )  # fmt: skip
+    far = fire_resources.create_resource(
+        session, SYS, ResourceIn(kind="team", name="测试区专业扑火队", lon=lon, lat=lat + 0.05,
+                                 owner="LYJ", attrs={"type": "professional", "people": 35})
+    )  # fmt: skip
+    return {"near": near.id, "far": far.id}
+
+
+def _drill_tasks(session: Session, event_id: int) -> list[EventTask]:
+    return list(
+        session.scalars(select(EventTask).where(EventTask.event_id == event_id).order_by(EventTask.id))
+    )
+
+
+def test_simulated_drill_sends_the_nearest_team_and_times_team_out_on_its_task(session: Session) -> None:
+    teams = _teams(session)
+    run = svc.start_drill(session, SYS, ZHUTUO, simulate=True)
+    ev = session.get(Event, run.event_id)
+    assert ev is not None and ev.is_drill and ev.node == "closed"
+    tasks = _drill_tasks(session, ev.id)
+    team = [t for t in tasks if t.task.startswith("扑火队出动：")]
+    assert len(team) == 1 and len(tasks) == 5  # the pre-plan's four and the team's, in the same pre-plan
+    (tt,) = team
+    assert (tt.unit_code, tt.role, tt.preplan_id) == ("500118118000-ZHZX", "town_duty", tasks[0].preplan_id)
+    assert tt.task.startswith("扑火队出动：测试朱沱半专业扑火队（半专业扑火队，20 人）")
+    # the platform completed it (as the others), on the simulated clock of the team-out move
+    assert (tt.status, tt.comment) == ("done", f"演练：{tt.task}（模拟时钟 +4:15）")
+    (row,) = session.scalars(
+        select(EventStep).where(EventStep.event_id == ev.id, EventStep.target_unit_code == tt.unit_code,
+                                EventStep.action == "preplan", EventStep.comment.startswith("派出最近扑火队"))
+    ).all()  # fmt: skip
+    assert row.data == {"preplan": "forest-fire-alarm", "team_id": teams["near"], "task_id": tt.id,
+                        "distance_km": 1.112}  # fmt: skip
+    done = {t.unit_code: t.status for t in tasks if t.id != tt.id}
+    assert done == {"500118-LYJ": "closed", "500118118000-ZHZX": "done", "500118118209012": "done",
+                    "500118-YJJ": "closed"}  # fmt: skip
+    r = run.result
+    assert [(n.key, n.elapsed_s, n.status) for n in r.nodes] == [
+        ("alarm_seen", 45.0, "met"),
+        ("on_site", 165.0, "met"),
+        ("team_out", 255.0, "met"),
+        ("under_control", 1455.0, "done"),
+    ]
+    assert {n.key: n.at for n in r.nodes}["team_out"] == tt.done_at
+    assert (r.team_task, r.team_task_id) == (True, tt.id)
+    assert r.team_note == "扑火队出动按最近扑火队任务计时：测试朱沱半专业扑火队（任务单位 500118118000-ZHZX）"
+    d = run.as_dict()
+    assert (d["team_task"], d["team_task_id"]) == (True, tt.id)
+    assert r.team_note in "\n".join(drill.report_lines(r, "演练"))
+    _, again = svc.drill_report(session, SYS, ev.id)
+    assert (again.team_task, again.team_task_id, again.team_note) == (True, tt.id, r.team_note)
+    assert [(n.key, n.elapsed_s) for n in again.nodes] == [(n.key, n.elapsed_s) for n in r.nodes]
+
+
+def test_live_drill_with_a_team_times_team_out_on_the_team_task_only(session: Session) -> None:
+    _teams(session)
+    run = svc.start_drill(session, SYS, ZHUTUO)
+    ev = session.get(Event, run.event_id)
+    assert ev is not None
+    assert run.result.team_task is True and run.result.team_task_id is not None
+    tasks = {t.id: t for t in _drill_tasks(session, ev.id)}
+    team = tasks[run.result.team_task_id]
+    town = next(t for t in tasks.values() if t.unit_code == "500118118000-ZHZX" and t.id != team.id)
+    duty = user_actor(session, "500118118000.duty")
+    worker = user_actor(session, f"{ev.grid_code}.worker")
+    events.transition(session, duty, ev.id, TransitionIn(action="sign"))
+    events.complete_task(session, worker, next(t.id for t in tasks.values() if t.unit_code == ev.grid_code),
+                         "到场，确认火点")  # fmt: skip
+    events.complete_task(session, duty, town.id, "已组织")
+    _, r = svc.drill_report(session, SYS, ev.id)
+    # the town's own task done is not the team out: that is the nearest team's task
+    assert [(n.key, n.status) for n in r.nodes] == [
+        ("alarm_seen", "met"), ("on_site", "met"), ("team_out", "pending"), ("under_control", "open")
+    ]  # fmt: skip
+    events.complete_task(session, duty, team.id, "测试朱沱半专业扑火队出发")
+    _, r = svc.drill_report(session, SYS, ev.id)
+    node = {n.key: n for n in r.nodes}["team_out"]
+    assert node.status == "met" and node.at == team.done_at
+
+
+def test_a_live_drill_with_a_team_closed_early_closes_the_team_task_too(session: Session) -> None:
+    _teams(session)
+    run = svc.start_drill(session, SYS, HONGLU)  # another town: the district's nearest team is sent
+    ev = session.get(Event, run.event_id)
+    assert ev is not None
+    team = session.get(EventTask, run.result.team_task_id)
+    assert team is not None and team.task.startswith("扑火队出动：")
+    duty = user_actor(session, f"{HONGLU}.duty")
+    events.transition(session, duty, ev.id, TransitionIn(action="sign"))
+    events.transition(session, duty, ev.id, TransitionIn(action="handle", comment="演练中止"))
+    events.transition(session, SYS, ev.id, TransitionIn(action="verify_pass"))
+    events.transition(session, SYS, ev.id, TransitionIn(action="close"))
+    tasks = _drill_tasks(session, ev.id)
+    assert len(tasks) == 5
+    assert {(t.status, t.comment, t.done_at) for t in tasks} == {("closed", DRILL_END_COMMENT, ev.closed_at)}
+    _, r = svc.drill_report(session, SYS, ev.id)
+    assert r.team_task is True and {n.key: n.elapsed_s for n in r.nodes}["team_out"] is None
+
+
 # --- drills never count -------------------------------------------------------------------------------
 
 
@@ -410,6 +527,7 @@ def test_cli_simulated_drill_prints_the_node_times(engine: Engine, tmp_path: Pat
         "  到达现场（on_site）  用时 2:35  目标 ≤ 3:00  达标",
         "  扑火队出动（team_out）  用时 4:05  目标 ≤ 5:00  达标",
         "  火势控制（under_control）  用时 24:05  目标 无目标  已完成",
+        "  扑火队出动按镇街指挥中心预案任务计时：本区未登记扑火队伍，未派扑火队任务",
         "演练完成：3/3 个节点达标",
         "模拟时钟：用时按模拟时钟计（fire/data/drill.yaml simulate）；时刻为平台实际记录的时刻",
     ]
@@ -418,11 +536,12 @@ def test_cli_simulated_drill_prints_the_node_times(engine: Engine, tmp_path: Pat
     res = CliRunner().invoke(app, ["fire", "drill", "--report", eid, "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert (data["event_id"], data["node"], data["finished"], data["all_met"]) == (
+    assert (data["event_id"], data["node"], data["finished"], data["all_met"], data["team_task"]) == (
         int(eid),
         "closed",
         True,
         True,
+        False,
     )
     assert [(n["key"], n["elapsed"], n["target"], n["status"]) for n in data["nodes"]] == [
         ("alarm_seen", "0:35", "1:00", "met"),

@@ -188,12 +188,12 @@ def test_a_drill_confirmation_dispatches_no_real_task(session: Session) -> None:
     add_team(session)
     run = drills.start_drill(session, SYS, ZHUTUO)
     before = tasks_of(session, run.event_id)
-    assert len(before) == 4  # the drill's own pre-plan, started by the drill
+    assert len(before) == 5  # the drill's own response: its pre-plan and the nearest team's task
     assert run.cluster_id is not None
     got = service.verify_cluster(session, VERIFIER, run.cluster_id, "真实火情")
     assert (got.fire_event_id, got.response, got.response_note) == (None, None, None)
     assert session.scalars(select(Event).where(Event.category_code == "2206")).all() == []
-    assert sum(len(tasks_of(session, e.id)) for e in session.scalars(select(Event))) == 4
+    assert sum(len(tasks_of(session, e.id)) for e in session.scalars(select(Event))) == 5
     assert tasks_of(session, run.event_id) == before
 
 

@@ -31,6 +31,9 @@ from zhizhi.core.time import LOCAL_TZ
 from zhizhi.scenarios.fire.rules import load_policy_file
 
 DRILL_FILE = Path(__file__).parent / "data" / "drill.yaml"
+TEAM_NODE = "team_out"
+"""The node timed on the nearest fire team's task (扑火队出动, service/response.py) when the drill has
+one, instead of its mark's task (``task:town``, the town center's pre-plan task)."""
 STEP_ACTIONS = ("accept", "register", "dispatch", "sign", "handle", "verify_pass", "close")
 """Loop actions a drill may mark or simulate (event.rules.TRANSITIONS, in loop order)."""
 _MARK = re.compile(r"^(step:(?P<action>[a-z_]+)|task:(?P<unit>[A-Za-z0-9_]+))$")
@@ -187,6 +190,13 @@ class DrillResult:
     simulated: bool = False
     """Elapsed times are on the simulated clock (``zhizhi fire drill --simulate``, :func:`evaluate`
     ``simulated``); each node's ``at`` is then when the platform recorded it."""
+    team_task: bool | None = None
+    """:data:`TEAM_NODE` is timed on the nearest fire team's task (True) or on its mark's task, the
+    town center's (False: no team task); None when not told (e.g. :func:`evaluate` alone)."""
+    team_task_id: int | None = None
+    """The team task's id when ``team_task``."""
+    team_note: str = ""
+    """Which task times :data:`TEAM_NODE`, in words (the team, or why there is no team task)."""
 
     @property
     def finished(self) -> bool:
@@ -199,7 +209,15 @@ class DrillResult:
         return all(n.status == "met" for n in self.nodes if n.target_s is not None)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form (times ISO 8601 in Beijing time)."""
+        """Plain JSON-able form (times ISO 8601 in Beijing time); ``team_task``, ``team_task_id`` and
+        ``team_note`` when ``team_task`` is known."""
+        team: dict[str, Any] = {}
+        if self.team_task is not None:
+            team = {
+                "team_task": self.team_task,
+                "team_task_id": self.team_task_id,
+                "team_note": self.team_note,
+            }
         return {
             "alarm_at": self.alarm_at.astimezone(LOCAL_TZ).isoformat(),
             "as_of": self.as_of.astimezone(LOCAL_TZ).isoformat(),
@@ -220,6 +238,7 @@ class DrillResult:
                 }
                 for n in self.nodes
             ],
+            **team,
         }
 
 
@@ -290,13 +309,16 @@ def mmss(seconds: float) -> str:
 def report_lines(result: DrillResult, title: str) -> list[str]:
     """A drill report as text lines: the title, then one line per node with its Beijing time, the time
     from the alarm, the target and the status in Chinese, then a summary line (and, for a simulated
-    drill, a line saying the times are on the simulated clock)."""
+    drill, a line saying the times are on the simulated clock). When ``team_task`` is known, a line
+    before the summary says which task timed 扑火队出动 (``team_note``)."""
     lines = [title, f"报警时间 北京时间 {result.alarm_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S}"]
     for n in result.nodes:
         at = f"{n.at.astimezone(LOCAL_TZ):%H:%M:%S}" if n.at else "--:--:--"
         used = mmss(n.elapsed_s) if n.elapsed_s is not None else "-"
         target = f"≤ {mmss(n.target_s)}" if n.target_s is not None else "无目标"
         lines.append(f"  {n.name}（{n.key}）  {at}  用时 {used}  目标 {target}  {STATUS_ZH[n.status]}")
+    if result.team_task is not None:
+        lines.append(f"  {result.team_note}")
     timed = [n for n in result.nodes if n.target_s is not None]
     met = sum(n.status == "met" for n in timed)
     state = "演练完成" if result.finished else "演练进行中"

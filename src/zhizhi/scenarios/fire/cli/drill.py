@@ -62,14 +62,16 @@ def fire_drill(
     --town CODE injects a simulated satellite hotspot at a point inside the town (its polygon's
     representative point) through the hotspot import, flagged as a drill: its 卫星热点核查 event (2207)
     never counts in KPIs or Open311, and its CAP alert (--cap) has status Exercise. The platform
-    accepts, registers and dispatches the event to the town center and starts the pre-plan
-    森林火情处置预案. Then, by default (live), people make the moves that time the nodes, from the
-    alarm (the event's report time):
+    accepts, registers and dispatches the event to the town center and starts the response as
+    `zhizhi fire respond` does: the pre-plan 森林火情处置预案 and, when the district has a fire team
+    registered, the task 扑火队出动 for the nearest team's unit. Then, by default (live), people make
+    the moves that time the nodes, from the alarm (the event's report time):
 
     \b
       接警签收 alarm seen       the town center signs (签收) the event: ≤ 1:00
       到达现场 on site          the grid's pre-plan task is done: ≤ 3:00
-      扑火队出动 team out       the town center's pre-plan task is done: ≤ 5:00
+      扑火队出动 team out       the nearest team's task 扑火队出动 is done (without a team
+                                registered: the town center's pre-plan task): ≤ 5:00
       火势控制 under control    处置反馈 (handle) of the event: timed
 
     and --report EVENT_ID shows the times so far. With --simulate the platform makes every move
@@ -118,8 +120,9 @@ def fire_drill(
             return
         lines = drill.report_lines(res, title)
         if town is not None and not simulate:
+            who = "网格员/护林员、镇街与扑火队所属单位" if res.team_task else "网格员/护林员与镇街"
             lines.append(
-                f"下一步：镇街指挥中心签收事件 {data['event_id']}，网格员/护林员与镇街完成预案任务，"
+                f"下一步：镇街指挥中心签收事件 {data['event_id']}，{who}完成预案任务，"
                 f"镇街处置反馈；进度：zhizhi fire drill --report {data['event_id']}"
             )
         typer.echo("\n".join(lines))

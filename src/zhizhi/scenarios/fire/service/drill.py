@@ -9,9 +9,12 @@ with real ones, and ops KPIs, Open311 and the fire KPIs leave them out.
 Two modes:
 
 * **live** (default): the platform accepts, registers and dispatches the event to the town center
-  (镇街指挥中心) at once and starts the pre-plan ``forest-fire-alarm``; people then make the moves that
-  mark the nodes (签收 = alarm seen, the grid's pre-plan task = on site, the town's = team out,
-  处置反馈 = under control), and :func:`drill_report` shows the times so far.
+  (镇街指挥中心) at once and starts the response as the real one-click response does
+  (``service.response.respond``: the pre-plan ``forest-fire-alarm`` and, when the district has a fire
+  team registered, the task 扑火队出动 for the nearest team's unit); people then make the moves that
+  mark the nodes (签收 = alarm seen, the grid's pre-plan task = on site, the team's task = team out —
+  the town's task without a team task —, 处置反馈 = under control), and :func:`drill_report` shows
+  the times so far.
 * **simulate**: the platform makes every move itself at once, on a simulated clock (data/drill.yaml
   ``simulate``, delays overridable), so the command ends at once. No time is made up: every step,
   task and event time is the wall-clock moment the platform made the move (all within the command's
@@ -44,6 +47,8 @@ from zhizhi.event.schemas import TransitionIn
 from zhizhi.org import service as org
 from zhizhi.scenarios.fire import cap
 from zhizhi.scenarios.fire import drill as rules
+from zhizhi.scenarios.fire.models import FireResource
+from zhizhi.scenarios.fire.service import response
 from zhizhi.scenarios.fire.service.config import CATEGORY, hotspot_config
 from zhizhi.scenarios.fire.service.hotspots import import_bytes
 
@@ -178,8 +183,11 @@ def start_drill(
 ) -> DrillRun:
     """Start a drill in ``town_code`` (12-digit NBS): inject a simulated hotspot at the town's point
     through the hotspot import (drill), then, as the platform, accept, register, dispatch the event to
-    the town center and start the drill's pre-plan; with ``simulate``, make every further move too on
-    the simulated clock (``delays``: seconds per move, overriding data/drill.yaml ``simulate``).
+    the town center and start the response as the real one does (``service.response.respond`` with
+    the drill's pre-plan: its tasks plus, with a fire team registered in the district, 扑火队出动 for
+    the nearest team's unit, which then times the team-out node); with ``simulate``, make every
+    further move too on the simulated clock (``delays``: seconds per move, overriding data/drill.yaml
+    ``simulate``; the team task is completed at the team-out node's move).
 
     Needs ``fire.drill`` and the town within the actor's scope. Refuses (Conflict) a second drill in a
     town whose last drill event is still open, and a hotspot that did not open a new event (it joined
@@ -231,11 +239,22 @@ def start_drill(
         rest = [(m, s) for m, s in offsets.items() if (m, s) not in head]
     for mark, sim_s in head:
         _move(session, platform, ev, mark, sim_s, center)
-    events.start_preplan(session, platform, ev.id, pol.preplan)
+    resp = response.respond(session, platform, ev.id, preplan=pol.preplan)
+    team_task = session.get(EventTask, resp.team_task_id) if resp.team_task_id is not None else None
+    team_mark = _team_mark(pol)
     for mark, sim_s in rest:
+        if team_task is not None and mark == team_mark:  # the team out, then its town's task
+            clock = f"（模拟时钟 +{rules.mmss(sim_s)}）" if sim_s is not None else ""
+            events.complete_task(session, platform, team_task.id, f"演练：{team_task.task}{clock}")
         _move(session, platform, ev, mark, sim_s, center)
     session.flush()
     result = drill_result(session, ev, pol, as_of=ztime.utcnow())
+    if resp.team is not None and team_task is None:  # a team without an owner unit (old rows only)
+        note = (
+            f"扑火队出动按镇街指挥中心预案任务计时：最近扑火队 {resp.team.name} 未登记所属单位，"
+            "未派扑火队任务"
+        )
+        result = replace(result, team_note=note)
     cl = summary.events[0].cluster_id if summary.events else None
     due = now + timedelta(hours=hotspot_config().verification.deadline_h)
     alert = cap.HotspotAlert(
@@ -324,13 +343,43 @@ def _task(session: Session, ev: Event, unit: str) -> EventTask | None:
     return session.scalar(q)
 
 
-def _marks(session: Session, ev: Event, pol: rules.DrillPolicy) -> dict[str, datetime | None]:
+def _team_mark(pol: rules.DrillPolicy) -> str | None:
+    """The mark of the team-out node (:data:`rules.TEAM_NODE`), or None when the policy has none."""
+    return next((n.mark for n in pol.nodes if n.key == rules.TEAM_NODE), None)
+
+
+def find_team_task(session: Session, ev: Event) -> tuple[EventTask | None, str]:
+    """The nearest team's task on drill event ``ev`` (扑火队出动, added by ``service.response.respond``:
+    the task named by the ``task_id`` of its timeline row ``preplan`` with a ``team_id``), or None; and
+    the report's words on which task times the team-out node."""
+    rows = session.scalars(
+        select(EventStep.data)
+        .where(EventStep.event_id == ev.id, EventStep.action == "preplan")
+        .order_by(EventStep.id)
+    ).all()
+    for d in rows:
+        if isinstance(d, dict) and d.get("team_id") is not None and d.get("task_id") is not None:
+            task = session.get(EventTask, int(d["task_id"]))
+            if task is None or task.event_id != ev.id:
+                continue
+            team = session.get(FireResource, int(d["team_id"]))
+            name = team.name if team is not None else f"#{d['team_id']}"
+            return task, f"扑火队出动按最近扑火队任务计时：{name}（任务单位 {task.unit_code}）"
+    return None, "扑火队出动按镇街指挥中心预案任务计时：本区未登记扑火队伍，未派扑火队任务"
+
+
+def _marks(
+    session: Session, ev: Event, pol: rules.DrillPolicy, team: EventTask | None = None
+) -> dict[str, datetime | None]:
     """When the loop recorded each node mark of ``pol`` on drill event ``ev`` (first step of each
-    action; done time of each unit's pre-plan task), or None."""
+    action; done time of each unit's pre-plan task — for the team-out node, of the nearest team's
+    task ``team`` when there is one), or None."""
     marks: dict[str, datetime | None] = {}
     for n in pol.nodes:
         kind, name = rules.parse_mark(n.mark)
-        if kind == "step":
+        if n.key == rules.TEAM_NODE and team is not None:
+            marks[n.mark] = team.done_at if team.status == "done" else None
+        elif kind == "step":
             marks[n.mark] = session.scalar(
                 select(EventStep.at)
                 .where(EventStep.event_id == ev.id, EventStep.action == name)
@@ -363,10 +412,16 @@ def drill_result(
     session: Session, ev: Event, pol: rules.DrillPolicy | None = None, as_of: datetime | None = None
 ) -> rules.DrillResult:
     """The node results of drill event ``ev`` as of ``as_of`` (default now); a simulated drill's
-    elapsed times are those of its simulated clock (:func:`simulated_offsets`)."""
+    elapsed times are those of its simulated clock (:func:`simulated_offsets`). The team-out node is
+    timed on the nearest team's task when the drill has one (:func:`find_team_task`; ``team_task`` True),
+    else on the town center's task (False); ``team_note`` says which."""
     p = pol or rules.default_drill_policy()
     sim = simulated_offsets(session, ev)
-    return rules.evaluate(ev.reported_at, _marks(session, ev, p), as_of or ztime.utcnow(), p, simulated=sim)
+    team, note = find_team_task(session, ev)
+    res = rules.evaluate(
+        ev.reported_at, _marks(session, ev, p, team), as_of or ztime.utcnow(), p, simulated=sim
+    )
+    return replace(res, team_task=team is not None, team_task_id=team.id if team else None, team_note=note)
 
 
 def drill_report(

@@ -127,10 +127,15 @@ def _team_text(team: FireResource, km: float) -> str:
     )
 
 
-def respond(session: Session, actor: Actor, event_id: int) -> RespondRead:
+def respond(session: Session, actor: Actor, event_id: int, *, preplan: str | None = None) -> RespondRead:
     """One-click response (一键启动预案) to fire event ``event_id``: start the forest-fire pre-plan
     (its tasks for 林业局, the town center, the grid and 应急局) and give the unit of the nearest team a
-    task to send it, with a timeline row naming the team and its straight-line distance.
+    task to send it, with a timeline row naming the team and its straight-line distance (its ``data``:
+    ``preplan``, ``team_id``, ``task_id``, ``distance_km``).
+
+    ``preplan``: the pre-plan code to start (default data/resources.yaml ``response.preplan``); a
+    drill (service/drill.py) passes its own (data/drill.yaml ``preplan``). A drill event's tasks are
+    drill tasks like its event: nothing here differs, KPIs leave drill events out.
 
     Needs ``event.preplan`` (the pre-plan) and ``fire.read``; the event in the actor's scope (NotFound
     otherwise). Raises InvalidInput for a non-fire event, an event without a point or without a grid
@@ -141,9 +146,9 @@ def respond(session: Session, actor: Actor, event_id: int) -> RespondRead:
     require(actor, "event.preplan")
     require(actor, "fire.read")
     ev = fire_event(session, actor, event_id)
-    pol = rules.default_resource_policy().response
+    code = preplan or rules.default_resource_policy().response.preplan
     teams = _nearest(session, ev, 1, "team").get("team", [])
-    tasks = events.start_preplan(session, actor, ev.id, pol.preplan)
+    tasks = events.start_preplan(session, actor, ev.id, code)
     notes: list[str] = []
     team_read: NearestResource | None = None
     team_task: EventTask | None = None
@@ -155,11 +160,11 @@ def respond(session: Session, actor: Actor, event_id: int) -> RespondRead:
         if team.owner_unit_code is None:  # imports and the API require it; an old row may lack it
             notes.append(f"team {team.id} ({team.name}) has no owner unit: no team task was created")
         else:
-            team_task = _add_team_task(session, actor, ev, team, km, tasks)
+            team_task = _add_team_task(session, actor, ev, team, km, tasks, code)
     ordered = ([team_task] if team_task is not None else []) + list(tasks)
     return RespondRead(
         event_id=ev.id,
-        preplan=pol.preplan,
+        preplan=code,
         team=team_read,
         team_task_id=team_task.id if team_task is not None else None,
         tasks=[
@@ -174,7 +179,13 @@ def respond(session: Session, actor: Actor, event_id: int) -> RespondRead:
 
 
 def _add_team_task(
-    session: Session, actor: Actor, ev: Event, team: FireResource, km: float, tasks: list[EventTask]
+    session: Session,
+    actor: Actor,
+    ev: Event,
+    team: FireResource,
+    km: float,
+    tasks: list[EventTask],
+    preplan: str,
 ) -> EventTask:
     """The team's task, in the pre-plan just started (same ``preplan_id``), and its timeline row.
 
@@ -195,6 +206,7 @@ def _add_team_task(
         comment="",
     )
     session.add(task)
+    session.flush()  # its id, for the timeline row
     session.add(
         EventStep(
             event_id=ev.id,
@@ -208,7 +220,7 @@ def _add_team_task(
             unit_code=actor.unit_code,
             target_unit_code=team.owner_unit_code,
             comment=f"派出最近扑火队 {team.name}（直线约 {km:.1f} km）",
-            data={"preplan": pol.preplan, "team_id": team.id, "distance_km": round(km, 3)},
+            data={"preplan": preplan, "team_id": team.id, "task_id": task.id, "distance_km": round(km, 3)},
         )
     )
     session.flush()
