@@ -137,6 +137,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     ):
         app.include_router(r)
     web.pages.install_not_found_page(app)  # unknown page addresses: a Chinese HTML 404, not JSON
+    # what the web pages take from a scenario, handed to them here (web imports no scenario)
+    app.state.fire_latest_rated_day = fire_api.service.latest_rated_day
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

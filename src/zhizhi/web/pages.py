@@ -5,8 +5,9 @@ the scripts' changes; what a user sees and may do is decided by the API (scope, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
+from datetime import date as date_type
 from pathlib import Path
 from typing import Any, cast
 
@@ -212,14 +213,18 @@ def fire(
 ) -> Response:
     """The fire page (森林防火): ``?date=YYYY-MM-DD`` (default today for the hotspots; the danger
     ratings of the latest rated day in the user's scope, ``latest_rated``, when none is given:
-    fire.service.latest_rated_day, as ``zhizhi fire ratings``)."""
-    from zhizhi.scenarios.fire.service import latest_rated_day
-
+    fire.service.latest_rated_day, as ``zhizhi fire ratings``, which the application hands over as
+    ``app.state.fire_latest_rated_day``: the web layer imports no scenario)."""
+    latest_rated_day: Callable[[Session, Any], date_type | None] | None = getattr(
+        request.app.state, "fire_latest_rated_day", None
+    )
     found = _signed_in(request, session)
     if found is None:
         return _to_login(request)
     outcomes = [{"key": k, "name": v} for k, v in i18n.messages("fire")["outcome"].items()]
-    latest = latest_rated_day(session, found[0]) if has_permission(found[0], "fire.read") else None
+    latest = None
+    if latest_rated_day is not None and has_permission(found[0], "fire.read"):
+        latest = latest_rated_day(session, found[0])
     data = {
         "date": day_param(date),
         "latest_rated": latest.isoformat() if latest else None,
