@@ -24,8 +24,8 @@ from zhizhi.core.access import Actor
 from zhizhi.core.config import get_settings
 from zhizhi.core.errors import Conflict, FieldError, InvalidInput
 from zhizhi.event import rules
-from zhizhi.event.models import Attachment, Event, EventStep
-from zhizhi.event.service.notify import changed
+from zhizhi.event.models import Attachment, Event
+from zhizhi.event.service.notes import side_step
 from zhizhi.event.service.read import get_event
 
 ATTACH_ACTION, ATTACH_LABEL = "attach", "上传附件"
@@ -93,22 +93,6 @@ def add_attachment(
     )
     session.add(a)
     session.flush()
-    session.add(
-        EventStep(
-            event_id=ev.id,
-            at=now,
-            action=ATTACH_ACTION,
-            from_node=ev.node,
-            to_node=ev.node,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            actor_role=actor.role,
-            unit_code=actor.unit_code or None,
-            comment=f"{KINDS[kind]}：{name}",
-            overdue=False,
-            data={"attachment_id": a.id, "kind": kind, "content_type": content_type, "size": len(data)},
-        )
-    )
-    session.flush()
-    changed(session, ev, ATTACH_ACTION)  # live pages refresh the timeline after the commit
+    data_ = {"attachment_id": a.id, "kind": kind, "content_type": content_type, "size": len(data)}
+    side_step(session, actor, ev, ATTACH_ACTION, f"{KINDS[kind]}：{name}", data_, at=now)
     return a

@@ -20,6 +20,7 @@ NotFound (404), as for every event route; a role without ``event.read`` is Forbi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from zhizhi.core import time as ztime
 from zhizhi.core.access import Actor, require
 from zhizhi.core.errors import FieldError, InvalidInput
 from zhizhi.event import rules
-from zhizhi.event.models import EventStep
+from zhizhi.event.models import Event, EventStep
 from zhizhi.event.service.notify import changed
 from zhizhi.event.service.read import get_event
 
@@ -55,21 +56,38 @@ def add_note(
     if len(text) > MAX_NOTE:
         why = f"a note is at most {MAX_NOTE} characters, got {len(text)}"
         raise InvalidInput(why, [FieldError("comment", why)])
+    return side_step(session, actor, ev, rules.NOTE_ACTION, text, data)
+
+
+def side_step(
+    session: Session,
+    actor: Actor,
+    ev: Event,
+    action: str,
+    comment: str,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> EventStep:
+    """Write a step that records something on ``ev``'s timeline without moving it (a note, an
+    upload, a task done): ``from_node`` = ``to_node`` = the current node, by ``actor``, at ``at``
+    (UTC, default now), with ``comment`` and ``data`` as given; nothing else of the event changes
+    (module docstring). Flushes and announces the change to live pages (after the commit). The
+    caller has checked the actor's right to do it. Returns the step."""
     step = EventStep(
         event_id=ev.id,
-        at=ztime.utcnow(),
-        action=rules.NOTE_ACTION,
+        at=at or ztime.utcnow(),
+        action=action,
         from_node=ev.node,
         to_node=ev.node,
         actor_id=actor.id,
         actor_name=actor.name,
         actor_role=actor.role,
         unit_code=actor.unit_code or None,
-        comment=text,
+        comment=comment,
         overdue=False,
         data=dict(data or {}),
     )
     session.add(step)
     session.flush()
-    changed(session, ev, rules.NOTE_ACTION)  # live pages refresh the timeline after the commit
+    changed(session, ev, action)  # live pages refresh the timeline after the commit
     return step

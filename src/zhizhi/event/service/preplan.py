@@ -23,7 +23,7 @@ from zhizhi.event.models import (
 )
 from zhizhi.event.rules import Node
 from zhizhi.event.schemas import TaskItem
-from zhizhi.event.service.notify import changed
+from zhizhi.event.service.notes import side_step
 from zhizhi.event.service.read import get_event, scoped
 from zhizhi.event.service.routing import unit_in_town
 from zhizhi.org import service as org
@@ -170,24 +170,9 @@ def complete_task(session: Session, actor: Actor, task_id: int, comment: str = "
     task.status, task.done_at, task.comment = "done", t, text
     task.done_by = actor_label(session, actor)
     unit = unit_names(session, [task.unit_code]).get(task.unit_code, task.unit_code)
-    session.add(
-        EventStep(
-            event_id=ev.id,
-            at=t,
-            action=TASK_DONE_ACTION,
-            from_node=ev.node,
-            to_node=ev.node,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            actor_role=actor.role,
-            unit_code=actor.unit_code or None,
-            comment=f"{unit}：{task.task}" + (f"（{text}）" if text else ""),
-            overdue=False,
-            data={"task_id": task.id, "task_unit_code": task.unit_code},
-        )
-    )
-    session.flush()
-    changed(session, ev, TASK_DONE_ACTION)  # live pages refresh the timeline after the commit
+    comment_ = f"{unit}：{task.task}" + (f"（{text}）" if text else "")
+    data = {"task_id": task.id, "task_unit_code": task.unit_code}
+    side_step(session, actor, ev, TASK_DONE_ACTION, comment_, data, at=t)
     return task
 
 
